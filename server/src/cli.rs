@@ -1,0 +1,244 @@
+//! Command-line interface of `headend` (names and flags fixed by DESIGN.md).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use headend::config::Config;
+use headend::store::{Store, DATABASE_FILE};
+
+/// Exit status of a subcommand whose capability this build does not have yet.
+const EXIT_NOT_AVAILABLE: u8 = 3;
+
+/// GovChannel headend: a county government channel for digital cable TV.
+#[derive(Debug, Parser)]
+#[command(name = "headend", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory holding headend.db [default: ./data].
+    #[arg(long, global = true, value_name = "DIR")]
+    data: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the headend: admin UI, JSON API, set-top-box protocol, HLS, health and metrics.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+        /// Do not load the demo county into an empty database.
+        #[arg(long)]
+        no_demo: bool,
+    },
+    /// Render one screen to PNG (and its layout to JSON).
+    Render(RenderArgs),
+    /// Write a channel as it airs to an MPEG-TS file, faster than real time.
+    Stream {
+        /// Channel name, e.g. `county`.
+        #[arg(long)]
+        channel: String,
+        /// Length of the recording in seconds.
+        #[arg(long)]
+        seconds: u32,
+        /// Output file.
+        #[arg(long, value_name = "FILE.ts")]
+        out: PathBuf,
+    },
+    /// Run one ingest pass over a feed URL or file.
+    Import {
+        /// Feed URL or file path.
+        source: String,
+    },
+    /// Print a channel's programme guide as XMLTV.
+    Epg {
+        /// Channel name.
+        #[arg(long)]
+        channel: String,
+        /// Number of days.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+    },
+    /// Print JSON counts of what the store holds.
+    Stats,
+    /// Manage staff and operator accounts.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("content").required(true).args(["input", "notice"])))]
+struct RenderArgs {
+    /// Output profile.
+    #[arg(long, value_enum)]
+    profile: Profile,
+    /// Content JSON file.
+    #[arg(long, value_name = "FILE.json")]
+    input: Option<PathBuf>,
+    /// Id of a stored notice.
+    #[arg(long, value_name = "ID")]
+    notice: Option<i64>,
+    /// Page to render (1-based).
+    #[arg(long, default_value_t = 1)]
+    page: u32,
+    /// Output PNG.
+    #[arg(long, value_name = "FILE.png")]
+    out: PathBuf,
+    /// Write the layout record here.
+    #[arg(long, value_name = "FILE.json")]
+    layout: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Profile {
+    Sd,
+    Hd720,
+    Hd1080,
+}
+
+impl From<Profile> for headend::render::Profile {
+    fn from(p: Profile) -> Self {
+        match p {
+            Profile::Sd => headend::render::Profile::Sd,
+            Profile::Hd720 => headend::render::Profile::Hd720,
+            Profile::Hd1080 => headend::render::Profile::Hd1080,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add an account; the password is read from standard input.
+    Add {
+        /// Login name.
+        name: String,
+        /// Role.
+        #[arg(long)]
+        role: String,
+        /// Department code the account acts for.
+        #[arg(long)]
+        department: Option<String>,
+    },
+}
+
+/// Sets up logging to standard error: `info` for `serve`, `warn` otherwise (so command
+/// output on standard output stays clean). `RUST_LOG` overrides.
+pub fn init_logging(cli: &Cli) {
+    let default = match cli.command {
+        Command::Serve { .. } => "info",
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Runs the chosen subcommand.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(data) = cli.data {
+        config.data_dir = data;
+    }
+    match cli.command {
+        Command::Serve { listen, no_demo } => {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            if no_demo {
+                config.load_demo = false;
+            }
+            serve(config)
+        }
+        Command::Stats => stats(&config),
+        Command::Render(args) => render(&config, args),
+        Command::Stream { .. } => not_available("stream", "channel playout"),
+        Command::Import { .. } => not_available("import", "ingest from the e-government platform"),
+        Command::Epg { .. } => not_available("epg", "the programme guide"),
+        Command::User { .. } => not_available("user add", "staff accounts"),
+    }
+}
+
+fn not_available(command: &str, capability: &str) -> anyhow::Result<ExitCode> {
+    eprintln!(
+        "error: `headend {command}` is not available yet: this build does not include {capability}"
+    );
+    Ok(ExitCode::from(EXIT_NOT_AVAILABLE))
+}
+
+fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(headend::serve::run(config, |addr| {
+        // Tests and scripts wait for this line; it is printed once the socket accepts.
+        println!("headend: serving http://{addr}/");
+    }))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn stats(config: &Config) -> anyhow::Result<ExitCode> {
+    let db = config.data_dir.join(DATABASE_FILE);
+    if !db.exists() {
+        anyhow::bail!(
+            "no database at {}: start `headend serve` first or pass --data DIR",
+            db.display()
+        );
+    }
+    let store = Store::open(&db)?;
+    let stats = store.call_blocking(headend::store::Stats::read)?;
+    println!("{}", serde_json::to_string_pretty(&stats)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render(config: &Config, args: RenderArgs) -> anyhow::Result<ExitCode> {
+    use headend::render::{Renderer, Screen};
+    let screen: Screen = match (&args.input, args.notice) {
+        (Some(input), _) => {
+            let text = std::fs::read_to_string(input)
+                .with_context(|| format!("cannot read {}", input.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a valid screen description", input.display()))?
+        }
+        (None, Some(id)) => {
+            let db = config.data_dir.join(DATABASE_FILE);
+            if !db.exists() {
+                anyhow::bail!(
+                    "no database at {}: start `headend serve` first or pass --data DIR",
+                    db.display()
+                );
+            }
+            let store = Store::open(&db)?;
+            let today = headend::content::county_today();
+            let notice =
+                store.call_blocking(move |conn| headend::pages::notice(conn, id, today))?;
+            Screen::Notice(notice.with_context(|| format!("there is no notice with id {id}"))?)
+        }
+        (None, None) => anyhow::bail!("give --input FILE.json or --notice ID"),
+    };
+    let mut renderer = Renderer::new()?;
+    let (png, layout) = renderer.render_png(&screen, args.profile.into(), args.page)?;
+    std::fs::write(&args.out, png)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    if let Some(path) = &args.layout {
+        let json = serde_json::to_string_pretty(&layout)?;
+        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if !layout.missing.is_empty() {
+        let chars: String = layout.missing.iter().collect();
+        eprintln!("warning: no font has these characters, drawn as blanks: {chars}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,129 @@
+//! The resolved screen: every text line, shape and selectable thing with its position.
+//! This is what the rasteriser draws, what `--layout` writes, and what accessibility,
+//! safe-area and screen-graph code read without re-deriving positions.
+
+use serde::Serialize;
+
+use super::profile::{Profile, Rect};
+use super::text::Glyph;
+use super::theme::Rgb;
+use crate::fonts::Weight;
+
+/// What a text line is, for checks and for the set-top box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The screen's title.
+    Title,
+    /// A section heading inside the screen.
+    Heading,
+    /// Running text.
+    Body,
+    /// Secondary information (publisher, date, labels).
+    Meta,
+    /// A numbered item of a list or tile.
+    Item,
+    /// Key hints and page number at the bottom.
+    Footer,
+    /// An alert (urgent banner, countdown).
+    Alert,
+}
+
+/// One laid-out line of text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TextLine {
+    /// The characters on the line.
+    pub text: String,
+    /// Left edge of the ink box (display pixels).
+    pub x: f32,
+    /// Top of the line box.
+    pub y: f32,
+    /// Width of the text.
+    pub w: f32,
+    /// Height of the line box (the line pitch).
+    pub h: f32,
+    /// Type size in pixels.
+    pub em: f32,
+    /// Text colour, `#rrggbb`.
+    pub fg: String,
+    /// Colour behind the text, `#rrggbb`.
+    pub bg: String,
+    /// What the line is.
+    pub role: Role,
+    /// Positioned characters, relative to `x`.
+    #[serde(skip)]
+    pub glyphs: Vec<Glyph>,
+    /// Face weight.
+    #[serde(skip)]
+    pub weight: Weight,
+    /// Text colour.
+    #[serde(skip)]
+    pub fg_rgb: Rgb,
+    /// Background colour.
+    #[serde(skip)]
+    pub bg_rgb: Rgb,
+}
+
+/// A filled rectangle (bands, rules, boxes, bars). Edges are on even rows for interlace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Shape {
+    /// Where.
+    #[serde(flatten)]
+    pub rect: Rect,
+    /// Fill colour, `#rrggbb`.
+    pub fill: String,
+    /// Fill colour.
+    #[serde(skip)]
+    pub rgb: Rgb,
+}
+
+/// Something a viewer can pick with the remote.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Selectable {
+    /// The number key that picks it, if any.
+    pub key: Option<u8>,
+    /// Where it is drawn.
+    #[serde(flatten)]
+    pub rect: Rect,
+    /// What it leads to (an opaque target the screen graph resolves, e.g. `section:notices`).
+    pub target: String,
+    /// Its label.
+    pub label: String,
+}
+
+/// One page of one screen, fully resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Layout {
+    /// Profile name.
+    pub profile: &'static str,
+    /// Raster width.
+    pub width: u32,
+    /// Raster height.
+    pub height: u32,
+    /// 1-based page number.
+    pub page: u32,
+    /// Number of pages of the screen.
+    pub pages: u32,
+    /// The box all text stays in.
+    pub safe: Rect,
+    /// Text lines in drawing order.
+    pub lines: Vec<TextLine>,
+    /// Filled shapes, drawn before text.
+    pub shapes: Vec<Shape>,
+    /// Things the remote can pick.
+    pub selectables: Vec<Selectable>,
+    /// Characters no face has (drawn as an empty em; staff are warned).
+    pub missing: Vec<char>,
+    /// Background colour.
+    #[serde(skip)]
+    pub background: Rgb,
+    /// The profile.
+    #[serde(skip)]
+    pub profile_kind: Profile,
+}
+
+/// Rounds a coordinate to an even pixel, so edges of filled shapes never split an
+/// interlaced field pair.
+pub fn even(v: f32) -> f32 {
+    (v / 2.0).round() * 2.0
+}

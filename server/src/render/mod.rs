@@ -1,0 +1,113 @@
+//! The page renderer: page model → layout (line breaking, pagination, positions) → raster.
+//!
+//! Pure: no I/O, no database, no web types. [`Renderer::layout`] cannot fail; rastering
+//! cannot fail once a layout exists (a glyph no face has leaves an empty em and is listed
+//! in [`Layout::missing`]). Screens are content-addressed by [`screen_hash`].
+
+pub mod cache;
+pub mod compose;
+pub mod layout;
+pub mod profile;
+pub mod raster;
+pub mod screens;
+pub mod text;
+pub mod theme;
+
+pub use cache::{ScreenCache, ScreenHash};
+pub use layout::{Layout, Role};
+pub use profile::{Profile, Rect};
+pub use screens::Screen;
+pub use theme::{Rgb, Theme};
+
+use crate::fonts::{FontBook, FontError, Weight};
+
+/// Bumped whenever templates change what they draw, so content hashes change with them.
+pub const TEMPLATE_VERSION: u32 = 1;
+
+/// What can go wrong rendering.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The pinned faces failed to load.
+    #[error(transparent)]
+    Font(#[from] FontError),
+    /// A page number outside the screen's pages.
+    #[error("page {page} does not exist (the screen has {pages})")]
+    NoSuchPage {
+        /// Asked for.
+        page: u32,
+        /// Available.
+        pages: u32,
+    },
+    /// PNG encoding failed.
+    #[error("PNG encoding failed: {0}")]
+    Png(String),
+}
+
+/// Glyph advances from the pinned faces.
+pub struct FontMeasure<'a>(pub &'a FontBook);
+
+impl text::Measure for FontMeasure<'_> {
+    fn advance(&self, ch: char, weight: Weight, px: f32) -> Option<f32> {
+        if ch == ' ' {
+            return Some(px * 0.25);
+        }
+        let (_, font) = self.0.face_for(ch, weight)?;
+        Some(font.metrics(ch, px).advance_width)
+    }
+}
+
+/// Renders screens with the shared faces and its own glyph cache.
+pub struct Renderer {
+    book: &'static FontBook,
+    theme: Theme,
+    cache: raster::GlyphCache,
+}
+
+impl Renderer {
+    /// A renderer with the default theme.
+    pub fn new() -> Result<Renderer, RenderError> {
+        Ok(Renderer {
+            book: FontBook::shared()?,
+            theme: Theme::DEFAULT,
+            cache: raster::GlyphCache::new(),
+        })
+    }
+
+    /// Every page of `screen` for `profile`.
+    pub fn layout(&self, screen: &Screen, profile: Profile) -> Vec<Layout> {
+        let measure = FontMeasure(self.book);
+        screen.compose(compose::Composer::new(profile, self.theme, &measure))
+    }
+
+    /// Draws one page.
+    pub fn raster(&mut self, layout: &Layout) -> Option<tiny_skia::Pixmap> {
+        raster::raster(layout, self.book, &mut self.cache)
+    }
+
+    /// Lays out `screen` and draws page `page` (1-based) as PNG.
+    pub fn render_png(
+        &mut self,
+        screen: &Screen,
+        profile: Profile,
+        page: u32,
+    ) -> Result<(Vec<u8>, Layout), RenderError> {
+        let mut pages = self.layout(screen, profile);
+        let count = pages.len() as u32;
+        if page == 0 || page > count {
+            return Err(RenderError::NoSuchPage { page, pages: count });
+        }
+        let layout = pages.swap_remove(page as usize - 1);
+        let pixmap = self
+            .raster(&layout)
+            .ok_or_else(|| RenderError::Png("empty raster".into()))?;
+        let png = pixmap
+            .encode_png()
+            .map_err(|e| RenderError::Png(e.to_string()))?;
+        Ok((png, layout))
+    }
+
+    /// Glyphs in the cache.
+    pub fn cached_glyphs(&self) -> usize {
+        self.cache.len()
+    }
+}

@@ -1,0 +1,151 @@
+//! Output profiles: raster size, safe area and the type sizes that follow from them.
+
+use serde::{Deserialize, Serialize};
+
+/// A rectangle in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Rect {
+    /// Left edge.
+    pub x: f32,
+    /// Top edge.
+    pub y: f32,
+    /// Width.
+    pub w: f32,
+    /// Height.
+    pub h: f32,
+}
+
+impl Rect {
+    /// A rectangle from its left, top, width and height.
+    pub const fn new(x: f32, y: f32, w: f32, h: f32) -> Rect {
+        Rect { x, y, w, h }
+    }
+
+    /// Right edge.
+    pub fn right(&self) -> f32 {
+        self.x + self.w
+    }
+
+    /// Bottom edge.
+    pub fn bottom(&self) -> f32 {
+        self.y + self.h
+    }
+
+    /// Whether `other` lies wholly inside this rectangle (with a tolerance of 0.5 px for
+    /// rounding).
+    pub fn contains(&self, other: &Rect) -> bool {
+        other.x >= self.x - 0.5
+            && other.y >= self.y - 0.5
+            && other.right() <= self.right() + 0.5
+            && other.bottom() <= self.bottom() + 0.5
+    }
+}
+
+/// Where a screen airs or is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    /// 720×576, 4:3 (PAL SD). Text stays in the legacy 80 % box for overscanning sets.
+    Sd,
+    /// 1280×720.
+    Hd720,
+    /// 1920×1080.
+    Hd1080,
+}
+
+impl Profile {
+    /// Every profile.
+    pub const ALL: [Profile; 3] = [Profile::Sd, Profile::Hd720, Profile::Hd1080];
+
+    /// The name used on the command line and in layouts.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Sd => "sd",
+            Profile::Hd720 => "hd720",
+            Profile::Hd1080 => "hd1080",
+        }
+    }
+
+    /// Parses a profile name (`sd`, `hd720`, `hd1080`).
+    pub fn parse(name: &str) -> Option<Profile> {
+        match name {
+            "sd" => Some(Profile::Sd),
+            "hd720" => Some(Profile::Hd720),
+            "hd1080" => Some(Profile::Hd1080),
+            _ => None,
+        }
+    }
+
+    /// Raster width in pixels.
+    pub fn width(self) -> u32 {
+        match self {
+            Profile::Sd => 720,
+            Profile::Hd720 => 1280,
+            Profile::Hd1080 => 1920,
+        }
+    }
+
+    /// Raster height in pixels.
+    pub fn height(self) -> u32 {
+        match self {
+            Profile::Sd => 576,
+            Profile::Hd720 => 720,
+            Profile::Hd1080 => 1080,
+        }
+    }
+
+    /// The box all text must stay inside: the legacy 80 % box (576×460 at 72,58) for SD,
+    /// title-safe 90 % for HD.
+    pub fn safe(self) -> Rect {
+        match self {
+            Profile::Sd => Rect::new(72.0, 58.0, 576.0, 460.0),
+            Profile::Hd720 => Rect::new(64.0, 36.0, 1152.0, 648.0),
+            Profile::Hd1080 => Rect::new(96.0, 54.0, 1728.0, 972.0),
+        }
+    }
+
+    /// Body text size (em) in pixels: the minimum for the line count (36 at 576 lines, 48 at
+    /// 720, 72 at 1080).
+    pub fn body_em(self) -> f32 {
+        match self {
+            Profile::Sd => 36.0,
+            Profile::Hd720 => 48.0,
+            Profile::Hd1080 => 72.0,
+        }
+    }
+
+    /// Heading size: 1.5× body.
+    pub fn heading_em(self) -> f32 {
+        self.body_em() * 1.5
+    }
+
+    /// Line pitch as a multiple of the em (DESIGN: 1.5–1.8).
+    pub fn line_pitch(self) -> f32 {
+        1.5
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_boxes_match_the_broadcast_rules() {
+        for p in Profile::ALL {
+            let s = p.safe();
+            let (w, h) = (p.width() as f32, p.height() as f32);
+            assert!(
+                s.x >= 0.05 * w - 0.01 && s.right() <= 0.95 * w + 0.01,
+                "{p:?}"
+            );
+            assert!(
+                s.y >= 0.05 * h - 0.01 && s.bottom() <= 0.95 * h + 0.01,
+                "{p:?}"
+            );
+            assert!(p.heading_em() >= 1.5 * p.body_em());
+            assert_eq!(Profile::parse(p.name()), Some(p));
+        }
+        // The SD legacy box is 80 %.
+        assert_eq!(Profile::Sd.safe(), Rect::new(72.0, 58.0, 576.0, 460.0));
+    }
+}

@@ -1,0 +1,139 @@
+//! Drawing a [`Layout`] into pixels: background, shapes, then text, glyph by glyph from a
+//! cache of rasterised glyphs keyed by (face, glyph, size).
+
+use std::collections::HashMap;
+
+use tiny_skia::{Color, Paint, Pixmap, Rect as SkRect, Transform};
+
+use super::layout::Layout;
+use super::theme::Rgb;
+use crate::fonts::{FaceId, FontBook};
+
+/// Top of the ideographic em box above the baseline, as a fraction of the em (Noto Sans
+/// CJK: 880/1000).
+const IDEOGRAPHIC_ASCENT: f32 = 0.88;
+
+/// A rasterised glyph.
+struct CachedGlyph {
+    metrics: fontdue::Metrics,
+    coverage: Vec<u8>,
+}
+
+/// Rasterised glyphs, keyed by (face, glyph index, size in 1/64 px).
+#[derive(Default)]
+pub struct GlyphCache {
+    glyphs: HashMap<(FaceId, u16, u32), CachedGlyph>,
+}
+
+impl GlyphCache {
+    /// An empty cache.
+    pub fn new() -> GlyphCache {
+        GlyphCache::default()
+    }
+
+    /// Number of glyphs held.
+    pub fn len(&self) -> usize {
+        self.glyphs.len()
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.glyphs.is_empty()
+    }
+}
+
+fn color(rgb: Rgb) -> Color {
+    Color::from_rgba8(rgb.0, rgb.1, rgb.2, 255)
+}
+
+/// Draws `layout` into a new pixmap. `None` only if the size is zero.
+pub fn raster(layout: &Layout, book: &FontBook, cache: &mut GlyphCache) -> Option<Pixmap> {
+    let mut pixmap = Pixmap::new(layout.width, layout.height)?;
+    pixmap.fill(color(layout.background));
+    let mut paint = Paint {
+        anti_alias: false,
+        ..Paint::default()
+    };
+    for shape in &layout.shapes {
+        paint.set_color(color(shape.rgb));
+        if let Some(rect) =
+            SkRect::from_xywh(shape.rect.x, shape.rect.y, shape.rect.w, shape.rect.h)
+        {
+            pixmap.fill_rect(rect, &paint, Transform::identity(), None);
+        }
+    }
+    let (width, height) = (layout.width as i32, layout.height as i32);
+    let data = pixmap.data_mut();
+    for line in &layout.lines {
+        let px = line.em;
+        let em_top = line.y + (line.h - px) / 2.0;
+        let baseline = em_top + IDEOGRAPHIC_ASCENT * px;
+        let fg = line.fg_rgb;
+        for g in &line.glyphs {
+            if g.ch.is_whitespace() {
+                continue;
+            }
+            let Some((face_id, font)) = book.face_for(g.ch, line.weight) else {
+                continue; // reported in layout.missing
+            };
+            let index = font.lookup_glyph_index(g.ch);
+            let key = (face_id, index, (px * 64.0) as u32);
+            let glyph = cache.glyphs.entry(key).or_insert_with(|| {
+                let (metrics, coverage) = font.rasterize_indexed(index, px);
+                CachedGlyph { metrics, coverage }
+            });
+            let m = &glyph.metrics;
+            let left = (line.x + g.x + g.shift + m.xmin as f32).round() as i32;
+            let top = (baseline - m.height as f32 - m.ymin as f32).round() as i32;
+            blend(
+                data,
+                width,
+                height,
+                left,
+                top,
+                m.width,
+                m.height,
+                &glyph.coverage,
+                fg,
+            );
+        }
+    }
+    Some(pixmap)
+}
+
+/// Blends a coverage mask in colour `fg` over opaque pixels.
+#[allow(clippy::too_many_arguments)]
+fn blend(
+    data: &mut [u8],
+    width: i32,
+    height: i32,
+    left: i32,
+    top: i32,
+    w: usize,
+    h: usize,
+    coverage: &[u8],
+    fg: Rgb,
+) {
+    let fg = [u32::from(fg.0), u32::from(fg.1), u32::from(fg.2)];
+    for row in 0..h as i32 {
+        let y = top + row;
+        if y < 0 || y >= height {
+            continue;
+        }
+        for col in 0..w as i32 {
+            let x = left + col;
+            if x < 0 || x >= width {
+                continue;
+            }
+            let a = u32::from(coverage[(row as usize) * w + col as usize]);
+            if a == 0 {
+                continue;
+            }
+            let i = ((y * width + x) * 4) as usize;
+            for c in 0..3 {
+                let d = u32::from(data[i + c]);
+                data[i + c] = ((d * (255 - a) + fg[c] * a + 127) / 255) as u8;
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! `headend serve`: open the store, load the demo county into an empty store, listen.
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::demo::{self, DemoError};
+use crate::store::{Store, StoreError};
+use crate::web::{app, AppState};
+
+/// What can stop the server from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The demo county could not be loaded.
+    #[error(transparent)]
+    Demo(#[from] DemoError),
+    /// The listen address could not be bound (in use, not local, no permission).
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server stopped with an I/O error.
+    #[error("HTTP server failed")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the store in `config.data_dir` and, when it holds no county yet and
+/// `config.load_demo` is set, loads the embedded demo county. Returns the store.
+pub async fn open_store(config: &Config) -> Result<Store, ServeError> {
+    let store = Store::open_in_dir(&config.data_dir)?;
+    if config.load_demo {
+        let loaded = store
+            .call(|conn| {
+                if !demo::store_is_empty(conn)? {
+                    return Ok(None);
+                }
+                Ok(Some(demo::embedded().and_then(|county| {
+                    demo::load(conn, &county, crate::content::county_today())
+                })))
+            })
+            .await?;
+        if let Some(report) = loaded.transpose()? {
+            tracing::info!(
+                regions = report.regions,
+                catalogue = report.catalogue,
+                notices = report.notices,
+                cases = report.cases,
+                shifted_days = report.shifted_days,
+                "loaded the demo county into an empty store"
+            );
+        }
+    }
+    Ok(store)
+}
+
+/// Runs the headend until Ctrl-C or SIGTERM. `ready` is called with the bound address once
+/// the server accepts connections (the binary prints it; tests wait for it).
+pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+    // Bind first: an occupied port fails fast, before the store is touched.
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let store = open_store(&config).await?;
+    let addr = listener.local_addr()?;
+    let shutdown = Shutdown::install();
+    ready(addr);
+    axum::serve(listener, app(AppState::new(store)))
+        .with_graceful_shutdown(shutdown.wait())
+        .await?;
+    Ok(())
+}
+
+/// Signal handlers installed before the server reports ready, so a stop request that
+/// arrives right after start-up is never lost to the default (abrupt) action.
+struct Shutdown {
+    #[cfg(unix)]
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Shutdown {
+    fn install() -> Shutdown {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let signals = match (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                (Ok(term), Ok(int)) => Some((term, int)),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(error = %e, "cannot watch SIGTERM/SIGINT; falling back to Ctrl-C only");
+                    None
+                }
+            };
+            Shutdown { signals }
+        }
+        #[cfg(not(unix))]
+        {
+            Shutdown {}
+        }
+    }
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        match self.signals {
+            Some((mut term, mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down");
+    }
+}

@@ -1,0 +1,135 @@
+//! HTTP: the route table ([`app`]), shared state and the error-to-status mapping.
+//!
+//! One `Router` built in one function is what production serves and what tests drive
+//! (`app(state).oneshot(request)`), so tests never assemble their own routes.
+
+mod overview;
+mod preview;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use crate::render::{RenderError, ScreenCache};
+use crate::store::{Store, StoreError};
+
+/// Pages the preview cache keeps.
+const PREVIEW_CACHE_PAGES: usize = 256;
+
+/// State shared by every handler.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The content store.
+    pub store: Store,
+    /// When this process started serving.
+    pub started: Instant,
+    /// Renderer and page cache, created on first use (loading the faces takes a moment).
+    screens: Arc<OnceLock<Result<ScreenCache, RenderError>>>,
+}
+
+impl AppState {
+    /// State over an opened store.
+    pub fn new(store: Store) -> AppState {
+        AppState {
+            store,
+            started: Instant::now(),
+            screens: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// The shared renderer and page cache.
+    pub fn screens(&self) -> Result<&ScreenCache, ApiError> {
+        self.screens
+            .get_or_init(|| ScreenCache::new(PREVIEW_CACHE_PAGES))
+            .as_ref()
+            .map_err(|e| ApiError::Unavailable(e.to_string()))
+    }
+}
+
+/// The whole route table.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(overview::get))
+        .route("/healthz", get(healthz))
+        .route("/api/v1/stats", get(stats))
+        .route("/api/v1/preview", post(preview::png))
+        .route("/api/v1/preview/layout", post(preview::layout))
+        .with_state(state)
+}
+
+/// Errors a handler can return; the status is decided here, in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The store failed: logged with its cause, answered with a generic 500/503.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The request is malformed; the message (Chinese) says what to fix.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The thing asked for does not exist; the message is Chinese.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A part of the headend could not start (e.g. the fonts); logged, answered with 503.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Rendering failed.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = match &self {
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
+            ApiError::Store(StoreError::Closed) | ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "服务暂时不可用，请稍后再试".to_owned(),
+            ),
+            ApiError::Store(_) | ApiError::Render(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "服务器内部错误，请稍后再试".to_owned(),
+            ),
+        };
+        if status.is_server_error() {
+            tracing::error!(error = %error_chain(&self), status = status.as_u16(), "request failed");
+        } else {
+            tracing::info!(error = %error_chain(&self), status = status.as_u16(), "request refused");
+        }
+        (status, Json(serde_json::json!({ "error": message }))).into_response()
+    }
+}
+
+/// The error and all its causes on one line, `outer: inner: root`, for logs.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// `GET /healthz`: 200 `ok` when the store answers a query.
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<&'static str, ApiError> {
+    state
+        .store
+        .call(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .await?;
+    Ok("ok")
+}
+
+/// `GET /api/v1/stats`: counts of everything the store holds.
+async fn stats(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<Json<crate::store::Stats>, ApiError> {
+    Ok(Json(state.store.stats().await?))
+}

@@ -1,0 +1,119 @@
+//! The production route table, driven without a socket (`app().oneshot`).
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use headend::web::{app, AppState};
+use tower::ServiceExt;
+
+use crate::mini_store;
+
+async fn get(path: &str) -> (StatusCode, String) {
+    let store = tokio::task::spawn_blocking(mini_store).await.unwrap();
+    let response = app(AppState::new(store))
+        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    assert_eq!(get("/healthz").await, (StatusCode::OK, "ok".to_owned()));
+}
+
+#[tokio::test]
+async fn stats_are_served_as_json() {
+    let (status, body) = get("/api/v1/stats").await;
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["catalogue"]["power"], 1);
+    assert_eq!(v["cases"]["total"], 2);
+    assert_eq!(v["schema_version"], headend::store::MIGRATIONS.len());
+}
+
+#[tokio::test]
+async fn the_overview_page_names_the_county_in_chinese() {
+    let (status, body) = get("/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("小样县 政务频道前端"), "{body}");
+    assert!(
+        body.contains("<tr><th>行政职权事项</th><td>1</td></tr>"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404() {
+    assert_eq!(get("/no/such/page").await.0, StatusCode::NOT_FOUND);
+}
+
+async fn post(path: &str, body: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let store = tokio::task::spawn_blocking(mini_store).await.unwrap();
+    let response = app(AppState::new(store))
+        .oneshot(
+            Request::post(path)
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_owned()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = axum::body::to_bytes(response.into_body(), 8 << 20)
+        .await
+        .unwrap();
+    (status, headers, body.to_vec())
+}
+
+const NOTICE: &str = r#"{"kind":"notice","title":"关于临时停水的通知","publisher":"溪口镇人民政府","date":"2026-11-20","body":"因主管道维修，11月21日8:00至18:00上溪村一带停水，请提前储水。\n\n给您带来不便，敬请谅解。"}"#;
+
+#[tokio::test]
+async fn preview_renders_a_png_with_its_hash_and_page_count() {
+    let (status, headers, body) = post("/api/v1/preview?profile=hd720", NOTICE).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "image/png");
+    assert!(body.starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert_eq!(headers["x-screen-hash"].len(), 32);
+    assert_eq!(headers["x-pages"], "1");
+    let png = tiny_skia::Pixmap::decode_png(&body).unwrap();
+    assert_eq!((png.width(), png.height()), (1280, 720));
+}
+
+#[tokio::test]
+async fn preview_layout_lists_the_lines() {
+    let (status, _, body) = post("/api/v1/preview/layout?profile=sd", NOTICE).await;
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["width"], 720);
+    let lines = v["lines"].as_array().unwrap();
+    assert!(lines.iter().any(|l| l["role"] == "title"));
+    assert!(lines
+        .iter()
+        .any(|l| l["role"] == "body" && l["em"].as_f64().unwrap() >= 36.0));
+}
+
+#[tokio::test]
+async fn preview_errors_are_explained_in_chinese() {
+    let (status, _, body) = post("/api/v1/preview", "{\"kind\":\"notice\",").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        v["error"].as_str().unwrap().contains("画面内容格式不正确"),
+        "{v}"
+    );
+
+    let (status, _, body) = post("/api/v1/preview?profile=4k", NOTICE).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8(body)
+        .unwrap()
+        .contains("不支持的画面规格"));
+
+    let (status, _, body) = post("/api/v1/preview?page=9", NOTICE).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(String::from_utf8(body).unwrap().contains("第9页不存在"));
+}

@@ -1,0 +1,125 @@
+//! Helpers for GovChannel's whole-system tests: run the real `headend` binary on loopback
+//! with its own data directory and wait for it to say it is serving.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// Path of a workspace binary built next to the test executable (`target/<profile>/NAME`).
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/deps/e2e-hash → target/<profile>/NAME
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    profile_dir.join(name)
+}
+
+/// A `headend serve` process; killed when dropped.
+pub struct Headend {
+    child: Child,
+    /// Base URL, e.g. `http://127.0.0.1:43121`.
+    pub url: String,
+    /// `host:port` it listens on.
+    pub addr: String,
+}
+
+impl Headend {
+    /// Starts `headend serve --data DIR --listen 127.0.0.1:0 EXTRA…` and returns once the
+    /// process prints its serving line (the server accepts connections from then on).
+    /// Returns the process's stderr text instead if it exits before serving.
+    pub fn start(data: &Path, extra: &[&str]) -> Result<Headend, String> {
+        let mut child = Command::new(workspace_binary("headend"))
+            .arg("serve")
+            .arg("--data")
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start headend: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        // Blocks until the line arrives or the process closes stdout (exit).
+        for line in lines.by_ref() {
+            let line = line.map_err(|e| e.to_string())?;
+            if let Some(rest) = line.strip_prefix("headend: serving http://") {
+                let addr = rest.trim_end_matches('/').to_owned();
+                // Keep draining stdout so the child never blocks on a full pipe.
+                std::thread::spawn(move || for _ in lines {});
+                return Ok(Headend {
+                    url: format!("http://{addr}"),
+                    addr,
+                    child,
+                });
+            }
+        }
+        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    /// Stops the process with SIGTERM (graceful shutdown) and waits for it.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap_or_default()
+    }
+}
+
+impl Drop for Headend {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 GET over a fresh loopback connection: (status, body).
+pub fn http_get(addr: &str, path: &str) -> Result<(u16, String), String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no header end")?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let body = &raw[split + 4..];
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no status")?;
+    let body = if head.contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_vec()
+    };
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = body.windows(2).position(|w| w == b"\r\n") {
+        let size = String::from_utf8_lossy(&body[..eol]);
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        let rest = &body[eol + 2..];
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.extend_from_slice(&rest[..n]);
+        body = rest[n..].strip_prefix(b"\r\n").unwrap_or(&rest[n..]);
+    }
+    out
+}

@@ -1,0 +1,225 @@
+//! The foundation: serve with the demo county, restart without duplicates, and one clear
+//! error line (never a panic) for a damaged database, an unusable data directory, an
+//! occupied port and a bad config file.
+
+use std::process::{Command, Output};
+
+use e2e::{http_get, workspace_binary, Headend};
+
+fn headend(args: &[&str]) -> Output {
+    Command::new(workspace_binary("headend"))
+        .args(args)
+        .output()
+        .expect("run headend")
+}
+
+/// Asserts the process failed with exactly one line on stderr, an `error:` line containing
+/// every `needle`, and no panic.
+fn assert_one_error_line(out: &Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "expected failure, stderr: {stderr}");
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one error line, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    for needle in needles {
+        assert!(
+            lines[0].contains(needle),
+            "{needle:?} missing from: {stderr}"
+        );
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+fn stats_json(data: &std::path::Path) -> serde_json::Value {
+    let out = headend(&["stats", "--data", data.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn serve_loads_the_demo_county_once_and_keeps_it_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+
+    let server = Headend::start(&data, &[]).unwrap();
+    assert_eq!(
+        http_get(&server.addr, "/healthz").unwrap(),
+        (200, "ok".to_owned())
+    );
+    let (status, body) = http_get(&server.addr, "/api/v1/stats").unwrap();
+    assert_eq!(status, 200);
+    let first: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(first["catalogue"]["power"], 295, "{first}");
+    assert!(first["cases"]["total"].as_i64().unwrap() >= 300);
+    assert!(server.stop().success(), "graceful shutdown exits 0");
+
+    // The CLI reads the same file and agrees.
+    assert_eq!(stats_json(&data), first);
+
+    // A restart finds a county in the store and loads nothing more.
+    let server = Headend::start(&data, &[]).unwrap();
+    let (_, body) = http_get(&server.addr, "/api/v1/stats").unwrap();
+    let second: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(second, first);
+    assert!(server.stop().success());
+    assert!(data.join("headend.db").is_file());
+}
+
+#[test]
+fn no_demo_starts_with_an_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Headend::start(dir.path(), &["--no-demo"]).unwrap();
+    let (status, body) = http_get(&server.addr, "/api/v1/stats").unwrap();
+    assert_eq!(status, 200);
+    let stats: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(stats["notices"]["total"], 0);
+    assert_eq!(stats["departments"], 0);
+    // Every migration file in the repository has been applied.
+    let migrations = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../server/src/store/migrations"
+    ))
+    .unwrap()
+    .filter(|e| {
+        e.as_ref()
+            .unwrap()
+            .path()
+            .extension()
+            .is_some_and(|x| x == "sql")
+    })
+    .count();
+    assert!(migrations >= 2);
+    assert_eq!(stats["schema_version"], migrations);
+}
+
+#[test]
+fn a_damaged_database_gives_one_error_line_and_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("headend.db");
+    let junk: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&db, &junk).unwrap();
+    let out = headend(&[
+        "serve",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_one_error_line(&out, &["headend.db", "not a usable SQLite database"]);
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        junk,
+        "the damaged file is untouched"
+    );
+
+    let out = headend(&["stats", "--data", dir.path().to_str().unwrap()]);
+    assert_one_error_line(&out, &["headend.db"]);
+}
+
+#[test]
+fn an_unusable_data_directory_gives_one_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // Below a regular file: cannot be created by anyone, root included.
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let data = file.join("data");
+    let out = headend(&[
+        "serve",
+        "--data",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_one_error_line(&out, &["data directory", "not-a-dir/data", "not usable"]);
+
+    // A read-only directory (only meaningful when permissions apply to us, i.e. not root).
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(true);
+    if !is_root {
+        use std::os::unix::fs::PermissionsExt;
+        let ro = dir.path().join("ro");
+        std::fs::create_dir(&ro).unwrap();
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let out = headend(&[
+            "serve",
+            "--data",
+            ro.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ]);
+        assert_one_error_line(&out, &["data directory", "not usable"]);
+    }
+}
+
+#[test]
+fn an_occupied_port_gives_one_error_line() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = holder.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = headend(&[
+        "serve",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--listen",
+        &addr,
+    ]);
+    assert_one_error_line(&out, &["cannot listen on", &addr]);
+}
+
+#[test]
+fn a_config_file_with_an_unknown_key_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("headend.toml");
+    std::fs::write(&config, "lissen = \"127.0.0.1:0\"\n").unwrap();
+    let out = headend(&["serve", "--config", config.to_str().unwrap()]);
+    assert_one_error_line(&out, &["headend.toml", "lissen"]);
+}
+
+#[test]
+fn later_capabilities_say_not_available_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    for args in [
+        vec![
+            "stream",
+            "--channel",
+            "county",
+            "--seconds",
+            "5",
+            "--out",
+            "x.ts",
+            "--data",
+            d,
+        ],
+        vec!["import", "feed.xml", "--data", d],
+        vec!["epg", "--channel", "county", "--days", "1", "--data", d],
+        vec!["user", "add", "wang", "--role", "reviewer", "--data", d],
+    ] {
+        let out = headend(&args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("is not available yet"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn stats_without_a_database_says_where_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = headend(&["stats", "--data", dir.path().to_str().unwrap()]);
+    assert_one_error_line(&out, &["no database at", "headend.db"]);
+    assert!(
+        !dir.path().join("headend.db").exists(),
+        "stats must not create a database"
+    );
+}

@@ -1,0 +1,5 @@
+//! Whole-system tests: the real `headend` binary, real SQLite files, real HTTP on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod foundation;
+mod render;

@@ -1,0 +1,145 @@
+//! `headend render`: a screen description or a stored notice to PNG plus layout JSON.
+
+use std::process::Command;
+
+use e2e::workspace_binary;
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(workspace_binary("headend"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn render_writes_a_png_and_the_layout_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("notice.json");
+    std::fs::write(
+        &input,
+        r#"{"kind":"notice","title":"关于开展冬季农技培训的通知","publisher":"示范县农业农村局","date":"2026-11-20","body":"为提高农民种植技术水平，县农业农村局定于12月1日至5日在各乡镇文化礼堂举办冬季农技培训。\n\n培训内容包括油菜越冬管理、设施蔬菜病虫害防治和农机安全使用，欢迎广大农户参加。"}"#,
+    )
+    .unwrap();
+    for (profile, w, h, em) in [
+        ("sd", 720, 576, 36.0),
+        ("hd720", 1280, 720, 48.0),
+        ("hd1080", 1920, 1080, 72.0),
+    ] {
+        let out = dir.path().join(format!("{profile}.png"));
+        let layout = dir.path().join(format!("{profile}.json"));
+        let o = run(&[
+            "render",
+            "--profile",
+            profile,
+            "--input",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--layout",
+            layout.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let png = std::fs::read(&out).unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&layout).unwrap()).unwrap();
+        assert_eq!(v["profile"], profile);
+        assert_eq!(
+            (v["width"].as_u64().unwrap(), v["height"].as_u64().unwrap()),
+            (w, h)
+        );
+        assert_eq!(v["page"], 1);
+        assert!(v["pages"].as_u64().unwrap() >= 1);
+        for key in ["x", "y", "w", "h"] {
+            assert!(v["safe"][key].is_number());
+        }
+        let lines = v["lines"].as_array().unwrap();
+        let body: Vec<_> = lines.iter().filter(|l| l["role"] == "body").collect();
+        assert!(!body.is_empty());
+        for l in &body {
+            assert!(l["em"].as_f64().unwrap() >= em);
+            assert!(l["fg"].as_str().unwrap().starts_with('#'));
+            assert!(l["text"].as_str().unwrap().chars().count() > 0);
+        }
+    }
+}
+
+#[test]
+fn render_reads_a_stored_notice_and_checks_its_page_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // Load the demo county through a short-lived server.
+    let server = e2e::Headend::start(&data, &[]).unwrap();
+    assert!(server.stop().success());
+    let out = dir.path().join("n.png");
+    let o = run(&[
+        "render",
+        "--data",
+        data.to_str().unwrap(),
+        "--profile",
+        "sd",
+        "--notice",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read(&out).unwrap().starts_with(b"\x89PNG"));
+
+    let o = run(&[
+        "render",
+        "--data",
+        data.to_str().unwrap(),
+        "--profile",
+        "sd",
+        "--notice",
+        "1",
+        "--page",
+        "999",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.starts_with("error: page 999 does not exist"),
+        "{stderr}"
+    );
+
+    let o = run(&[
+        "render",
+        "--data",
+        data.to_str().unwrap(),
+        "--profile",
+        "sd",
+        "--notice",
+        "987654",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no notice with id 987654"));
+}
+
+#[test]
+fn render_rejects_a_bad_description_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bad.json");
+    std::fs::write(&input, r#"{"kind":"poster","title":"x"}"#).unwrap();
+    let o = run(&[
+        "render",
+        "--profile",
+        "sd",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        "/dev/null",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("bad.json is not a valid screen description"),
+        "{stderr}"
+    );
+}
