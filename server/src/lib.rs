@@ -9,6 +9,7 @@ pub mod config;
 pub mod content;
 pub mod demo;
 pub mod fonts;
+pub mod mask;
 pub mod pages;
 pub mod render;
 pub mod serve;

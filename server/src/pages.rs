@@ -4,7 +4,12 @@
 use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::render::screens::{NoticeScreen, Publicity};
+use crate::content::{CaseStatus, CatalogueKind};
+use crate::mask;
+use crate::render::screens::{
+    CaseResultScreen, EntryScreen, FlowBox, FlowScreen, GuideScreen, NoticeScreen, PollScreen,
+    PublicListScreen, Publicity,
+};
 use crate::store::StoreError;
 
 /// Days of an objection period left on `today` (inclusive of today; 0 once it ended).
@@ -63,6 +68,278 @@ pub fn notice(
         date,
         body,
         publicity,
+    }))
+}
+
+fn json_list<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<Vec<T>, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Malformed(format!("{what}: {e}")))
+}
+
+/// Catalogue entry `id` as a page model.
+pub fn entry(conn: &Connection, id: i64) -> Result<Option<EntryScreen>, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT e.kind, e.title, e.index_no, d.name, e.doc_no, e.issued_on, e.summary, e.body, e.url
+             FROM catalogue_entries e JOIN departments d ON d.code = e.department WHERE e.id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    EntryScreen {
+                        kind_label: String::new(),
+                        title: r.get(1)?,
+                        index_no: r.get(2)?,
+                        publisher: r.get(3)?,
+                        doc_no: r.get(4)?,
+                        date: r.get(5)?,
+                        summary: r.get(6)?,
+                        body: r.get(7)?,
+                        url: r.get(8)?,
+                    },
+                ))
+            },
+        )
+        .optional()?;
+    Ok(row.map(|(kind, mut screen)| {
+        screen.kind_label = CatalogueKind::parse(&kind).map_or(kind, |k| k.label().to_owned());
+        screen
+    }))
+}
+
+#[derive(serde::Deserialize)]
+struct StoredMaterial {
+    name: String,
+    copies: String,
+    note: String,
+}
+
+/// The service guide of catalogue entry `id`.
+pub fn guide(conn: &Connection, id: i64) -> Result<Option<GuideScreen>, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT e.title, g.conditions, g.materials, g.steps, g.legal_limit_days, g.promised_limit_days,
+                    g.fees, g.place, g.hours, g.phone, COALESCE(g.online_url, e.url)
+             FROM service_guides g JOIN catalogue_entries e ON e.id = g.entry_id WHERE g.entry_id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<u32>>(4)?,
+                    r.get::<_, Option<u32>>(5)?,
+                    [r.get::<_, String>(6)?, r.get::<_, String>(7)?, r.get::<_, String>(8)?, r.get::<_, String>(9)?],
+                    r.get::<_, Option<String>>(10)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((
+        title,
+        conditions,
+        materials,
+        steps,
+        legal,
+        promised,
+        [fees, place, hours, phone],
+        url,
+    )) = row
+    else {
+        return Ok(None);
+    };
+    let materials: Vec<StoredMaterial> = json_list(&materials, "service_guides.materials")?;
+    let time_limit = match (legal, promised) {
+        (Some(l), Some(p)) => format!("法定{l}个工作日，承诺{p}个工作日"),
+        (Some(l), None) => format!("法定{l}个工作日"),
+        (None, Some(p)) => format!("承诺{p}个工作日"),
+        (None, None) => "即来即办".to_owned(),
+    };
+    Ok(Some(GuideScreen {
+        title,
+        conditions: json_list(&conditions, "service_guides.conditions")?,
+        materials: materials
+            .into_iter()
+            .map(|m| {
+                let mut text = format!("{}（{}）", m.name, m.copies);
+                if !m.note.trim().is_empty() {
+                    text.push_str(&format!("，{}", m.note.trim()));
+                }
+                text
+            })
+            .collect(),
+        steps: json_list(&steps, "service_guides.steps")?,
+        time_limit,
+        fees,
+        place,
+        hours,
+        phone,
+        url,
+    }))
+}
+
+/// The process of power item `id` as a flowchart; `None` when it has no steps.
+pub fn flow(conn: &Connection, id: i64) -> Result<Option<FlowScreen>, StoreError> {
+    let title: Option<String> = conn
+        .query_row(
+            "SELECT title FROM catalogue_entries WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(title) = title else { return Ok(None) };
+    let mut stmt = conn.prepare(
+        "SELECT name, post, time_limit FROM power_steps WHERE entry_id = ?1 ORDER BY seq",
+    )?;
+    let steps: Vec<FlowBox> = stmt
+        .query_map([id], |r| {
+            Ok(FlowBox {
+                name: r.get(0)?,
+                post: r.get(1)?,
+                time_limit: r.get(2)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok((!steps.is_empty()).then_some(FlowScreen { title, steps }))
+}
+
+/// Public list `id`, masked for airing: names, ID numbers and phones never leave whole.
+pub fn public_list(conn: &Connection, id: i64) -> Result<Option<PublicListScreen>, StoreError> {
+    let head: Option<(String, String)> = conn
+        .query_row(
+            "SELECT title, columns FROM public_lists WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((title, columns)) = head else {
+        return Ok(None);
+    };
+    let published: Vec<String> = json_list(&columns, "public_lists.columns")?;
+    let mut stmt = conn.prepare(
+        "SELECT r.name, COALESCE(v.name, ''), COALESCE(r.amount, ''), COALESCE(r.id_number, ''), COALESCE(r.phone, '')
+         FROM public_list_rows r LEFT JOIN regions v ON v.code = r.village WHERE r.list_id = ?1 ORDER BY r.seq",
+    )?;
+    let rows: Vec<[String; 5]> = stmt
+        .query_map([id], |r| {
+            Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])
+        })?
+        .collect::<Result<_, _>>()?;
+    // Keep the published columns we know how to fill, in a fixed order; ID numbers and
+    // phones are masked, names partly hidden.
+    let mut columns = vec!["姓名".to_owned()];
+    let has = |needle: &str| published.iter().any(|c| c.contains(needle));
+    let (village, amount, id_no, phone) = (
+        has("村"),
+        has("金额") || has("元"),
+        has("身份证"),
+        has("电话"),
+    );
+    if village {
+        columns.push("村（社区）".into());
+    }
+    if amount {
+        columns.push("金额（元）".into());
+    }
+    if id_no {
+        columns.push("身份证号".into());
+    }
+    if phone {
+        columns.push("联系电话".into());
+    }
+    let rows = rows
+        .into_iter()
+        .map(|[name, v, a, i, p]| {
+            let mut cells = vec![mask::name(&name)];
+            if village {
+                cells.push(v);
+            }
+            if amount {
+                cells.push(a);
+            }
+            if id_no {
+                cells.push(mask::id_number(&i));
+            }
+            if phone {
+                cells.push(mask::phone(&p));
+            }
+            cells
+        })
+        .collect();
+    Ok(Some(PublicListScreen {
+        title,
+        columns,
+        rows,
+    }))
+}
+
+/// Case `case_no` as of `today`, applicant masked.
+pub fn case_result(
+    conn: &Connection,
+    case_no: &str,
+    today: NaiveDate,
+) -> Result<Option<CaseResultScreen>, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT c.case_no, c.item_title, d.name, c.applicant, c.applicant_kind, c.status, c.received_on,
+                    c.due_on, c.completed_on
+             FROM cases c JOIN departments d ON d.code = c.department WHERE c.case_no = ?1",
+            [case_no],
+            |r| {
+                Ok((
+                    [r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
+                    r.get::<_, Option<String>>(8)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some(([case_no, item, department, applicant, kind, status, received, due], completed)) =
+        row
+    else {
+        return Ok(None);
+    };
+    let status = CaseStatus::parse(&status)
+        .ok_or_else(|| StoreError::Malformed(format!("case {case_no} status {status:?}")))?;
+    let overdue = !status.is_closed() && due.as_str() < today.to_string().as_str();
+    Ok(Some(CaseResultScreen {
+        case_no,
+        item,
+        department,
+        applicant: if kind == "enterprise" {
+            applicant
+        } else {
+            mask::name(&applicant)
+        },
+        status: status.label().to_owned(),
+        received,
+        due,
+        completed,
+        overdue,
+    }))
+}
+
+/// Poll `id`; with `results` the vote counts are shown as bars.
+pub fn poll(conn: &Connection, id: i64, results: bool) -> Result<Option<PollScreen>, StoreError> {
+    let head: Option<(String, String)> = conn
+        .query_row(
+            "SELECT question, closes_on FROM polls WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((question, closes)) = head else {
+        return Ok(None);
+    };
+    let mut stmt =
+        conn.prepare("SELECT label, votes FROM poll_options WHERE poll_id = ?1 ORDER BY seq")?;
+    let options: Vec<(String, u32)> = stmt
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(Some(PollScreen {
+        question,
+        closes,
+        votes: results.then(|| options.iter().map(|o| o.1).collect()),
+        options: options.into_iter().map(|o| o.0).collect(),
     }))
 }
 

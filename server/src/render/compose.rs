@@ -3,7 +3,7 @@
 //! above the footer, a new page starts. The footer (key hints and "第N/M页") is added to
 //! every page once the page count is known.
 
-use super::layout::{even, Layout, Role, Selectable, Shape, TextLine};
+use super::layout::{even, Layout, QrMark, Role, Selectable, Shape, TextLine};
 use super::profile::{Profile, Rect};
 use super::text::{break_paragraph, paragraphs, Line, Measure, TextStyle};
 use super::theme::{Rgb, Theme};
@@ -46,6 +46,7 @@ struct Page {
     lines: Vec<TextLine>,
     shapes: Vec<Shape>,
     selectables: Vec<Selectable>,
+    qr: Vec<QrMark>,
 }
 
 /// Builds the pages of one screen.
@@ -259,6 +260,57 @@ impl<'a> Composer<'a> {
         });
     }
 
+    /// Places a QR code for `url` with a caption, centred, on the current page (or the
+    /// next if it does not fit). Does nothing for a URL too long to encode.
+    pub fn qr(&mut self, url: &str, caption: &str) {
+        let Ok(code) =
+            qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+        else {
+            return;
+        };
+        let modules = code.width() as u32;
+        let dark: Vec<bool> = code
+            .to_colors()
+            .iter()
+            .map(|c| *c == qrcode::Color::Dark)
+            .collect();
+        // Even module size (interlace), about three body lines tall.
+        let module_px = even((self.profile.body_em() * 3.5 / (modules as f32 + 4.0)).max(2.0));
+        let side = module_px * (modules as f32 + 4.0);
+        let caption_style = BlockStyle {
+            role: Role::Meta,
+            fg: self.theme.muted,
+            align: Align::Left,
+            indent_em: 0.0,
+            justify: false,
+            ..self.body()
+        };
+        let caption_lines = self.lines(
+            caption,
+            caption_style,
+            self.area.w - side - self.profile.body_em(),
+        );
+        self.need(side);
+        let y = even(self.y);
+        let x = self.area.x;
+        self.page().qr.push(QrMark {
+            rect: Rect::new(x, y, side, side),
+            url: url.to_owned(),
+            modules,
+            dark,
+            module_px,
+        });
+        let text_h = caption_lines.len() as f32 * caption_style.px * caption_style.pitch;
+        let saved = y;
+        self.y = y + ((side - text_h) / 2.0).max(0.0);
+        let cx = x + side + self.profile.body_em() * 0.5;
+        let cw = self.area.w - side - self.profile.body_em() * 0.5;
+        for line in &caption_lines {
+            self.place(line, caption_style, cx, cw);
+        }
+        self.y = saved + side;
+    }
+
     /// Finishes: adds the footer (hints, which are dropped from the end while they do not
     /// fit, and the page number when there is more than one page) to every page.
     pub fn finish(mut self, hints: &[(&str, &str)]) -> Vec<Layout> {
@@ -343,6 +395,7 @@ impl<'a> Composer<'a> {
                 lines: page.lines,
                 shapes: page.shapes,
                 selectables: page.selectables,
+                qr: page.qr,
                 missing: self.missing.clone(),
                 background: self.theme.background,
                 profile_kind: self.profile,

@@ -91,6 +91,24 @@ pub struct Selectable {
     pub label: String,
 }
 
+/// A QR code linking to the item online.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QrMark {
+    /// The code's box including its quiet zone.
+    #[serde(flatten)]
+    pub rect: Rect,
+    /// Where it leads.
+    pub url: String,
+    /// Modules per side.
+    pub modules: u32,
+    /// Dark modules, row by row.
+    #[serde(skip)]
+    pub dark: Vec<bool>,
+    /// Pixels per module.
+    #[serde(skip)]
+    pub module_px: f32,
+}
+
 /// One page of one screen, fully resolved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Layout {
@@ -112,6 +130,8 @@ pub struct Layout {
     pub shapes: Vec<Shape>,
     /// Things the remote can pick.
     pub selectables: Vec<Selectable>,
+    /// QR codes.
+    pub qr: Vec<QrMark>,
     /// Characters no face has (drawn as an empty em; staff are warned).
     pub missing: Vec<char>,
     /// Background colour.

@@ -62,6 +62,26 @@ pub fn raster(layout: &Layout, book: &FontBook, cache: &mut GlyphCache) -> Optio
             pixmap.fill_rect(rect, &paint, Transform::identity(), None);
         }
     }
+    for qr in &layout.qr {
+        // Dark modules on a light (not pure white) quiet zone, so phones can read it.
+        paint.set_color(color(Rgb(0xe8, 0xe8, 0xe2)));
+        if let Some(rect) = SkRect::from_xywh(qr.rect.x, qr.rect.y, qr.rect.w, qr.rect.h) {
+            pixmap.fill_rect(rect, &paint, Transform::identity(), None);
+        }
+        paint.set_color(color(Rgb(0x1c, 0x1c, 0x1c)));
+        let n = qr.modules as usize;
+        for (i, dark) in qr.dark.iter().enumerate() {
+            if !dark {
+                continue;
+            }
+            let (row, col) = (i / n, i % n);
+            let x = qr.rect.x + (col as f32 + 2.0) * qr.module_px;
+            let y = qr.rect.y + (row as f32 + 2.0) * qr.module_px;
+            if let Some(rect) = SkRect::from_xywh(x, y, qr.module_px, qr.module_px) {
+                pixmap.fill_rect(rect, &paint, Transform::identity(), None);
+            }
+        }
+    }
     let (width, height) = (layout.width as i32, layout.height as i32);
     let data = pixmap.data_mut();
     for line in &layout.lines {

@@ -7,7 +7,9 @@ mod rules;
 
 use headend::render::layout::{Layout, Role};
 use headend::render::screens::{
-    HomeScreen, ListItem, ListScreen, NoticeScreen, Publicity, SlateScreen, Tile,
+    BannerScreen, CaseLookupScreen, CaseResultScreen, EntryScreen, FlowBox, FlowScreen,
+    GuideScreen, HelpScreen, HomeScreen, ListItem, ListScreen, NoticeScreen, PollScreen,
+    PublicListScreen, Publicity, SlateScreen, Tile,
 };
 use headend::render::text::{is_closing, is_opening};
 use headend::render::Screen;
@@ -82,7 +84,120 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
         channel: "示范县政务频道".into(),
         time: "08:00".into(),
     };
+    let entry = EntryScreen {
+        kind_label: "政府信息公开事项".into(),
+        title: "示范县2026年城乡居民最低生活保障标准".into(),
+        index_no: "11339901002580123X/2026-00012".into(),
+        publisher: "示范县民政局".into(),
+        doc_no: Some("示民发〔2026〕3号".into()),
+        date: "2026-01-15".into(),
+        summary: "公布全县城乡低保标准。".into(),
+        body: "自2026年1月1日起，全县城乡居民最低生活保障标准统一为每人每月1120元。\n\n各乡镇（街道）要按新标准及时调整发放，确保困难群众基本生活。".into(),
+        url: Some("https://zwfw.shifan.example/item/339901-mzj-2026-00012".into()),
+    };
+    let guide = GuideScreen {
+        title: "最低生活保障审批".into(),
+        conditions: vec!["户籍在本县".into(), "家庭人均收入低于当地低保标准".into()],
+        materials: vec![
+            "居民身份证复印件1份".into(),
+            "户口簿原件（核对后退回）".into(),
+            "家庭收入情况申报表1份".into(),
+        ],
+        steps: vec![
+            "申请".into(),
+            "受理".into(),
+            "入户调查".into(),
+            "公示".into(),
+            "审批".into(),
+        ],
+        time_limit: "法定30个工作日，承诺15个工作日".into(),
+        fees: "不收费".into(),
+        place: "各乡镇（街道）便民服务中心社会事务窗口".into(),
+        hours: "周一至周五 8:30—12:00，14:00—17:30".into(),
+        phone: "0579-87110001".into(),
+        url: Some("https://zwfw.shifan.example/guide/dibao".into()),
+    };
+    let flow = FlowScreen {
+        title: "最低生活保障审批".into(),
+        steps: vec![
+            FlowBox {
+                name: "受理".into(),
+                post: "乡镇便民服务中心".into(),
+                time_limit: "1个工作日".into(),
+            },
+            FlowBox {
+                name: "入户调查".into(),
+                post: "乡镇社会事务办".into(),
+                time_limit: "10个工作日".into(),
+            },
+            FlowBox {
+                name: "公示".into(),
+                post: "村（社区）".into(),
+                time_limit: "7天".into(),
+            },
+            FlowBox {
+                name: "审批决定".into(),
+                post: "县民政局".into(),
+                time_limit: "4个工作日".into(),
+            },
+        ],
+    };
+    let people = [
+        ("王*英", "上溪村", "1200.00"),
+        ("李*", "下溪村", "800.00"),
+        ("张*兰", "东门社区", "1500.00"),
+        ("欧**花", "上溪村", "600.00"),
+        ("陈*明", "西岭村", "1000.00"),
+        ("刘*华", "下溪村", "900.00"),
+        ("周*", "东门社区", "700.00"),
+        ("吴*芳", "西岭村", "1100.00"),
+    ];
+    let public_list = PublicListScreen {
+        title: "临时救助对象名单".into(),
+        columns: vec!["姓名".into(), "村（社区）".into(), "金额（元）".into()],
+        rows: people
+            .iter()
+            .map(|(n, v, a)| vec![(*n).into(), (*v).into(), (*a).into()])
+            .collect(),
+    };
+    let case_lookup = CaseLookupScreen {
+        entered: "20261103".into(),
+        message: None,
+    };
+    let case_result = CaseResultScreen {
+        case_no: "SF20261103000123".into(),
+        item: "最低生活保障审批".into(),
+        department: "示范县民政局".into(),
+        applicant: "李*国".into(),
+        status: "正在办理".into(),
+        received: "2026-10-20".into(),
+        due: "2026-11-10".into(),
+        completed: None,
+        overdue: true,
+    };
+    let poll = PollScreen {
+        question: "您希望村文化礼堂冬季开放哪类活动？".into(),
+        options: vec!["戏曲演出".into(), "健康讲座".into(), "电影放映".into()],
+        closes: "2026-12-15".into(),
+        votes: Some(vec![12, 30, 7]),
+    };
+    let banner = BannerScreen {
+        title: "寒潮预警".into(),
+        text: "受强冷空气影响，11月24日至26日我县将出现大风降温天气，最低气温零下5℃，请做好防寒防冻措施，注意用火用电安全。".into(),
+    };
+    let help = HelpScreen {
+        channel: "示范县政务频道".into(),
+    };
     vec![
+        ("entry", Screen::Entry(entry)),
+        ("guide", Screen::Guide(guide)),
+        ("flow", Screen::Flow(flow)),
+        ("public_list", Screen::PublicList(public_list)),
+        ("case_lookup", Screen::CaseLookup(case_lookup)),
+        ("case_result", Screen::CaseResult(case_result)),
+        ("poll", Screen::Poll(poll)),
+        ("banner", Screen::Banner(banner)),
+        ("help", Screen::Help(help)),
         ("notice", Screen::Notice(notice)),
         ("publicity", Screen::Notice(publicity)),
         ("home", Screen::Home(home)),

@@ -77,3 +77,119 @@ fn every_demo_notice_keeps_the_rules_and_loses_no_text() {
         }
     }
 }
+
+#[test]
+fn every_screen_of_the_demo_county_keeps_the_rules_in_every_profile() {
+    let store = Store::open_in_memory().unwrap();
+    let county = headend::demo::embedded().unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let screens: Vec<(String, Screen)> = store
+        .call_blocking(move |c| {
+            headend::demo::load(c, &county, today).unwrap();
+            let ids = |sql: &str| -> Vec<i64> {
+                let mut stmt = c.prepare(sql).unwrap();
+                stmt.query_map([], |r| r.get(0))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect()
+            };
+            let mut out = Vec::new();
+            for id in ids("SELECT id FROM catalogue_entries ORDER BY id") {
+                out.push((
+                    format!("entry {id}"),
+                    Screen::Entry(headend::pages::entry(c, id)?.unwrap()),
+                ));
+                if let Some(g) = headend::pages::guide(c, id)? {
+                    out.push((format!("guide {id}"), Screen::Guide(g)));
+                }
+                if let Some(f) = headend::pages::flow(c, id)? {
+                    out.push((format!("flow {id}"), Screen::Flow(f)));
+                }
+            }
+            for id in ids("SELECT id FROM public_lists ORDER BY id") {
+                out.push((
+                    format!("list {id}"),
+                    Screen::PublicList(headend::pages::public_list(c, id)?.unwrap()),
+                ));
+            }
+            let mut stmt = c.prepare("SELECT case_no FROM cases ORDER BY id")?;
+            let case_nos: Vec<String> = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for no in case_nos {
+                let screen = headend::pages::case_result(c, &no, today)?.unwrap();
+                out.push((format!("case {no}"), Screen::CaseResult(screen)));
+            }
+            for id in ids("SELECT id FROM polls ORDER BY id") {
+                for results in [false, true] {
+                    out.push((
+                        format!("poll {id}"),
+                        Screen::Poll(headend::pages::poll(c, id, results)?.unwrap()),
+                    ));
+                }
+            }
+            Ok(out)
+        })
+        .unwrap();
+    assert!(screens.len() > 385 + 300, "{} screens", screens.len());
+    let renderer = Renderer::new().unwrap();
+    let mut pages_checked = 0;
+    for (name, screen) in &screens {
+        for profile in Profile::ALL {
+            for page in renderer.layout(screen, profile) {
+                let broken = broken_rules(&page);
+                assert!(
+                    broken.is_empty(),
+                    "{name} {profile:?} page {}: {broken:#?}",
+                    page.page
+                );
+                assert!(
+                    page.missing.is_empty(),
+                    "{name}: no glyph for {:?}",
+                    page.missing
+                );
+                pages_checked += 1;
+            }
+        }
+    }
+    assert!(pages_checked > screens.len() * 3);
+}
+
+#[test]
+fn public_lists_never_air_whole_id_numbers_or_phones() {
+    let store = Store::open_in_memory().unwrap();
+    let county = headend::demo::embedded().unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let (lists, secrets): (Vec<headend::render::screens::PublicListScreen>, Vec<String>) = store
+        .call_blocking(move |c| {
+            headend::demo::load(c, &county, today).unwrap();
+            let mut stmt = c.prepare("SELECT id FROM public_lists")?;
+            let ids: Vec<i64> = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let lists = ids
+                .iter()
+                .map(|id| headend::pages::public_list(c, *id).unwrap().unwrap())
+                .collect();
+            let mut stmt = c.prepare(
+                "SELECT id_number FROM public_list_rows WHERE id_number IS NOT NULL
+                 UNION ALL SELECT phone FROM public_list_rows WHERE phone IS NOT NULL
+                 UNION ALL SELECT name FROM public_list_rows WHERE length(name) >= 2",
+            )?;
+            let secrets = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok((lists, secrets))
+        })
+        .unwrap();
+    assert!(lists.len() >= 3 && secrets.len() >= 60);
+    let aired: String = lists
+        .iter()
+        .flat_map(|l| l.rows.iter().flatten())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("|");
+    for secret in &secrets {
+        assert!(!aired.contains(secret.as_str()), "{secret} airs unmasked");
+    }
+}
