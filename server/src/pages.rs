@@ -68,6 +68,7 @@ pub fn notice(
         date,
         body,
         publicity,
+        url: None,
     }))
 }
 

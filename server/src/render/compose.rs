@@ -67,7 +67,7 @@ pub struct Composer<'a> {
 impl<'a> Composer<'a> {
     /// A composer with one empty page.
     pub fn new(profile: Profile, theme: Theme, measure: &'a dyn Measure) -> Composer<'a> {
-        let safe = profile.safe();
+        let safe = profile.canvas_safe();
         let footer_px = (profile.body_em() * 0.8).round();
         let footer_h = footer_px * 1.5;
         let area = Rect::new(safe.x, safe.y, safe.w, safe.h - footer_h);
@@ -315,7 +315,7 @@ impl<'a> Composer<'a> {
     /// fit, and the page number when there is more than one page) to every page.
     pub fn finish(mut self, hints: &[(&str, &str)]) -> Vec<Layout> {
         let pages = self.pages.len() as u32;
-        let safe = self.profile.safe();
+        let safe = self.profile.canvas_safe();
         let px = self.footer_px;
         let footer = BlockStyle {
             role: Role::Footer,
@@ -355,7 +355,7 @@ impl<'a> Composer<'a> {
                 rect: Rect::new(
                     0.0,
                     even(band_top),
-                    self.profile.width() as f32,
+                    self.profile.canvas_width(),
                     self.profile.height() as f32 - even(band_top),
                 ),
                 fill: self.theme.panel.hex(),
@@ -385,13 +385,31 @@ impl<'a> Composer<'a> {
             if let Some(l) = &number_line {
                 push(l, safe.right() - l.width);
             }
-            out.push(Layout {
+            // The footer's hints are selectable too: the set-top box maps their keys.
+            let footer_rect = Rect::new(safe.x, y, safe.w, px * 1.5);
+            for (key, action) in &hints[..shown] {
+                page.selectables.push(Selectable {
+                    key: None,
+                    rect: footer_rect,
+                    target: format!("key:{key}"),
+                    label: format!("{key}{action}"),
+                });
+            }
+            if let (Some(n), Some(l)) = (&number, &number_line) {
+                page.selectables.push(Selectable {
+                    key: None,
+                    rect: Rect::new(safe.right() - l.width, y, l.width, px * 1.5),
+                    target: "page".to_owned(),
+                    label: n.clone(),
+                });
+            }
+            let mut layout = Layout {
                 profile: self.profile.name(),
                 width: self.profile.width(),
                 height: self.profile.height(),
                 page: i as u32 + 1,
                 pages,
-                safe,
+                safe: self.profile.safe(),
                 lines: page.lines,
                 shapes: page.shapes,
                 selectables: page.selectables,
@@ -399,7 +417,10 @@ impl<'a> Composer<'a> {
                 missing: self.missing.clone(),
                 background: self.theme.background,
                 profile_kind: self.profile,
-            });
+                x_scale: 1.0,
+            };
+            layout.squeeze(self.profile.x_scale());
+            out.push(layout);
         }
         out
     }

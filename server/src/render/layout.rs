@@ -140,6 +140,42 @@ pub struct Layout {
     /// The profile.
     #[serde(skip)]
     pub profile_kind: Profile,
+    /// Horizontal squeeze applied to glyphs when drawn (0.75 for anamorphic SD).
+    #[serde(skip)]
+    pub x_scale: f32,
+}
+
+impl Layout {
+    /// Maps a layout from the canvas to raster columns (anamorphic profiles): every x and
+    /// width is multiplied by `k`; glyph offsets too.
+    pub fn squeeze(&mut self, k: f32) {
+        if k == 1.0 {
+            return;
+        }
+        let scale = |r: &mut Rect| {
+            r.x *= k;
+            r.w *= k;
+        };
+        for line in &mut self.lines {
+            line.x *= k;
+            line.w *= k;
+            for g in &mut line.glyphs {
+                g.x *= k;
+                g.advance *= k;
+                g.shift *= k;
+            }
+        }
+        for s in &mut self.shapes {
+            scale(&mut s.rect);
+        }
+        for s in &mut self.selectables {
+            scale(&mut s.rect);
+        }
+        for q in &mut self.qr {
+            scale(&mut q.rect);
+        }
+        self.x_scale = k;
+    }
 }
 
 /// Rounds a coordinate to an even pixel, so edges of filled shapes never split an

@@ -47,6 +47,9 @@ impl Rect {
 pub enum Profile {
     /// 720×576, 4:3 (PAL SD). Text stays in the legacy 80 % box for overscanning sets.
     Sd,
+    /// 720×576 anamorphic 16:9: a widescreen set shows each pixel 4/3 wider, so screens
+    /// are laid out on a 960×576 canvas and squeezed to 720 columns when drawn.
+    SdWide,
     /// 1280×720.
     Hd720,
     /// 1920×1080.
@@ -55,21 +58,28 @@ pub enum Profile {
 
 impl Profile {
     /// Every profile.
-    pub const ALL: [Profile; 3] = [Profile::Sd, Profile::Hd720, Profile::Hd1080];
+    pub const ALL: [Profile; 4] = [
+        Profile::Sd,
+        Profile::SdWide,
+        Profile::Hd720,
+        Profile::Hd1080,
+    ];
 
     /// The name used on the command line and in layouts.
     pub fn name(self) -> &'static str {
         match self {
             Profile::Sd => "sd",
+            Profile::SdWide => "sd_wide",
             Profile::Hd720 => "hd720",
             Profile::Hd1080 => "hd1080",
         }
     }
 
-    /// Parses a profile name (`sd`, `hd720`, `hd1080`).
+    /// Parses a profile name (`sd`, `sd_wide`, `hd720`, `hd1080`).
     pub fn parse(name: &str) -> Option<Profile> {
         match name {
             "sd" => Some(Profile::Sd),
+            "sd_wide" | "sd-wide" | "sd169" => Some(Profile::SdWide),
             "hd720" => Some(Profile::Hd720),
             "hd1080" => Some(Profile::Hd1080),
             _ => None,
@@ -79,7 +89,7 @@ impl Profile {
     /// Raster width in pixels.
     pub fn width(self) -> u32 {
         match self {
-            Profile::Sd => 720,
+            Profile::Sd | Profile::SdWide => 720,
             Profile::Hd720 => 1280,
             Profile::Hd1080 => 1920,
         }
@@ -88,7 +98,7 @@ impl Profile {
     /// Raster height in pixels.
     pub fn height(self) -> u32 {
         match self {
-            Profile::Sd => 576,
+            Profile::Sd | Profile::SdWide => 576,
             Profile::Hd720 => 720,
             Profile::Hd1080 => 1080,
         }
@@ -98,7 +108,7 @@ impl Profile {
     /// title-safe 90 % for HD.
     pub fn safe(self) -> Rect {
         match self {
-            Profile::Sd => Rect::new(72.0, 58.0, 576.0, 460.0),
+            Profile::Sd | Profile::SdWide => Rect::new(72.0, 58.0, 576.0, 460.0),
             Profile::Hd720 => Rect::new(64.0, 36.0, 1152.0, 648.0),
             Profile::Hd1080 => Rect::new(96.0, 54.0, 1728.0, 972.0),
         }
@@ -108,7 +118,7 @@ impl Profile {
     /// 720, 72 at 1080).
     pub fn body_em(self) -> f32 {
         match self {
-            Profile::Sd => 36.0,
+            Profile::Sd | Profile::SdWide => 36.0,
             Profile::Hd720 => 48.0,
             Profile::Hd1080 => 72.0,
         }
@@ -117,6 +127,27 @@ impl Profile {
     /// Heading size: 1.5× body.
     pub fn heading_em(self) -> f32 {
         self.body_em() * 1.5
+    }
+
+    /// Horizontal squeeze from the layout canvas to the raster: 0.75 for anamorphic SD,
+    /// 1 otherwise.
+    pub fn x_scale(self) -> f32 {
+        match self {
+            Profile::SdWide => 0.75,
+            _ => 1.0,
+        }
+    }
+
+    /// Width of the canvas screens are laid out on (raster width ÷ [`Profile::x_scale`]).
+    pub fn canvas_width(self) -> f32 {
+        self.width() as f32 / self.x_scale()
+    }
+
+    /// The safe box on the layout canvas.
+    pub fn canvas_safe(self) -> Rect {
+        let s = self.safe();
+        let k = self.x_scale();
+        Rect::new(s.x / k, s.y, s.w / k, s.h)
     }
 
     /// Line pitch as a multiple of the em (DESIGN: 1.5–1.8).

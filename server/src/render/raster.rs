@@ -19,10 +19,42 @@ struct CachedGlyph {
     coverage: Vec<u8>,
 }
 
-/// Rasterised glyphs, keyed by (face, glyph index, size in 1/64 px).
+/// Rasterised glyphs, keyed by (face, glyph index, size in 1/64 px, horizontal squeeze in
+/// 1/64).
 #[derive(Default)]
 pub struct GlyphCache {
-    glyphs: HashMap<(FaceId, u16, u32), CachedGlyph>,
+    glyphs: HashMap<(FaceId, u16, u32, u32), CachedGlyph>,
+}
+
+/// Narrows a glyph's coverage to `k` of its width with a box filter (anamorphic SD).
+fn squeeze_glyph(m: fontdue::Metrics, coverage: &[u8], k: f32) -> CachedGlyph {
+    let w = m.width;
+    let nw = ((w as f32) * k).ceil() as usize;
+    let mut out = vec![0u8; nw * m.height];
+    for row in 0..m.height {
+        for j in 0..nw {
+            // Source interval [j/k, (j+1)/k) in source columns, weighted by overlap.
+            let (a, b) = (j as f32 / k, (j as f32 + 1.0) / k);
+            let mut sum = 0.0f32;
+            let mut col = a.floor() as usize;
+            while (col as f32) < b && col < w {
+                let overlap = (b.min(col as f32 + 1.0) - a.max(col as f32)).max(0.0);
+                sum += overlap * f32::from(coverage[row * w + col]);
+                col += 1;
+            }
+            out[row * nw + j] = (sum * k).round().min(255.0) as u8;
+        }
+    }
+    let metrics = fontdue::Metrics {
+        xmin: (m.xmin as f32 * k).round() as i32,
+        width: nw,
+        advance_width: m.advance_width * k,
+        ..m
+    };
+    CachedGlyph {
+        metrics,
+        coverage: out,
+    }
 }
 
 impl GlyphCache {
@@ -75,9 +107,10 @@ pub fn raster(layout: &Layout, book: &FontBook, cache: &mut GlyphCache) -> Optio
                 continue;
             }
             let (row, col) = (i / n, i % n);
-            let x = qr.rect.x + (col as f32 + 2.0) * qr.module_px;
+            let mw = qr.module_px * layout.x_scale;
+            let x = qr.rect.x + (col as f32 + 2.0) * mw;
             let y = qr.rect.y + (row as f32 + 2.0) * qr.module_px;
-            if let Some(rect) = SkRect::from_xywh(x, y, qr.module_px, qr.module_px) {
+            if let Some(rect) = SkRect::from_xywh(x, y, mw, qr.module_px) {
                 pixmap.fill_rect(rect, &paint, Transform::identity(), None);
             }
         }
@@ -97,10 +130,15 @@ pub fn raster(layout: &Layout, book: &FontBook, cache: &mut GlyphCache) -> Optio
                 continue; // reported in layout.missing
             };
             let index = font.lookup_glyph_index(g.ch);
-            let key = (face_id, index, (px * 64.0) as u32);
+            let squeeze = layout.x_scale;
+            let key = (face_id, index, (px * 64.0) as u32, (squeeze * 64.0) as u32);
             let glyph = cache.glyphs.entry(key).or_insert_with(|| {
                 let (metrics, coverage) = font.rasterize_indexed(index, px);
-                CachedGlyph { metrics, coverage }
+                if squeeze == 1.0 {
+                    CachedGlyph { metrics, coverage }
+                } else {
+                    squeeze_glyph(metrics, &coverage, squeeze)
+                }
             });
             let m = &glyph.metrics;
             let left = (line.x + g.x + g.shift + m.xmin as f32).round() as i32;

@@ -216,6 +216,9 @@ pub struct NoticeScreen {
     /// For 公示: the objection period.
     #[serde(default)]
     pub publicity: Option<Publicity>,
+    /// Online page (a QR code is drawn after the body).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// A 公示's objection period as shown on screen.
@@ -350,7 +353,7 @@ fn title_band(c: &mut Composer<'_>, title: &str) {
     let top = c.y();
     let lines = c.lines(title, style, c.area().w);
     let band_h = lines.len() as f32 * style.px * style.pitch;
-    let width = c.profile.width() as f32;
+    let width = c.profile.canvas_width();
     let panel = c.theme.panel;
     c.shape(
         Rect::new(0.0, 0.0, width, top + band_h + style.px * 0.2),
@@ -410,6 +413,10 @@ fn notice(n: &NoticeScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
             ),
             contact,
         );
+    }
+    if let Some(url) = &n.url {
+        c.gap(c.profile.body_em() * 0.3);
+        c.qr(url, QR_CAPTION);
     }
     c.finish(HINTS_ITEM)
 }
@@ -1025,7 +1032,7 @@ fn banner(b: &BannerScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
         }
         let urgent = c.theme.urgent;
         c.shape(
-            Rect::new(0.0, top, c.profile.width() as f32, strip_h),
+            Rect::new(0.0, top, c.profile.canvas_width(), strip_h),
             urgent,
         );
         c.gap(top - c.y());

@@ -27,6 +27,7 @@ fn check(body: &str, profile: Profile) {
         date: "2026-11-22".into(),
         body: body.to_owned(),
         publicity: None,
+        url: None,
     });
     let pages = renderer.layout(&screen, profile);
     assert!(!pages.is_empty());
