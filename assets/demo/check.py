@@ -349,6 +349,8 @@ def check_notices(data: dict, anchor: date, depts: dict, regions: dict) -> dict:
                 s, e = parse_day(o["start"], f"{w}.objection.start"), parse_day(o["end"], f"{w}.objection.end")
                 if s and e:
                     expect(s <= e, f"{w}: objection start after end")
+                    expect(vf is None or vf <= s, f"{w}: objection period starts before the notice is valid")
+                    expect(vu is None or e <= vu, f"{w}: objection period outlasts the notice")
                     if n["status"] == "published" and s <= anchor <= e:
                         stats["objection_open"] += 1
                 for f in ("contact", "phone", "address"):

@@ -123,10 +123,6 @@ def mobile(r: random.Random) -> str:
     return prefix + f"{r.randint(0, 99999999):08d}"
 
 
-def han_count(text: str) -> int:
-    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-
-
 # ---------------------------------------------------------------------------
 # Regions: the county, 10 towns (镇/乡/街道) and 48 villages (村/社区)
 # ---------------------------------------------------------------------------
@@ -179,13 +175,6 @@ TOWN_BY_NAME = {t[1]: t for t in TOWNS}
 def villages_of(town_name: str) -> list[str]:
     code = town_code(TOWN_BY_NAME[town_name][0])
     return [r["code"] for r in REGIONS if r["parent"] == code]
-
-
-ALL_VILLAGES = [r["code"] for r in REGIONS if r["level"] == "village"]
-
-
-def town_of_village(vcode: str) -> str:
-    return REGION_NAME[vcode[:9]]
 
 
 def channels() -> list[dict]:
@@ -250,7 +239,6 @@ def departments() -> list[dict]:
 
 DEPARTMENTS = departments()
 DEPT = {d["code"]: d for d in DEPARTMENTS}
-TOWN_SLUG = {t[1]: t[2] for t in TOWNS}
 for _t in TOWNS:
     DEPT_SUBJECT[_t[2]] = "01"
     DEPT_UNIT[_t[2]] = "便民服务中心"
@@ -938,8 +926,7 @@ TOWN_POWERS_URBAN = [
 
 
 def power_specs() -> list[tuple[str, str, str, str]]:
-    """All (department, type code, title, law key); trimmed to TARGET_POWER, keeping
-    every department and type represented (the largest lists lose their tails)."""
+    """All (department, type code, title, law key), trimmed to TARGET_POWER."""
     per_dept: dict[str, list[tuple[str, str, str]]] = {}
     for dept, block in POWERS.items():
         rows = []
@@ -951,16 +938,28 @@ def power_specs() -> list[tuple[str, str, str, str]]:
     for suffix, tname, slug, *_ in TOWNS:
         specs = TOWN_POWERS_URBAN if suffix in ("101", "001") else TOWN_POWERS_RURAL
         per_dept[slug] = [(p, f"{t}（{tname}）", law) for p, t, law in specs]
+    # The lists above hold more items than the catalogue needs: every department with six
+    # or more items gives up the same share (largest remainders), taken from its most
+    # frequent power type, last rows first.
     total = sum(len(v) for v in per_dept.values())
-    while total > TARGET_POWER:
-        biggest = max(per_dept, key=lambda d: (len(per_dept[d]), d))
-        rows = per_dept[biggest]
-        # drop the last row whose type still occurs elsewhere in this department
-        for i in range(len(rows) - 1, -1, -1):
-            if sum(1 for x in rows if x[0] == rows[i][0]) > 1:
-                del rows[i]
-                break
-        total -= 1
+    excess = total - TARGET_POWER
+    big = [d for d in per_dept if len(per_dept[d]) >= 6]
+    pool = sum(len(per_dept[d]) for d in big)
+    quota = {d: excess * len(per_dept[d]) // pool for d in big}
+    rest = excess - sum(quota.values())
+    for d in sorted(big, key=lambda d: (-(excess * len(per_dept[d]) % pool), d))[:rest]:
+        quota[d] += 1
+    for d, k in quota.items():
+        rows = per_dept[d]
+        for _ in range(k):
+            counts = {}
+            for ptype, _t, _l in rows:
+                counts[ptype] = counts.get(ptype, 0) + 1
+            # ties go against enforcement types, so applications (which get cases) survive
+            top = max(counts, key=lambda p: (counts[p], {"CF": 3, "JC": 2, "QZ": 1}.get(p, 0), p))
+            i = max(i for i, row in enumerate(rows) if row[0] == top)
+            del rows[i]
+    total = sum(len(v) for v in per_dept.values())
     assert total == TARGET_POWER, f"only {total} power items written"
     return [(d, p, t, law) for d, rows in per_dept.items() for p, t, law in rows]
 
@@ -1471,9 +1470,12 @@ def power_audiences(ptype: str, title: str, dept: str) -> list[str]:
     return base + [a for a in out if a not in base]
 
 
-def specific_guide(title: str):
+def specific_guide(ptype: str, title: str):
+    """Hand-written conditions and materials for well-known application items."""
+    if ptype not in ("XK", "QR", "GF", "QT"):
+        return None
     for key, conds, mats in SPECIFIC_GUIDES:
-        if key in title or (key == "公司设立" and "公司设立" in title) or (key == "合作社设立" and "合作社设立" in title):
+        if key in title:
             return conds, mats
     return None
 
@@ -1531,7 +1533,7 @@ def power_items() -> list[dict]:
     out = []
     for dept, ptype, title, lawkey in power_specs():
         d = DEPT[dept]
-        spec = specific_guide(title)
+        spec = specific_guide(ptype, title)
         basis = legal_basis(r, lawkey)
         legal, choices = LIMITS[ptype]
         promised = r.choice(choices)
@@ -2123,7 +2125,7 @@ def annual_report_body(r: random.Random, unit: str) -> tuple[str, str]:
         f"二、依申请公开情况。全年共收到政府信息公开申请{req}件，已全部按期答复。其中予以公开或部分公开{granted}件，"
         f"因信息不存在、不属于本机关负责公开等原因未予公开{rest}件。",
         f"三、行政复议和诉讼情况。全年因政府信息公开被申请行政复议{review}件，被提起行政诉讼0件，未发生被纠错情况。",
-        "四、存在的主要问题及改进情况。部分栏目更新不够及时，解读材料形式较为单一。2026年将建立栏目更新提醒机制，"
+        "四、存在的主要问题及改进情况。部分栏目更新不够及时，解读材料形式较为单一，个别文件存在格式和标点不规范等问题。2026年将对照《党政机关公文格式》（GB/T 9704—2012）和《标点符号用法》（GB/T 15834—2011）开展发布前校对，建立栏目更新提醒机制，"
         "对逾期未更新的栏目进行通报，并增加图解、视频和电视频道解读，让群众看得到、听得懂、用得上。",
     ]
     return f"{unit}2025年度政府信息公开工作情况，全年主动公开政府信息{active}条，办理依申请公开{req}件。", "\n\n".join(paras)
@@ -2159,7 +2161,7 @@ OTHER_DISCLOSURES = [
     ("sthj", None, "2026年9月示范县环境空气质量状况", 47, "monthly", "11", ["individual"],
      "9月全县环境空气质量优良天数比例为96.7%，PM2.5月均浓度17微克/立方米。",
      ["根据《环境空气质量标准》（GB 3095—2012）和《环境空气质量指数（AQI）技术规定（试行）》（HJ 633—2012）评价，2026年9月，全县环境空气质量优良天数为29天，优良天数比例为96.7%，同比上升3.2个百分点。",
-      "主要污染物浓度：细颗粒物（PM2.5）月均浓度为17微克/立方米，同比下降10.5%；可吸入颗粒物（PM10）月均浓度为38微克/立方米；臭氧（O₃）日最大8小时滑动平均第90百分位浓度为132微克/立方米，是本月首要污染物。",
+      "主要污染物浓度：细颗粒物（PM2.5）月均浓度为17微克/立方米，同比下降10.5%；可吸入颗粒物（PM10）月均浓度为38微克/立方米；臭氧（O3）日最大8小时滑动平均第90百分位浓度为132微克/立方米，是本月首要污染物。",
       "各乡镇（街道）中，梅岭乡、青山镇空气质量排名前两位；城东街道、白沙镇受施工扬尘和秸秆焚烧影响，PM10浓度相对较高。",
       "10月以后，逆温、静稳天气增多，大气扩散条件变差。请广大群众不露天焚烧秸秆、落叶和垃圾，减少燃放烟花爆竹，共同守护示范蓝天。空气质量实时数据可在县生态环境分局网站查询。"]),
     ("scj", None, "示范县2026年第三季度食品安全监督抽检信息通告", 38, "quarterly", "07", ["individual", "enterprise"],
@@ -2258,7 +2260,7 @@ OTHER_DISCLOSURES = [
       "问：连续参保有什么好处？答：自2027年起，连续参保满4年后，每多连续参保1年，大病保险最高支付限额提高1000元；当年未使用医保基金报销的，次年大病保险最高支付限额也相应提高。"]),
     ("cl", None, "示范县2025年残疾人事业发展统计公报", 230, "yearly", "20", ["disabled", "individual"],
      "2025年全县持证残疾人1.38万人，残疾人两项补贴、康复服务和就业帮扶等工作持续推进。",
-     ["截至2025年底，全县持有第二代残疾人证的残疾人共13,812人，其中肢体残疾6,907人、视力残疾1,624人、听力残疾1,338人、言语残疾142人、智力残疾1,416人、精神残疾1,781人、多重残疾604人。",
+     ["截至2025年底，全县持有第二代残疾人证的残疾人共13,812人。按照《残疾人残疾分类和分级》（GB/T 26341—2010）统计，其中肢体残疾6,907人、视力残疾1,624人、听力残疾1,338人、言语残疾142人、智力残疾1,416人、精神残疾1,781人、多重残疾604人。",
       "康复服务方面，全年为4,236名残疾人提供基本康复服务，适配辅助器具1,973件，为0至6岁残疾儿童实施康复救助287人次。",
       "社会保障方面，困难残疾人生活补贴惠及3,912人，重度残疾人护理补贴惠及5,648人，两项补贴全年发放资金2,846万元。符合条件的残疾人城乡居民养老保险和医疗保险参保率均达到99%以上。",
       "就业帮扶方面，全年新增残疾人就业312人，扶持残疾人创业项目46个，建成“残疾人之家”21家，为智力、精神和重度肢体残疾人提供日间照料和辅助性就业服务。"]),
@@ -2683,8 +2685,8 @@ def general_notices() -> list[dict]:
         ], hour=(11, 20)),
         N("notice", "关于警惕冒充医保、社保工作人员实施电信网络诈骗的公告", "gaj", COUNTY_NAME, "published", "important", -4, -4, 60, [
             "近期正值城乡居民医保缴费和养老保险待遇认证期，县公安局发现有不法分子冒充医保、社保、税务工作人员，以“医保卡异常冻结”“养老金认证过期”“缴费返现”等为由实施诈骗，已有多名老年人上当受骗。",
-            "常见骗术：一是打电话称“您的医保卡在外地被盗刷，需要配合‘公安’调查”，随后以“资金核查”为由要求转账到“安全账户”；二是发短信、链接称“社保认证即将到期”，诱导点击后填写银行卡号和验证码；三是上门推销“保健品”时，以“医保可以报销”为名骗取钱财。",
-            "县公安局郑重提醒：公安机关不存在“安全账户”，医保、社保部门不会通过电话、短信要求转账，也不会索要银行卡密码和验证码。凡是要求转账汇款的，一律是诈骗！",
+            "常见骗术：一是打电话称“您好，这里是医保中心，您的医保卡在外地被盗刷……需要配合‘公安’调查”，随后以“资金核查”为由要求转账到“安全账户”；二是发短信、链接称“社保认证即将到期”，诱导点击后填写银行卡号和验证码；三是上门推销“保健品”时，以“医保可以报销”为名骗取钱财。",
+            "县公安局郑重提醒——公安机关不存在“安全账户”，医保、社保部门不会通过电话、短信要求转账，也不会索要银行卡密码和验证码。凡是要求转账汇款的，一律是诈骗！",
             "如遇可疑情况，请立即挂断电话，拨打110或96110反诈专线咨询。请子女多和父母沟通，帮助老人安装“国家反诈中心”APP。",
         ], hour=(9, 10)),
         N("notice", "关于开展“12·4”国家宪法日暨宪法宣传周活动的通知", "sfj", COUNTY_NAME, "published", "normal", -2, -2, 17, [
@@ -2716,7 +2718,7 @@ def general_notices() -> list[dict]:
             "未在规定时间内确认的，2027年1月起将暂停享受专项附加扣除，待确认后可继续享受，也可以在次年汇算清缴时补充扣除。",
             "操作中遇到问题，可拨打12366纳税缴费服务热线，或到县税务局办税服务厅咨询。",
         ], hour=(16, 10)),
-        N("notice", "关于调整城乡公交3路、7路运营线路和班次的公告", "jtj", COUNTY_NAME, "published", "normal", -11, -4, 20, [
+        N("notice", "关于调整城乡公交3路、7路运营线路和班次的公告", "jtj", COUNTY_NAME, "published", "normal", -11, -11, 20, [
             "为方便群众出行，经调研论证，县交通运输局决定自公告之日起对城乡公交3路、7路进行优化调整。",
             "一、3路（汽车站—城东新区）：延伸至江滨社区，新增“江滨社区”“城东实验学校”2个站点，首班7:00、末班19:00，发车间隔由20分钟缩短至15分钟。",
             "二、7路（汽车站—石门镇）：每天往返班次由14个增加至20个，末班由17:30延长至18:30；在潘家村、五里村路口新增停靠站，上下学时段增开学生专线。",
