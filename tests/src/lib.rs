@@ -27,6 +27,16 @@ pub struct Headend {
 }
 
 impl Headend {
+    /// Resident memory of the process in KiB (from `/proc/PID/status`).
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+    }
+
     /// Starts `headend serve --data DIR --listen 127.0.0.1:0 EXTRA…` and returns once the
     /// process prints its serving line (the server accepts connections from then on).
     /// Returns the process's stderr text instead if it exits before serving.
@@ -79,11 +89,21 @@ impl Drop for Headend {
 
 /// A minimal HTTP/1.1 GET over a fresh loopback connection: (status, body).
 pub fn http_get(addr: &str, path: &str) -> Result<(u16, String), String> {
+    http_request(addr, "GET", path, "")
+}
+
+/// A minimal HTTP/1.1 POST of a JSON body: (status, body as text, lossy).
+pub fn http_post(addr: &str, path: &str, json: &str) -> Result<(u16, String), String> {
+    http_request(addr, "POST", path, json)
+}
+
+fn http_request(addr: &str, method: &str, path: &str, body: &str) -> Result<(u16, String), String> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )
     .map_err(|e| e.to_string())?;
     let mut raw = Vec::new();

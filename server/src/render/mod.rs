@@ -84,6 +84,12 @@ impl Renderer {
         raster::raster(layout, self.book, &mut self.cache)
     }
 
+    /// Draws one page into an existing pixmap of the layout's size (see
+    /// [`raster::raster_into`]).
+    pub fn raster_into(&mut self, layout: &Layout, pixmap: &mut tiny_skia::Pixmap) -> bool {
+        raster::raster_into(layout, self.book, &mut self.cache, pixmap)
+    }
+
     /// Lays out `screen` and draws page `page` (1-based) as PNG.
     pub fn render_png(
         &mut self,

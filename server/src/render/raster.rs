@@ -81,6 +81,17 @@ fn color(rgb: Rgb) -> Color {
 /// Draws `layout` into a new pixmap. `None` only if the size is zero.
 pub fn raster(layout: &Layout, book: &FontBook, cache: &mut GlyphCache) -> Option<Pixmap> {
     let mut pixmap = Pixmap::new(layout.width, layout.height)?;
+    raster_into(layout, book, cache, &mut pixmap);
+    Some(pixmap)
+}
+
+/// Draws `layout` into `pixmap`, which must be `layout.width` × `layout.height` (a pixmap of
+/// another size is left untouched and `false` returned). Reusing one pixmap per output
+/// saves allocating and faulting in a fresh frame for every screen.
+pub fn raster_into(layout: &Layout, book: &FontBook, cache: &mut GlyphCache, pixmap: &mut Pixmap) -> bool {
+    if (pixmap.width(), pixmap.height()) != (layout.width, layout.height) {
+        return false;
+    }
     pixmap.fill(color(layout.background));
     let mut paint = Paint {
         anti_alias: false,
@@ -156,41 +167,39 @@ pub fn raster(layout: &Layout, book: &FontBook, cache: &mut GlyphCache) -> Optio
             );
         }
     }
-    Some(pixmap)
+    true
 }
 
-/// Blends a coverage mask in colour `fg` over opaque pixels.
+/// Blends a coverage mask in colour `fg` over opaque pixels, clipped to the raster.
 #[allow(clippy::too_many_arguments)]
-fn blend(
-    data: &mut [u8],
-    width: i32,
-    height: i32,
-    left: i32,
-    top: i32,
-    w: usize,
-    h: usize,
-    coverage: &[u8],
-    fg: Rgb,
-) {
+fn blend(data: &mut [u8], width: i32, height: i32, left: i32, top: i32, w: usize, h: usize, coverage: &[u8], fg: Rgb) {
+    let (wi, hi) = (w as i32, h as i32);
+    let (x0, x1) = (left.max(0), (left + wi).min(width));
+    let (y0, y1) = (top.max(0), (top + hi).min(height));
+    if x0 >= x1 || y0 >= y1 {
+        return;
+    }
     let fg = [u32::from(fg.0), u32::from(fg.1), u32::from(fg.2)];
-    for row in 0..h as i32 {
-        let y = top + row;
-        if y < 0 || y >= height {
-            continue;
-        }
-        for col in 0..w as i32 {
-            let x = left + col;
-            if x < 0 || x >= width {
-                continue;
-            }
-            let a = u32::from(coverage[(row as usize) * w + col as usize]);
-            if a == 0 {
-                continue;
-            }
-            let i = ((y * width + x) * 4) as usize;
-            for c in 0..3 {
-                let d = u32::from(data[i + c]);
-                data[i + c] = ((d * (255 - a) + fg[c] * a + 127) / 255) as u8;
+    for y in y0..y1 {
+        let src_start = ((y - top) * wi + (x0 - left)) as usize;
+        let src = &coverage[src_start..src_start + (x1 - x0) as usize];
+        let dst_start = ((y * width + x0) * 4) as usize;
+        let dst = &mut data[dst_start..dst_start + (x1 - x0) as usize * 4];
+        for (px, &a) in dst.chunks_exact_mut(4).zip(src) {
+            match a {
+                0 => {}
+                255 => {
+                    px[0] = fg[0] as u8;
+                    px[1] = fg[1] as u8;
+                    px[2] = fg[2] as u8;
+                }
+                a => {
+                    let a = u32::from(a);
+                    for c in 0..3 {
+                        let d = u32::from(px[c]);
+                        px[c] = ((d * (255 - a) + fg[c] * a + 127) / 255) as u8;
+                    }
+                }
             }
         }
     }

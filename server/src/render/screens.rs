@@ -498,12 +498,28 @@ fn list(l: &ListScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
         }
         let area = c.area();
         let number_w = body.px * 1.5;
+        // Secondary lines only when the whole page of items still fits with them: six
+        // numbered items a page matter more than dates and publishers.
+        let height = |c: &mut Composer<'_>, with_detail: bool| -> f32 {
+            chunk
+                .iter()
+                .map(|item| {
+                    let label = c.lines(&item.label, item_style, area.w - number_w).len() as f32;
+                    let detail = match (&item.detail, with_detail) {
+                        (Some(d), true) => c.lines(d, detail_style, area.w - number_w).len() as f32,
+                        _ => 0.0,
+                    };
+                    label * item_style.px * item_style.pitch + detail * detail_style.px * detail_style.pitch
+                })
+                .sum()
+        };
+        let show_detail = height(&mut c, true) <= area.bottom() - c.y();
         for (i, item) in chunk.iter().enumerate() {
             let key = i as u8 + 1;
             let label_lines = c.lines(&item.label, item_style, area.w - number_w);
-            let detail_lines = match &item.detail {
-                Some(d) => c.lines(d, detail_style, area.w - number_w),
-                None => Vec::new(),
+            let detail_lines = match (&item.detail, show_detail) {
+                (Some(d), true) => c.lines(d, detail_style, area.w - number_w),
+                _ => Vec::new(),
             };
             let h = label_lines.len() as f32 * item_style.px * item_style.pitch
                 + detail_lines.len() as f32 * detail_style.px * detail_style.pitch;
