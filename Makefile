@@ -8,7 +8,11 @@ CARGO ?= cargo
 #   gcc, libc6-dev: C compiler for the bundled SQLite
 #   procps: `kill` for the whole-system tests' graceful shutdown
 #   curl: the demo's readiness check
-DEB_PACKAGES := gcc libc6-dev pkg-config procps curl
+#   libav*-dev, clang, libclang-dev: FFmpeg 5.1 for playout (ffmpeg-next builds its bindings with bindgen)
+#   ffmpeg (ffprobe), tstools (tsreport): the playout tests validate streams with independent tools
+DEB_PACKAGES := gcc libc6-dev pkg-config procps curl \
+	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev \
+	libavdevice-dev libswresample-dev clang libclang-dev ffmpeg tstools
 
 .PHONY: all deps build demo test fmt clippy check-cargo
 

@@ -66,7 +66,9 @@ fn bench_render(c: &mut Criterion) {
         b.iter(|| {
             let mut cache = GlyphCache::new();
             let pages = renderer.layout(black_box(&screen), Profile::Hd1080);
-            black_box(headend::render::raster::raster_into(&pages[0], book, &mut cache, &mut frame))
+            black_box(headend::render::raster::raster_into(
+                &pages[0], book, &mut cache, &mut frame,
+            ))
         })
     });
     group.bench_function("warm_new_frame", |b| {

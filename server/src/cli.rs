@@ -53,10 +53,7 @@ enum Command {
         out: PathBuf,
     },
     /// Run one ingest pass over a feed URL or file.
-    Import {
-        /// Feed URL or file path.
-        source: String,
-    },
+    Import(ImportArgs),
     /// Print a channel's programme guide as XMLTV.
     Epg {
         /// Channel name.
@@ -98,9 +95,38 @@ struct RenderArgs {
     layout: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// Feed or export: an http(s) URL, a file path, or the name of a configured source.
+    source: String,
+    /// What the source holds: notices, catalogue or cases [default: notices, or the
+    /// configured source's].
+    #[arg(long)]
+    kind: Option<headend::ingest::SourceKind>,
+    /// Document format: auto, rss, atom, json_feed, csv or json [default: auto].
+    #[arg(long)]
+    format: Option<headend::ingest::Format>,
+    /// Default publishing body (department code) for items that name none.
+    #[arg(long, value_name = "CODE")]
+    department: Option<String>,
+    /// Region notices are addressed to [default: the county].
+    #[arg(long, value_name = "CODE")]
+    region: Option<String>,
+    /// Publish notices directly instead of holding them for review (待审核).
+    #[arg(long)]
+    trusted: bool,
+    /// Source name items are recorded under [default: the configured name, or
+    /// `import-` and a hash of SOURCE, so re-importing the same SOURCE updates in place].
+    #[arg(long)]
+    name: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Profile {
     Sd,
+    /// SD 16:9 anamorphic.
+    #[value(name = "sd_wide", alias = "sd-wide")]
+    SdWide,
     Hd720,
     Hd1080,
 }
@@ -109,6 +135,7 @@ impl From<Profile> for headend::render::Profile {
     fn from(p: Profile) -> Self {
         match p {
             Profile::Sd => headend::render::Profile::Sd,
+            Profile::SdWide => headend::render::Profile::SdWide,
             Profile::Hd720 => headend::render::Profile::Hd720,
             Profile::Hd1080 => headend::render::Profile::Hd1080,
         }
@@ -163,8 +190,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Stats => stats(&config),
         Command::Render(args) => render(&config, args),
-        Command::Stream { .. } => not_available("stream", "channel playout"),
-        Command::Import { .. } => not_available("import", "ingest from the e-government platform"),
+        Command::Stream {
+            channel,
+            seconds,
+            out,
+        } => stream(&config, &channel, seconds, &out),
+        Command::Import(args) => import(&config, args),
         Command::Epg { .. } => not_available("epg", "the programme guide"),
         Command::User { .. } => not_available("user add", "staff accounts"),
     }
@@ -186,6 +217,188 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
         // Tests and scripts wait for this line; it is printed once the socket accepts.
         println!("headend: serving http://{addr}/");
     }))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The source an import runs: a configured or stored source named SOURCE, or an ad-hoc
+/// source at the URL or path SOURCE; flags override either.
+fn import_spec(
+    config: &Config,
+    store: &Store,
+    args: &ImportArgs,
+) -> anyhow::Result<headend::ingest::SourceSpec> {
+    use headend::ingest::{source, Location, SourceKind, SourceName, SourceSpec};
+    let known = match SourceName::new(&args.source) {
+        Ok(name) => match config.sources.iter().find(|s| s.name == name) {
+            Some(s) => Some(s.clone()),
+            None => {
+                let n = name.to_string();
+                store
+                    .call_blocking(move |conn| source::get(conn, &n))?
+                    .map(|r| r.spec)
+            }
+        },
+        Err(_) => None,
+    };
+    let mut spec = match known {
+        Some(spec) => spec,
+        None => {
+            let location = Location::parse(&args.source)?;
+            let identity = match &location {
+                Location::File(path) => std::fs::canonicalize(path)
+                    .unwrap_or_else(|_| path.clone())
+                    .display()
+                    .to_string(),
+                Location::Http(url) => url.to_string(),
+            };
+            let name = format!(
+                "import-{}",
+                &headend::ingest::feed::short_hash(&identity)[..8]
+            );
+            SourceSpec::try_from(source::SourceFields {
+                name,
+                url: args.source.clone(),
+                kind: SourceKind::Notices.as_str().to_owned(),
+                ..source::SourceFields::default()
+            })?
+        }
+    };
+    if let Some(name) = &args.name {
+        spec.name = SourceName::new(name)?;
+    }
+    if let Some(kind) = args.kind {
+        spec.kind = kind;
+    }
+    if let Some(format) = args.format {
+        spec.format = format;
+    }
+    if !spec.format.fits(spec.kind) {
+        anyhow::bail!("format {} does not fit kind {}", spec.format, spec.kind);
+    }
+    if args.department.is_some() {
+        spec.department = args.department.clone();
+    }
+    if args.region.is_some() {
+        spec.region = args.region.clone();
+    }
+    spec.trusted |= args.trusted;
+    Ok(spec)
+}
+
+/// `headend import`: one full pass; prints the counts, then one line per rejection.
+fn import(config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    use headend::ingest::{fetch, run_pass, Fetcher, PassMode, PassOutcome};
+    let db = config.data_dir.join(DATABASE_FILE);
+    if !db.exists() {
+        anyhow::bail!(
+            "no database at {}: start `headend serve` first or pass --data DIR",
+            db.display()
+        );
+    }
+    let store = Store::open(&db)?;
+    let spec = import_spec(config, &store, &args)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let outcome = runtime.block_on(async {
+        let fetcher = Fetcher::new(fetch::DEFAULT_CONNECT_TIMEOUT)?;
+        run_pass(&store, &fetcher, &spec, PassMode::Full).await
+    });
+    let report = match outcome.with_context(|| format!("cannot import {}", spec.location))? {
+        PassOutcome::Applied(report) => report,
+        PassOutcome::NotModified => Default::default(),
+    };
+    println!(
+        "added {}, updated {}, unchanged {}, rejected {}",
+        report.added, report.updated, report.unchanged, report.rejected
+    );
+    for r in &report.rejections {
+        if r.title.is_empty() {
+            println!("rejected {}: {}", r.key, r.reason.zh());
+        } else {
+            println!("rejected {} 《{}》: {}", r.key, r.title, r.reason.zh());
+        }
+    }
+    if report.missing > 0 {
+        println!(
+            "missing from source {} (flagged, not deleted)",
+            report.missing
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `headend stream`: the channel exactly as it airs (its first MPEG-TS output's settings,
+/// or SD defaults) written to a file faster than real time.
+fn stream(
+    config: &Config,
+    channel: &str,
+    seconds: u32,
+    out: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    use headend::playout::{self, OutputKind, OutputSpec, PlayoutError};
+    let db = config.data_dir.join(DATABASE_FILE);
+    if !db.exists() {
+        anyhow::bail!(
+            "no database at {}: start `headend serve` first or pass --data DIR",
+            db.display()
+        );
+    }
+    let store = Store::open(&db)?;
+    let known = store.call_blocking(|conn| playout::program::channels(conn))?;
+    if known.is_empty() {
+        return Err(PlayoutError::NoChannels.into());
+    }
+    let info = known
+        .iter()
+        .find(|c| c.name == channel)
+        .cloned()
+        .ok_or_else(|| PlayoutError::UnknownChannel {
+            name: channel.to_owned(),
+            known: known
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+    let spec = config
+        .channels
+        .iter()
+        .find(|c| c.name == channel)
+        .cloned()
+        .unwrap_or_else(|| playout::ChannelSpec::new(channel, Vec::new()));
+    let output = spec
+        .outputs
+        .iter()
+        .find(|o| o.kind != OutputKind::Hls)
+        .cloned()
+        .unwrap_or_else(|| OutputSpec::new(OutputKind::Udp));
+    let plan = output
+        .plan(&info.name, &info.title, &config.data_dir)
+        .map_err(PlayoutError::Config)?;
+    let report = playout::record(
+        playout::Recording {
+            title: info.title.clone(),
+            source: std::sync::Arc::new(playout::StoreProgram::new(store, info.clone())),
+            options: spec.lane_options(),
+            output: plan,
+            start: chrono::Utc::now().with_timezone(&headend::content::county_offset()),
+            faults: Default::default(),
+        },
+        out,
+        u64::from(seconds),
+    )
+    .with_context(|| format!("cannot record channel {channel}"))?;
+    eprintln!(
+        "wrote {} s of channel {} to {}: {} screens, {} slate seconds, {} bytes",
+        report.gops,
+        channel,
+        out.display(),
+        report.screens,
+        report.slate_gops,
+        report.bytes
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -42,6 +42,10 @@ struct ConfigFile {
     listen: Option<SocketAddr>,
     data: Option<PathBuf>,
     demo: Option<bool>,
+    admin_token: Option<String>,
+    sources: Option<Vec<crate::ingest::SourceSpec>>,
+    channels: Option<Vec<crate::playout::ChannelSpec>>,
+    air_unconfigured: Option<bool>,
 }
 
 /// The headend's resolved configuration.
@@ -53,7 +57,22 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Load the embedded demo county into an empty database on `serve`. Default: true.
     pub load_demo: bool,
+    /// Bearer token that authorises the admin API's write endpoints (sources) until
+    /// accounts exist; at least 16 characters. Default: none (those endpoints answer 403).
+    pub admin_token: Option<String>,
+    /// `[[sources]]`: what ingest polls (seeded into the sources table at start).
+    /// Default: none.
+    pub sources: Vec<crate::ingest::SourceSpec>,
+    /// `[[channels]]`: how channels of the store air (dwell, outputs: UDP, HLS, file).
+    /// Default: none.
+    pub channels: Vec<crate::playout::ChannelSpec>,
+    /// Air every store channel that has no `[[channels]]` entry, with one HLS output
+    /// (`hd720`). Default: false (each airing channel costs memory and CPU).
+    pub air_unconfigured: bool,
 }
+
+/// Shortest accepted `admin_token`.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
 impl Default for Config {
     fn default() -> Self {
@@ -61,6 +80,10 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             load_demo: true,
+            admin_token: None,
+            sources: Vec::new(),
+            channels: Vec::new(),
+            air_unconfigured: false,
         }
     }
 }
@@ -86,10 +109,37 @@ impl Config {
         let file: ConfigFile =
             toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
         let defaults = Config::default();
+        if let Some(token) = &file.admin_token {
+            if token.trim().chars().count() < MIN_ADMIN_TOKEN_LEN {
+                return Err(format!(
+                    "admin_token must be at least {MIN_ADMIN_TOKEN_LEN} characters"
+                ));
+            }
+        }
+        let sources = file.sources.unwrap_or_default();
+        for (i, s) in sources.iter().enumerate() {
+            if sources[..i].iter().any(|o| o.name == s.name) {
+                return Err(format!(
+                    "[[sources]] name {:?} is used twice",
+                    s.name.as_str()
+                ));
+            }
+        }
+        let channels = file.channels.unwrap_or_default();
+        for (i, c) in channels.iter().enumerate() {
+            c.validate().map_err(|e| format!("[[channels]] {e}"))?;
+            if channels[..i].iter().any(|o| o.name == c.name) {
+                return Err(format!("[[channels]] name {:?} is used twice", c.name));
+            }
+        }
         Ok(Config {
             listen: file.listen.unwrap_or(defaults.listen),
             data_dir: file.data.unwrap_or(defaults.data_dir),
             load_demo: file.demo.unwrap_or(defaults.load_demo),
+            admin_token: file.admin_token.map(|t| t.trim().to_owned()),
+            sources,
+            channels,
+            air_unconfigured: file.air_unconfigured.unwrap_or(defaults.air_unconfigured),
         })
     }
 }
@@ -111,6 +161,63 @@ mod tests {
         assert_eq!(c.listen.port(), 9099);
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
         assert!(!c.load_demo);
+    }
+
+    #[test]
+    fn sources_are_read_and_validated() {
+        let c = Config::parse(
+            "admin_token = \"0123456789abcdef\"\n\
+             [[sources]]\nname = \"county-notices\"\nurl = \"https://zw.example.gov.cn/rss.xml\"\nkind = \"notices\"\n\
+             department = \"mzj\"\ntrusted = true\ninterval = 120\n\
+             [[sources]]\nname = \"catalogue\"\nurl = \"/srv/exports/catalogue.csv\"\nkind = \"catalogue\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.sources.len(), 2);
+        assert_eq!(c.sources[0].interval, std::time::Duration::from_secs(120));
+        assert!(c.sources[0].trusted);
+        assert!(!c.sources[1].trusted);
+        assert_eq!(c.admin_token.as_deref(), Some("0123456789abcdef"));
+
+        let err =
+            Config::parse("[[sources]]\nname = \"Bad Name\"\nurl = \"x\"\nkind = \"notices\"\n")
+                .unwrap_err();
+        assert!(err.contains("Bad Name"), "{err}");
+        let err = Config::parse(
+            "[[sources]]\nname = \"a\"\nurl = \"x\"\nkind = \"notices\"\nintervall = 5\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("intervall"), "{err}");
+        let twice = "[[sources]]\nname = \"a\"\nurl = \"x\"\nkind = \"cases\"\n";
+        let err = Config::parse(&format!("{twice}{twice}")).unwrap_err();
+        assert!(err.contains("used twice"), "{err}");
+        assert!(Config::parse("admin_token = \"short\"").is_err());
+    }
+
+    #[test]
+    fn channels_are_read_and_validated() {
+        let c = Config::parse(
+            "air_unconfigured = true\n\
+             [[channels]]\nname = \"county\"\ndwell = 8\n\
+             [[channels.outputs]]\nkind = \"udp\"\naddress = \"127.0.0.1:5004\"\ncharset = \"gb2312\"\n\
+             [[channels.outputs]]\nkind = \"hls\"\nprofile = \"sd\"\n",
+        )
+        .unwrap();
+        assert!(c.air_unconfigured);
+        assert_eq!(c.channels.len(), 1);
+        assert_eq!(c.channels[0].outputs.len(), 2);
+        assert_eq!(c.channels[0].dwell, Some(8));
+        let err = Config::parse(
+            "[[channels]]\nname = \"county\"\n[[channels.outputs]]\nkind = \"udp\"\naddress = \"10.1.2.3:5000\"\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("allow_non_loopback"), "{err}");
+        let err = Config::parse(
+            "[[channels]]\nname = \"county\"\n[[channels.outputs]]\nkind = \"hls\"\nmuxrate = 3000000\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("muxrate"), "{err}");
+        let err = Config::parse("[[channels]]\nname = \"county\"\ndwel = 3\n").unwrap_err();
+        assert!(err.contains("dwel"), "{err}");
     }
 
     #[test]

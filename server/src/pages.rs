@@ -4,11 +4,11 @@
 use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::content::{CaseStatus, CatalogueKind};
+use crate::content::{CaseStatus, CatalogueKind, Priority};
 use crate::mask;
 use crate::render::screens::{
-    CaseResultScreen, EntryScreen, FlowBox, FlowScreen, GuideScreen, NoticeScreen, PollScreen,
-    PublicListScreen, Publicity,
+    month_day, BannerScreen, CaseResultScreen, EntryScreen, FlowBox, FlowScreen, GuideScreen,
+    HomeScreen, ListItem, ListScreen, NoticeScreen, PollScreen, PublicListScreen, Publicity, Tile,
 };
 use crate::store::StoreError;
 
@@ -342,6 +342,256 @@ pub fn poll(conn: &Connection, id: i64, results: bool) -> Result<Option<PollScre
         votes: results.then(|| options.iter().map(|o| o.1).collect()),
         options: options.into_iter().map(|o| o.0).collect(),
     }))
+}
+
+// ---------------------------------------------------------------------------------------
+// The default channel sequence (playout): home → section lists → notices on air for the
+// channel's region → cases completed today → open polls; urgent notices as a banner.
+
+/// Notices a channel airs at most (newest first).
+pub const NOTICES_ON_AIR: usize = 20;
+/// Entries per catalogue section list.
+pub const SECTION_ITEMS: usize = 12;
+
+/// A recursive CTE `scope(code)`: region `?1`, its ancestors and its descendants — what a
+/// channel for that region carries (a town channel airs county-wide notices and its
+/// villages'; the county channel airs everything).
+const SCOPE: &str = "WITH RECURSIVE
+    up(code, parent) AS (SELECT code, parent FROM regions WHERE code = ?1
+        UNION SELECT r.code, r.parent FROM regions r JOIN up ON r.code = up.parent),
+    down(code) AS (SELECT code FROM regions WHERE code = ?1
+        UNION SELECT r.code FROM regions r JOIN down ON r.parent = down.code),
+    scope(code) AS (SELECT code FROM up UNION SELECT code FROM down)";
+
+const WEEKDAYS: [&str; 7] = ["一", "二", "三", "四", "五", "六", "日"];
+
+/// `2026年11月22日 星期日 08:00` for the home screen.
+pub fn now_line(now: chrono::DateTime<chrono::FixedOffset>) -> String {
+    use chrono::{Datelike, Timelike};
+    let weekday = WEEKDAYS[now.weekday().num_days_from_monday() as usize];
+    format!(
+        "{}年{}月{}日 星期{} {:02}:{:02}",
+        now.year(),
+        now.month(),
+        now.day(),
+        weekday,
+        now.hour(),
+        now.minute()
+    )
+}
+
+/// The home screen of a channel titled `title` at `now`.
+pub fn home(title: &str, now: chrono::DateTime<chrono::FixedOffset>) -> HomeScreen {
+    let tiles = [
+        ("通知公告", "section:notices"),
+        ("信息公开", "section:disclosure"),
+        ("便民服务", "section:service"),
+        ("行政职权", "section:power"),
+        ("办件查询", "case_lookup"),
+        ("今日办结", "section:cases_today"),
+        ("民意调查", "section:polls"),
+        ("按键说明", "help"),
+    ];
+    HomeScreen {
+        title: title.to_owned(),
+        now: now_line(now),
+        tiles: tiles
+            .iter()
+            .map(|(label, target)| Tile {
+                label: (*label).to_owned(),
+                target: (*target).to_owned(),
+            })
+            .collect(),
+    }
+}
+
+/// Published notices valid on `today` for `region`'s scope, newest first, at most `limit`:
+/// (id, priority, page model).
+pub fn notices_on_air(
+    conn: &Connection,
+    region: &str,
+    today: NaiveDate,
+    limit: usize,
+) -> Result<Vec<(i64, Priority, NoticeScreen)>, StoreError> {
+    let day = today.to_string();
+    let mut stmt = conn.prepare(&format!(
+        "{SCOPE} SELECT n.id, n.priority FROM notices n
+         WHERE n.status = 'published' AND n.region IN (SELECT code FROM scope)
+           AND n.valid_from <= ?2 AND (n.valid_until IS NULL OR n.valid_until >= ?2)
+         ORDER BY COALESCE(n.published_at, n.valid_from) DESC, n.id DESC LIMIT ?3"
+    ))?;
+    let rows: Vec<(i64, String)> = stmt
+        .query_map(rusqlite::params![region, day, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, priority) in rows {
+        let priority = Priority::parse(&priority)
+            .ok_or_else(|| StoreError::Malformed(format!("notice {id} priority {priority:?}")))?;
+        if let Some(screen) = notice(conn, id, today)? {
+            out.push((id, priority, screen));
+        }
+    }
+    Ok(out)
+}
+
+/// The urgent banner for `region` on `today`: the newest urgent notice on air addressed to
+/// the region itself or a region above it (a village's water cut is no banner over the
+/// whole county), if any.
+pub fn urgent_banner(
+    conn: &Connection,
+    region: &str,
+    today: NaiveDate,
+) -> Result<Option<BannerScreen>, StoreError> {
+    let mut stmt = conn.prepare(
+        "WITH RECURSIVE up(code, parent) AS (SELECT code, parent FROM regions WHERE code = ?1
+             UNION SELECT r.code, r.parent FROM regions r JOIN up ON r.code = up.parent)
+         SELECT n.id FROM notices n
+         WHERE n.status = 'published' AND n.priority = 'urgent'
+           AND n.region IN (SELECT code FROM up)
+           AND n.valid_from <= ?2 AND (n.valid_until IS NULL OR n.valid_until >= ?2)
+         ORDER BY COALESCE(n.published_at, n.valid_from) DESC, n.id DESC LIMIT 1",
+    )?;
+    let id: Option<i64> = stmt
+        .query_row(rusqlite::params![region, today.to_string()], |r| r.get(0))
+        .optional()?;
+    let urgent = match id {
+        Some(id) => notice(conn, id, today)?,
+        None => None,
+    };
+    Ok(urgent.map(|n| BannerScreen {
+        title: n.title,
+        text: n.body.split_whitespace().collect::<Vec<_>>().join(""),
+    }))
+}
+
+/// The section lists a channel airs after its home screen: (key, list). Notices are the
+/// ones on air for `region`; catalogue sections show their newest entries county-wide.
+pub fn section_lists(
+    conn: &Connection,
+    region: &str,
+    today: NaiveDate,
+) -> Result<Vec<(String, ListScreen)>, StoreError> {
+    let mut lists = Vec::new();
+    let notices = notices_on_air(conn, region, today, NOTICES_ON_AIR)?;
+    lists.push((
+        "list:notices".to_owned(),
+        ListScreen {
+            title: "通知公告".to_owned(),
+            items: notices
+                .iter()
+                .map(|(id, _, n)| ListItem {
+                    label: n.title.clone(),
+                    detail: Some(format!("{}　{}", n.publisher, month_day(&n.date))),
+                    target: format!("notice:{id}"),
+                })
+                .collect(),
+        },
+    ));
+    for kind in [
+        CatalogueKind::Disclosure,
+        CatalogueKind::Service,
+        CatalogueKind::Power,
+    ] {
+        let mut stmt = conn.prepare(
+            "SELECT e.id, e.title, d.short_name, e.issued_on FROM catalogue_entries e
+             JOIN departments d ON d.code = e.department
+             WHERE e.kind = ?1 ORDER BY e.issued_on DESC, e.id DESC LIMIT ?2",
+        )?;
+        let items = stmt
+            .query_map(
+                rusqlite::params![kind.as_str(), SECTION_ITEMS as i64],
+                |r| {
+                    let (id, title, dept, date): (i64, String, String, String) =
+                        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                    Ok(ListItem {
+                        label: title,
+                        detail: Some(format!("{dept}　{}", month_day(&date))),
+                        target: format!("entry:{id}"),
+                    })
+                },
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        if items.is_empty() {
+            continue;
+        }
+        let title = match kind {
+            CatalogueKind::Disclosure => "政府信息公开",
+            CatalogueKind::Service => "便民服务",
+            CatalogueKind::Power => "行政职权",
+        };
+        lists.push((
+            format!("list:{}", kind.as_str()),
+            ListScreen {
+                title: title.to_owned(),
+                items,
+            },
+        ));
+    }
+    Ok(lists)
+}
+
+/// Cases completed on `today` by departments in `region`'s scope, applicants masked;
+/// `None` when there are none.
+pub fn cases_completed_today(
+    conn: &Connection,
+    region: &str,
+    today: NaiveDate,
+) -> Result<Option<ListScreen>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "{SCOPE} SELECT c.case_no, c.item_title, d.short_name, c.applicant, c.applicant_kind
+         FROM cases c JOIN departments d ON d.code = c.department
+         WHERE c.status = 'completed' AND c.completed_on = ?2
+           AND d.region IN (SELECT code FROM scope)
+         ORDER BY c.case_no"
+    ))?;
+    let items: Vec<ListItem> = stmt
+        .query_map(rusqlite::params![region, today.to_string()], |r| {
+            let (case_no, item, dept, applicant, kind): (String, String, String, String, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+            let who = if kind == "enterprise" {
+                applicant
+            } else {
+                mask::name(&applicant)
+            };
+            Ok(ListItem {
+                label: item,
+                detail: Some(format!("{dept}　申请人：{who}　已办结")),
+                target: format!("case:{case_no}"),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    if items.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(ListScreen {
+        title: format!("今日办结（{}）", month_day(&today.to_string())),
+        items,
+    }))
+}
+
+/// Polls open on `today` in `region`'s scope, with their results so far: (id, poll).
+pub fn open_polls(
+    conn: &Connection,
+    region: &str,
+    today: NaiveDate,
+) -> Result<Vec<(i64, PollScreen)>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "{SCOPE} SELECT p.id FROM polls p
+         WHERE p.region IN (SELECT code FROM scope) AND p.opens_on <= ?2 AND p.closes_on >= ?2
+         ORDER BY p.closes_on, p.id"
+    ))?;
+    let ids: Vec<i64> = stmt
+        .query_map(rusqlite::params![region, today.to_string()], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(p) = poll(conn, id, true)? {
+            out.push((id, p));
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

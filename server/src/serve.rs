@@ -6,6 +6,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::demo::{self, DemoError};
+use crate::ingest::{Fetcher, Hub};
 use crate::store::{Store, StoreError};
 use crate::web::{app, AppState};
 
@@ -29,6 +30,9 @@ pub enum ServeError {
     /// The server stopped with an I/O error.
     #[error("HTTP server failed")]
     Io(#[from] std::io::Error),
+    /// The ingest HTTP client could not be built.
+    #[error(transparent)]
+    Ingest(#[from] crate::ingest::FetchError),
 }
 
 /// Opens the store in `config.data_dir` and, when it holds no county yet and
@@ -60,6 +64,50 @@ pub async fn open_store(config: &Config) -> Result<Store, ServeError> {
     Ok(store)
 }
 
+/// Seeds the sources table from the config's `[[sources]]` and starts one poller per source.
+pub async fn start_ingest(config: &Config, store: Store) -> Result<Hub, ServeError> {
+    let fetcher = Fetcher::new(crate::ingest::fetch::DEFAULT_CONNECT_TIMEOUT)?;
+    let hub = Hub::new(store, fetcher);
+    let seeded = hub.seed(&config.sources).await?;
+    let running = hub.start_pollers().await?;
+    tracing::info!(
+        configured = config.sources.len(),
+        added = seeded.added,
+        removed = seeded.removed,
+        pollers = running,
+        "ingest sources ready"
+    );
+    Ok(hub)
+}
+
+/// Starts the channels in the background (outputs open and slates encode while the server
+/// already answers) and publishes them into `slot` for `/live` and `/metrics`. A failure is
+/// logged; the rest of the headend keeps serving.
+pub fn start_playout(
+    config: &Config,
+    store: Store,
+    slot: std::sync::Arc<std::sync::OnceLock<crate::playout::Playout>>,
+) {
+    let (specs, air_all, data_dir) = (
+        config.channels.clone(),
+        config.air_unconfigured,
+        config.data_dir.clone(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let started = crate::playout::plan_channels(&store, &specs, air_all, &data_dir)
+            .and_then(|plans| crate::playout::Playout::start(plans, Some(store)));
+        match started {
+            Ok(playout) => {
+                tracing::info!(channels = playout.channels().len(), "playout started");
+                let _ = slot.set(playout);
+            }
+            Err(e) => {
+                tracing::error!(error = %crate::web::error_chain(&e), "playout failed to start");
+            }
+        }
+    });
+}
+
 /// Runs the headend until Ctrl-C or SIGTERM. `ready` is called with the bound address once
 /// the server accepts connections (the binary prints it; tests wait for it).
 pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
@@ -71,10 +119,13 @@ pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             source,
         })?;
     let store = open_store(&config).await?;
+    let hub = start_ingest(&config, store.clone()).await?;
     let addr = listener.local_addr()?;
     let shutdown = Shutdown::install();
     ready(addr);
-    axum::serve(listener, app(AppState::new(store)))
+    let state = AppState::new(store.clone()).with_ingest(hub, config.admin_token.clone());
+    start_playout(&config, store, std::sync::Arc::clone(&state.playout));
+    axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown.wait())
         .await?;
     Ok(())

@@ -88,7 +88,12 @@ pub fn raster(layout: &Layout, book: &FontBook, cache: &mut GlyphCache) -> Optio
 /// Draws `layout` into `pixmap`, which must be `layout.width` × `layout.height` (a pixmap of
 /// another size is left untouched and `false` returned). Reusing one pixmap per output
 /// saves allocating and faulting in a fresh frame for every screen.
-pub fn raster_into(layout: &Layout, book: &FontBook, cache: &mut GlyphCache, pixmap: &mut Pixmap) -> bool {
+pub fn raster_into(
+    layout: &Layout,
+    book: &FontBook,
+    cache: &mut GlyphCache,
+    pixmap: &mut Pixmap,
+) -> bool {
     if (pixmap.width(), pixmap.height()) != (layout.width, layout.height) {
         return false;
     }
@@ -172,7 +177,17 @@ pub fn raster_into(layout: &Layout, book: &FontBook, cache: &mut GlyphCache, pix
 
 /// Blends a coverage mask in colour `fg` over opaque pixels, clipped to the raster.
 #[allow(clippy::too_many_arguments)]
-fn blend(data: &mut [u8], width: i32, height: i32, left: i32, top: i32, w: usize, h: usize, coverage: &[u8], fg: Rgb) {
+fn blend(
+    data: &mut [u8],
+    width: i32,
+    height: i32,
+    left: i32,
+    top: i32,
+    w: usize,
+    h: usize,
+    coverage: &[u8],
+    fg: Rgb,
+) {
     let (wi, hi) = (w as i32, h as i32);
     let (x0, x1) = (left.max(0), (left + wi).min(width));
     let (y0, y1) = (top.max(0), (top + hi).min(height));

@@ -509,7 +509,8 @@ fn list(l: &ListScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
                         (Some(d), true) => c.lines(d, detail_style, area.w - number_w).len() as f32,
                         _ => 0.0,
                     };
-                    label * item_style.px * item_style.pitch + detail * detail_style.px * detail_style.pitch
+                    label * item_style.px * item_style.pitch
+                        + detail * detail_style.px * detail_style.pitch
                 })
                 .sum()
         };

@@ -3,8 +3,11 @@
 //! One `Router` built in one function is what production serves and what tests drive
 //! (`app(state).oneshot(request)`), so tests never assemble their own routes.
 
+mod live;
+pub mod metrics;
 mod overview;
 mod preview;
+pub mod sources;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -29,6 +32,12 @@ pub struct AppState {
     pub started: Instant,
     /// Renderer and page cache, created on first use (loading the faces takes a moment).
     screens: Arc<OnceLock<Result<ScreenCache, RenderError>>>,
+    /// The channels on air, once playout has started (serve starts it after it listens);
+    /// empty until then, and in tests that do not start it.
+    pub playout: Arc<OnceLock<crate::playout::Playout>>,
+    /// Ingest sources and the admin token for their write endpoints; `None` (the default
+    /// of [`AppState::new`]) answers the sources endpoints with 503.
+    pub ingest: Option<sources::IngestApi>,
 }
 
 impl AppState {
@@ -38,7 +47,15 @@ impl AppState {
             store,
             started: Instant::now(),
             screens: Arc::new(OnceLock::new()),
+            playout: Arc::new(OnceLock::new()),
+            ingest: None,
         }
+    }
+
+    /// Enables the sources endpoints over `hub`; writes need `admin_token`.
+    pub fn with_ingest(mut self, hub: crate::ingest::Hub, admin_token: Option<String>) -> AppState {
+        self.ingest = Some(sources::IngestApi { hub, admin_token });
+        self
     }
 
     /// The shared renderer and page cache.
@@ -56,6 +73,16 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(overview::get))
         .route("/healthz", get(healthz))
         .route("/api/v1/stats", get(stats))
+        .route("/metrics", get(metrics::get))
+        .route("/live/{channel}/{file}", get(live::get))
+        .route("/api/v1/sources", get(sources::list).post(sources::create))
+        .route(
+            "/api/v1/sources/{name}",
+            get(sources::show)
+                .put(sources::replace)
+                .delete(sources::remove),
+        )
+        .route("/api/v1/sources/{name}/poll", post(sources::poll))
         .route("/api/v1/preview", post(preview::png))
         .route("/api/v1/preview/layout", post(preview::layout))
         .with_state(state)

@@ -3,6 +3,8 @@
 
 mod demo_county;
 mod http;
+mod ingest;
+mod playout;
 mod render;
 
 use headend::store::Store;

@@ -188,18 +188,6 @@ fn later_capabilities_say_not_available_yet() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     for args in [
-        vec![
-            "stream",
-            "--channel",
-            "county",
-            "--seconds",
-            "5",
-            "--out",
-            "x.ts",
-            "--data",
-            d,
-        ],
-        vec!["import", "feed.xml", "--data", d],
         vec!["epg", "--channel", "county", "--days", "1", "--data", d],
         vec!["user", "add", "wang", "--role", "reviewer", "--data", d],
     ] {

@@ -197,7 +197,10 @@ fn public_lists_never_air_whole_id_numbers_or_phones() {
 #[test]
 fn a_list_shows_six_numbered_items_a_page_in_every_profile() {
     let renderer = Renderer::new().unwrap();
-    let (_, list) = sample_screens().into_iter().find(|(n, _)| *n == "list").unwrap();
+    let (_, list) = sample_screens()
+        .into_iter()
+        .find(|(n, _)| *n == "list")
+        .unwrap();
     for profile in Profile::ALL {
         let pages = renderer.layout(&list, profile);
         assert_eq!(pages.len(), 2, "{profile:?}: 7 items make 2 pages");
@@ -205,6 +208,9 @@ fn a_list_shows_six_numbered_items_a_page_in_every_profile() {
         assert_eq!(keys, vec![1, 2, 3, 4, 5, 6], "{profile:?}");
         let keys: Vec<u8> = pages[1].selectables.iter().filter_map(|s| s.key).collect();
         assert_eq!(keys, vec![1], "{profile:?}");
-        assert!(pages[0].selectables.iter().any(|s| s.target == "page"), "page hint is selectable");
+        assert!(
+            pages[0].selectables.iter().any(|s| s.target == "page"),
+            "page hint is selectable"
+        );
     }
 }

@@ -1,0 +1,361 @@
+//! Reading a source's document: HTTP(S) with connect and total timeouts, conditional GET
+//! and a body limit enforced while the body streams in; or a local file with the same limit.
+//!
+//! The client is reqwest over rustls (ring, bundled Mozilla roots), HTTP/1.1 only, without
+//! compression or proxies: the platforms we poll are plain web servers, and a small
+//! dependency set matters more than features we would not use.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::source::Location;
+
+/// Default time allowed to establish a connection. Default: 10 s.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `User-Agent` sent with every request.
+pub const USER_AGENT: &str = concat!("GovChannel-headend/", env!("CARGO_PKG_VERSION"));
+
+/// Why a document could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The HTTP client could not be built (TLS backend failed to initialise).
+    #[error("cannot build the HTTP client")]
+    Client(#[source] reqwest::Error),
+    /// Connecting or sending the request failed.
+    #[error("cannot reach {url}")]
+    Connect {
+        /// The URL.
+        url: String,
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// No complete answer within the total timeout.
+    #[error("no complete answer from {url} within {}s", .timeout.as_secs_f32())]
+    Timeout {
+        /// The URL or path.
+        url: String,
+        /// The limit.
+        timeout: Duration,
+    },
+    /// The server answered with an error status.
+    #[error("{url} answered HTTP {status}")]
+    Status {
+        /// The URL.
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+    /// The body is larger than the source's limit.
+    #[error("{url} sent more than {limit} bytes (the source's max_bytes)")]
+    TooLarge {
+        /// The URL or path.
+        url: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// The connection broke while the body was read.
+    #[error("reading the body from {url} failed")]
+    Body {
+        /// The URL.
+        url: String,
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A file source could not be read.
+    #[error("cannot read {}", .path.display())]
+    File {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The blocking file read task was lost.
+    #[error("the file read task failed")]
+    Task,
+}
+
+impl FetchError {
+    /// A short Chinese description for staff.
+    pub fn zh(&self) -> String {
+        match self {
+            FetchError::Client(_) | FetchError::Task => "采集程序内部错误".to_owned(),
+            FetchError::Connect { .. } => "无法连接来源服务器".to_owned(),
+            FetchError::Timeout { timeout, .. } => {
+                format!("来源服务器在{}秒内没有完整应答", timeout.as_secs())
+            }
+            FetchError::Status { status, .. } => format!("来源服务器返回错误状态 HTTP {status}"),
+            FetchError::TooLarge { limit, .. } => {
+                format!("来源内容超过大小上限（{limit} 字节）")
+            }
+            FetchError::Body { .. } => "读取来源内容时连接中断".to_owned(),
+            FetchError::File { .. } => "无法读取来源文件".to_owned(),
+        }
+    }
+}
+
+/// Validators from the last document read, for a conditional GET.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// `ETag`, sent back as `If-None-Match`.
+    pub etag: Option<String>,
+    /// `Last-Modified`, sent back as `If-Modified-Since`.
+    pub last_modified: Option<String>,
+}
+
+/// A document read from a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// The body as sent.
+    pub bytes: Vec<u8>,
+    /// The `charset` parameter of `Content-Type`, if any.
+    pub charset: Option<String>,
+    /// The media type of `Content-Type` (lower case, without parameters), if any.
+    pub media_type: Option<String>,
+    /// Validators for the next conditional GET.
+    pub validators: Validators,
+}
+
+/// What a fetch produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched {
+    /// A document.
+    Document(Document),
+    /// 304: the document has not changed since the validators were issued.
+    NotModified,
+}
+
+/// One fetch: where, how long, how much, and the validators to send.
+#[derive(Debug, Clone)]
+pub struct FetchRequest<'a> {
+    /// Where.
+    pub location: &'a Location,
+    /// Total time allowed.
+    pub timeout: Duration,
+    /// Largest body accepted.
+    pub max_bytes: u64,
+    /// Send these for a conditional GET (HTTP only).
+    pub validators: Option<Validators>,
+}
+
+/// A reusable HTTP client plus file reading.
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+}
+
+impl Fetcher {
+    /// A client with `connect_timeout` for establishing connections (see
+    /// [`DEFAULT_CONNECT_TIMEOUT`]).
+    pub fn new(connect_timeout: Duration) -> Result<Fetcher, FetchError> {
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(connect_timeout)
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .map_err(FetchError::Client)?;
+        Ok(Fetcher { client })
+    }
+
+    /// Reads the document.
+    pub async fn fetch(&self, req: FetchRequest<'_>) -> Result<Fetched, FetchError> {
+        match req.location {
+            Location::Http(url) => {
+                let name = url.to_string();
+                match tokio::time::timeout(req.timeout, self.http(url, &req)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(FetchError::Timeout {
+                        url: name,
+                        timeout: req.timeout,
+                    }),
+                }
+            }
+            Location::File(path) => {
+                let path = path.clone();
+                let limit = req.max_bytes;
+                tokio::task::spawn_blocking(move || read_file(&path, limit))
+                    .await
+                    .map_err(|_| FetchError::Task)?
+            }
+        }
+    }
+
+    async fn http(
+        &self,
+        url: &reqwest::Url,
+        req: &FetchRequest<'_>,
+    ) -> Result<Fetched, FetchError> {
+        let name = url.to_string();
+        let mut request = self
+            .client
+            .get(url.clone())
+            .timeout(req.timeout)
+            .header(
+                reqwest::header::ACCEPT,
+                "application/rss+xml, application/atom+xml, application/feed+json, application/json, text/csv, text/xml, application/xml, */*;q=0.5",
+            );
+        if let Some(v) = &req.validators {
+            if let Some(etag) = &v.etag {
+                request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = &v.last_modified {
+                request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
+            }
+        }
+        let mut response = request.send().await.map_err(|source| {
+            if source.is_timeout() {
+                FetchError::Timeout {
+                    url: name.clone(),
+                    timeout: req.timeout,
+                }
+            } else {
+                FetchError::Connect {
+                    url: name.clone(),
+                    source,
+                }
+            }
+        })?;
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified);
+        }
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                url: name,
+                status: status.as_u16(),
+            });
+        }
+        let too_large = || FetchError::TooLarge {
+            url: name.clone(),
+            limit: req.max_bytes,
+        };
+        if response.content_length().is_some_and(|n| n > req.max_bytes) {
+            return Err(too_large());
+        }
+        let header = |h: reqwest::header::HeaderName| {
+            response
+                .headers()
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header(reqwest::header::CONTENT_TYPE);
+        let validators = Validators {
+            etag: header(reqwest::header::ETAG),
+            last_modified: header(reqwest::header::LAST_MODIFIED),
+        };
+        let mut bytes = Vec::new();
+        loop {
+            let chunk = response.chunk().await.map_err(|source| {
+                if source.is_timeout() {
+                    FetchError::Timeout {
+                        url: name.clone(),
+                        timeout: req.timeout,
+                    }
+                } else {
+                    FetchError::Body {
+                        url: name.clone(),
+                        source,
+                    }
+                }
+            })?;
+            let Some(chunk) = chunk else { break };
+            if (bytes.len() + chunk.len()) as u64 > req.max_bytes {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let (media_type, charset) = split_content_type(content_type.as_deref());
+        Ok(Fetched::Document(Document {
+            bytes,
+            charset,
+            media_type,
+            validators,
+        }))
+    }
+}
+
+fn read_file(path: &Path, limit: u64) -> Result<Fetched, FetchError> {
+    let fail = |source| FetchError::File {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(fail)?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(fail)?;
+    if bytes.len() as u64 > limit {
+        return Err(FetchError::TooLarge {
+            url: path.display().to_string(),
+            limit,
+        });
+    }
+    Ok(Fetched::Document(Document {
+        bytes,
+        charset: None,
+        media_type: None,
+        validators: Validators::default(),
+    }))
+}
+
+/// Splits `text/xml; charset="GBK"` into (`text/xml`, `GBK`).
+pub fn split_content_type(value: Option<&str>) -> (Option<String>, Option<String>) {
+    let Some(value) = value else {
+        return (None, None);
+    };
+    let mut parts = value.split(';');
+    let media = parts
+        .next()
+        .map(|m| m.trim().to_ascii_lowercase())
+        .filter(|m| !m.is_empty());
+    let charset = parts.find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        if k.trim().eq_ignore_ascii_case("charset") {
+            let v = v.trim().trim_matches(|c| c == '"' || c == '\'').trim();
+            (!v.is_empty()).then(|| v.to_owned())
+        } else {
+            None
+        }
+    });
+    (media, charset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_type_parameters_are_split() {
+        assert_eq!(
+            split_content_type(Some("text/xml; Charset=\"GB2312\"")),
+            (Some("text/xml".into()), Some("GB2312".into()))
+        );
+        assert_eq!(
+            split_content_type(Some("application/json")),
+            (Some("application/json".into()), None)
+        );
+        assert_eq!(split_content_type(Some(";charset=")), (None, None));
+        assert_eq!(split_content_type(None), (None, None));
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.csv");
+        std::fs::write(&path, vec![b'a'; 2048]).unwrap();
+        assert!(matches!(
+            read_file(&path, 1024),
+            Err(FetchError::TooLarge { limit: 1024, .. })
+        ));
+        assert!(matches!(read_file(&path, 2048), Ok(Fetched::Document(_))));
+        assert!(matches!(
+            read_file(&dir.path().join("none"), 2048),
+            Err(FetchError::File { .. })
+        ));
+    }
+}

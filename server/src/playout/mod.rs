@@ -1,0 +1,541 @@
+//! Channel playout: the government channel as MPEG-TS over UDP (for the cable
+//! multiplexer), HLS (served at `/live/{channel}/`) and recordings.
+//!
+//! The trade-off chosen: a page of a government channel is a still picture that stays up
+//! for seconds, so each distinct frame is encoded **once** into a closed one-second GOP
+//! and re-sent, re-stamped, for as long as it airs. The steady-state cost of a channel is
+//! then muxing and sending, not encoding (see BENCHMARKS.md, "Playout").
+//!
+//! Structure (one owner thread per blocking resource):
+//! - a **lane** per (channel, profile) owns the clock, the program cursor and the GOP cache
+//!   ([`lane`]), and drives
+//! - an **encoder thread** that draws and encodes frames ([`worker`], [`encode`]), and
+//! - one **muxer thread** per output, plus a sink thread for MPEG-TS ([`output`], [`mux`]).
+//!
+//! Switching happens only at GOP boundaries and every output keeps one muxer for its
+//! whole life, so continuity counters, PCR and timestamps never jump. Anything that fails
+//! upstream airs the slate, never black: a screen that cannot be drawn or encoded is
+//! replaced by the slate for its slot (counted in `/metrics`), a failed encoder is
+//! replaced by a fresh one, a failed UDP send is counted and the other outputs go on.
+
+pub mod encode;
+pub mod frame;
+pub mod lane;
+pub mod mux;
+pub mod output;
+pub mod program;
+pub mod sdt;
+pub mod spec;
+pub mod stats;
+pub mod worker;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub use lane::{Clock, LaneOptions};
+pub use output::{Destination, OutputPlan};
+pub use program::{ChannelInfo, FixedProgram, Item, Program, ProgramSource, StoreProgram};
+pub use spec::{ChannelSpec, OutputKind, OutputSpec};
+pub use stats::{LaneStats, OnAir, OutputStats};
+pub use worker::Faults;
+
+use crate::render::Profile;
+use crate::store::{Store, StoreError};
+
+/// What can go wrong starting or running playout.
+#[derive(Debug, thiserror::Error)]
+pub enum PlayoutError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store holds no channels (no county loaded).
+    #[error("the store holds no channels: load a county first (`headend serve` loads the demo county into an empty store)")]
+    NoChannels,
+    /// No channel of that name.
+    #[error("there is no channel named {name:?} (channels: {known})")]
+    UnknownChannel {
+        /// Asked for.
+        name: String,
+        /// Those that exist.
+        known: String,
+    },
+    /// A channel or output is misconfigured.
+    #[error("{0}")]
+    Config(String),
+    /// An output could not be opened.
+    #[error("output {output} failed to start")]
+    Mux {
+        /// The output.
+        output: String,
+        /// Why.
+        source: mux::MuxError,
+    },
+    /// Even a plain slate frame could not be encoded.
+    #[error("the slate could not be encoded: {0}")]
+    Slate(String),
+    /// An operating-system call failed.
+    #[error("{what}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// One channel's lane as seen from outside: its counters and outputs.
+#[derive(Debug)]
+pub struct LaneView {
+    /// Picture profile.
+    pub profile: Profile,
+    /// The lane's counters.
+    pub stats: Arc<LaneStats>,
+    /// Its outputs.
+    pub outputs: Vec<OutputView>,
+}
+
+/// An output as seen from outside.
+#[derive(Debug, Clone)]
+pub struct OutputView {
+    /// `udp:127.0.0.1:5000`, `hls`, `file:…`.
+    pub label: String,
+    /// `udp`, `hls` or `file`.
+    pub kind: &'static str,
+    /// CBR rate in bit/s (MPEG-TS outputs; 0 for HLS).
+    pub muxrate: u64,
+    /// Its counters.
+    pub stats: Arc<OutputStats>,
+}
+
+/// A channel on air.
+#[derive(Debug)]
+pub struct ChannelView {
+    /// Channel name.
+    pub name: String,
+    /// Its lanes.
+    pub lanes: Vec<LaneView>,
+    /// Its HLS directory, if it has an HLS output.
+    pub hls_dir: Option<PathBuf>,
+}
+
+struct RunningLane {
+    stop: mpsc::Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+/// Every channel the headend airs.
+pub struct Playout {
+    channels: Vec<ChannelView>,
+    lanes: Vec<RunningLane>,
+    watcher: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
+}
+
+impl std::fmt::Debug for Playout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Playout")
+            .field("channels", &self.channels.len())
+            .finish()
+    }
+}
+
+/// A channel to air: where its program comes from, how it airs, and its outputs.
+pub struct ChannelPlan {
+    /// Channel name.
+    pub name: String,
+    /// Title (for the slate).
+    pub title: String,
+    /// Its program.
+    pub source: Arc<dyn ProgramSource>,
+    /// Dwell and banner settings.
+    pub options: LaneOptions,
+    /// Outputs (grouped into one lane per profile).
+    pub outputs: Vec<OutputPlan>,
+    /// Faults to inject (drills and tests). Default: none.
+    pub faults: Arc<Faults>,
+}
+
+impl std::fmt::Debug for ChannelPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelPlan")
+            .field("name", &self.name)
+            .field("outputs", &self.outputs)
+            .finish()
+    }
+}
+
+/// Plans every channel to air: the configured ones, plus (with `air_unconfigured`) every
+/// other channel in the store with one HLS output. A configured channel the store does not
+/// have is logged and skipped.
+pub fn plan_channels(
+    store: &Store,
+    specs: &[ChannelSpec],
+    air_unconfigured: bool,
+    data_dir: &Path,
+) -> Result<Vec<ChannelPlan>, PlayoutError> {
+    let known = store.call_blocking(|conn| program::channels(conn))?;
+    let mut plans = Vec::new();
+    for spec in specs {
+        match known.iter().find(|c| c.name == spec.name) {
+            Some(info) => plans.push(plan_one(store, info, spec, data_dir)?),
+            None => {
+                tracing::error!(channel = %spec.name, "configured channel is not in the store; not airing it")
+            }
+        }
+    }
+    if air_unconfigured {
+        for info in &known {
+            if specs.iter().all(|s| s.name != info.name) {
+                let spec = ChannelSpec::new(&info.name, Vec::new());
+                plans.push(plan_one(store, info, &spec, data_dir)?);
+            }
+        }
+    }
+    Ok(plans)
+}
+
+fn plan_one(
+    store: &Store,
+    info: &ChannelInfo,
+    spec: &ChannelSpec,
+    data_dir: &Path,
+) -> Result<ChannelPlan, PlayoutError> {
+    spec.validate().map_err(PlayoutError::Config)?;
+    let outputs = if spec.outputs.is_empty() {
+        vec![OutputSpec::new(OutputKind::Hls)]
+    } else {
+        spec.outputs.clone()
+    };
+    let outputs = outputs
+        .iter()
+        .map(|o| o.plan(&info.name, &info.title, data_dir))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| PlayoutError::Config(format!("channel {}: {e}", info.name)))?;
+    Ok(ChannelPlan {
+        name: info.name.clone(),
+        title: info.title.clone(),
+        source: Arc::new(StoreProgram::new(store.clone(), info.clone())),
+        options: spec.lane_options(),
+        outputs,
+        faults: Arc::new(Faults::default()),
+    })
+}
+
+/// How often the content watcher looks for changes in the store.
+pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+impl Playout {
+    /// Starts every planned channel in real time. Blocks while outputs open and slates
+    /// encode (call it from a blocking context). With `store`, a watcher polls the content
+    /// fingerprint every second so new content airs at the next boundary.
+    pub fn start(plans: Vec<ChannelPlan>, store: Option<Store>) -> Result<Playout, PlayoutError> {
+        let version = Arc::new(AtomicU64::new(0));
+        let mut playout = Playout {
+            channels: Vec::new(),
+            lanes: Vec::new(),
+            watcher: None,
+        };
+        if let Some(store) = store {
+            playout.watcher = Some(start_watcher(store, Arc::clone(&version))?);
+        }
+        // Every lane starts at once (slates encode in parallel), then each is waited for.
+        let mut starting = Vec::new();
+        for plan in plans {
+            let mut by_profile: BTreeMap<&'static str, Vec<OutputPlan>> = BTreeMap::new();
+            let hls_dir = plan.outputs.iter().find_map(|o| match &o.destination {
+                Destination::Hls { dir, .. } => Some(dir.clone()),
+                _ => None,
+            });
+            for o in &plan.outputs {
+                by_profile
+                    .entry(o.profile.name())
+                    .or_default()
+                    .push(o.clone());
+            }
+            let mut lanes = Vec::new();
+            for (_, outputs) in by_profile {
+                let profile = outputs[0].profile;
+                lanes.push(start_lane(
+                    &plan,
+                    profile,
+                    outputs,
+                    Clock::RealTime,
+                    Some(Arc::clone(&version)),
+                ));
+            }
+            starting.push((plan.name.clone(), plan.outputs.len(), hls_dir, lanes));
+        }
+        let mut first_error = None;
+        for (name, outputs, hls_dir, lanes) in starting {
+            let mut views = Vec::new();
+            for lane in lanes {
+                match lane.and_then(StartingLane::wait) {
+                    Ok((view, running)) => {
+                        views.push(view);
+                        playout.lanes.push(running);
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            tracing::info!(channel = %name, outputs, "channel on air");
+            playout.channels.push(ChannelView {
+                name,
+                lanes: views,
+                hls_dir,
+            });
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(playout),
+        }
+    }
+
+    /// The channels on air.
+    pub fn channels(&self) -> &[ChannelView] {
+        &self.channels
+    }
+
+    /// The channel named `name`.
+    pub fn channel(&self, name: &str) -> Option<&ChannelView> {
+        self.channels.iter().find(|c| c.name == name)
+    }
+
+    /// Stops every lane (trailers written) and the watcher, and waits for them.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        for lane in &self.lanes {
+            let _ = lane.stop.send(());
+        }
+        for lane in self.lanes.drain(..) {
+            let _ = lane.thread.join();
+        }
+        if let Some((stop, thread)) = self.watcher.take() {
+            let _ = stop.send(());
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Playout {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn start_watcher(
+    store: Store,
+    version: Arc<AtomicU64>,
+) -> Result<(mpsc::Sender<()>, JoinHandle<()>), PlayoutError> {
+    let (stop, inbox) = mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("playout watch".into())
+        .spawn(move || {
+            let mut last: Option<String> = None;
+            loop {
+                match store.call_blocking(|conn| program::content_fingerprint(conn)) {
+                    Ok(fp) => {
+                        if last.as_ref().is_some_and(|l| *l != fp) {
+                            version.fetch_add(1, Ordering::Relaxed);
+                        }
+                        last = Some(fp);
+                    }
+                    Err(StoreError::Closed) => return,
+                    Err(e) => tracing::warn!(error = %e, "content watcher query failed"),
+                }
+                match inbox.recv_timeout(WATCH_INTERVAL) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    _ => return,
+                }
+            }
+        })
+        .map_err(|source| PlayoutError::Io {
+            what: "starting the content watcher".into(),
+            source,
+        })?;
+    Ok((stop, thread))
+}
+
+struct StartingLane {
+    profile: Profile,
+    stats: Arc<LaneStats>,
+    ready: mpsc::Receiver<Result<Vec<OutputView>, PlayoutError>>,
+    stop: mpsc::Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl StartingLane {
+    /// Waits until the lane airs (outputs open, slate encoded).
+    fn wait(self) -> Result<(LaneView, RunningLane), PlayoutError> {
+        let views = match self.ready.recv() {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => {
+                let _ = self.thread.join();
+                return Err(e);
+            }
+            Err(_) => {
+                let _ = self.thread.join();
+                return Err(PlayoutError::Slate(
+                    "the lane thread stopped while starting".into(),
+                ));
+            }
+        };
+        Ok((
+            LaneView {
+                profile: self.profile,
+                stats: self.stats,
+                outputs: views,
+            },
+            RunningLane {
+                stop: self.stop,
+                thread: self.thread,
+            },
+        ))
+    }
+}
+
+fn start_lane(
+    plan: &ChannelPlan,
+    profile: Profile,
+    outputs: Vec<OutputPlan>,
+    clock: Clock,
+    version: Option<Arc<AtomicU64>>,
+) -> Result<StartingLane, PlayoutError> {
+    let stats = Arc::new(LaneStats::default());
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<Vec<OutputView>, PlayoutError>>();
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let (source, title, options, faults, lane_stats) = (
+        Arc::clone(&plan.source),
+        plan.title.clone(),
+        plan.options.clone(),
+        Arc::clone(&plan.faults),
+        Arc::clone(&stats),
+    );
+    let thread = std::thread::Builder::new()
+        .name(format!("lane {}", plan.name).chars().take(15).collect())
+        .spawn(move || {
+            let mut started = Vec::new();
+            let mut views = Vec::new();
+            for o in outputs {
+                match output::Output::start(o) {
+                    Ok(out) => {
+                        let kind = out.plan.destination.kind();
+                        views.push(OutputView {
+                            label: out.plan.label(),
+                            kind,
+                            muxrate: if kind == "hls" { 0 } else { out.plan.muxrate },
+                            stats: Arc::clone(&out.stats),
+                        });
+                        started.push(out);
+                    }
+                    Err(e) => {
+                        for s in started {
+                            s.finish();
+                        }
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            match lane::Lane::new(
+                profile, &title, options, clock, source, version, started, faults, lane_stats,
+            ) {
+                Ok(lane) => {
+                    let _ = ready_tx.send(Ok(views));
+                    lane.run_realtime(stop_rx);
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            }
+        })
+        .map_err(|source| PlayoutError::Io {
+            what: "starting a lane thread".into(),
+            source,
+        })?;
+    Ok(StartingLane {
+        profile,
+        stats,
+        ready: ready_rx,
+        stop: stop_tx,
+        thread,
+    })
+}
+
+/// What a recording did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordReport {
+    /// Seconds (GOPs) written.
+    pub gops: u64,
+    /// Screen changes.
+    pub screens: u64,
+    /// GOPs that aired the slate.
+    pub slate_gops: u64,
+    /// Bytes written.
+    pub bytes: u64,
+}
+
+/// A channel to record as it airs.
+pub struct Recording {
+    /// Channel title (for the slate).
+    pub title: String,
+    /// Its program.
+    pub source: Arc<dyn ProgramSource>,
+    /// Dwell and banner settings.
+    pub options: LaneOptions,
+    /// The MPEG-TS output whose settings the file gets (its destination is replaced).
+    pub output: OutputPlan,
+    /// County time of the first second (the program is read as of then plus each second).
+    pub start: chrono::DateTime<chrono::FixedOffset>,
+    /// Faults to inject. Default: none.
+    pub faults: Arc<Faults>,
+}
+
+impl std::fmt::Debug for Recording {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recording")
+            .field("title", &self.title)
+            .field("output", &self.output)
+            .finish()
+    }
+}
+
+/// Records `seconds` of a channel exactly as it airs into `out`, faster than real time.
+pub fn record(rec: Recording, out: &Path, seconds: u64) -> Result<RecordReport, PlayoutError> {
+    let mut plan = rec.output;
+    plan.destination = Destination::File {
+        path: out.to_owned(),
+    };
+    let output = output::Output::start(plan.clone())?;
+    let out_stats = Arc::clone(&output.stats);
+    let stats = Arc::new(LaneStats::default());
+    let mut lane = lane::Lane::new(
+        plan.profile,
+        &rec.title,
+        rec.options,
+        Clock::Virtual { start: rec.start },
+        rec.source,
+        None,
+        vec![output],
+        rec.faults,
+        Arc::clone(&stats),
+    )?;
+    for k in 0..seconds {
+        lane.tick(k);
+    }
+    lane.finish();
+    Ok(RecordReport {
+        gops: LaneStats::get(&stats.gops),
+        screens: LaneStats::get(&stats.screens),
+        slate_gops: LaneStats::get(&stats.slate_gops),
+        bytes: LaneStats::get(&out_stats.bytes),
+    })
+}

@@ -1,0 +1,313 @@
+//! Channel and output configuration (`[[channels]]` in the config file) and its
+//! resolution into output plans.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::encode::{self, AudioCodec};
+use super::lane::LaneOptions;
+use super::mux::Service;
+use super::output::{Destination, OutputPlan};
+use super::sdt::SdtPatch;
+use crate::render::Profile;
+
+/// Default UDP destination: loopback.
+pub const DEFAULT_UDP: &str = "127.0.0.1:5000";
+/// Default service provider name in the SDT.
+pub const DEFAULT_PROVIDER: &str = "县级融媒体中心";
+
+/// `[[channels]]`: how one channel of the store airs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSpec {
+    /// Name of a channel in the store (`county`).
+    pub name: String,
+    /// Seconds per screen page. Default: 10.
+    pub dwell: Option<u64>,
+    /// Reading speed for long text, characters per second (0 = fixed dwell). Default: 8.
+    pub read_rate: Option<u32>,
+    /// Seconds per urgent-banner strip. Default: 5.
+    pub banner_period: Option<u32>,
+    /// Outputs. Default: one HLS output in `hd720`.
+    #[serde(default)]
+    pub outputs: Vec<OutputSpec>,
+}
+
+/// Kind of output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputKind {
+    /// MPEG-TS over UDP for the cable multiplexer.
+    Udp,
+    /// HLS at `/live/{channel}/index.m3u8`.
+    Hls,
+    /// MPEG-TS recorded to a file.
+    File,
+}
+
+/// Character set of SDT names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Charset {
+    /// UTF-8 (0x15). Default.
+    #[default]
+    Utf8,
+    /// GB2312 (0x13), for older set-top boxes.
+    Gb2312,
+}
+
+/// `[[channels.outputs]]`: one output of a channel.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// `udp`, `hls` or `file`.
+    pub kind: OutputKind,
+    /// `sd`, `sd_wide`, `hd720` or `hd1080`. Default: `sd` for udp/file, `hd720` for hls.
+    pub profile: Option<Profile>,
+    /// `mp2` or `aac`. Default: mp2 for SD, aac for HD.
+    pub audio: Option<AudioCodec>,
+    /// UDP receiver. Default: 127.0.0.1:5000.
+    pub address: Option<SocketAddr>,
+    /// Send UDP to an address that is not loopback. Default: false.
+    pub allow_non_loopback: Option<bool>,
+    /// File path of a recorder (relative to the data directory).
+    pub path: Option<PathBuf>,
+    /// CBR rate in bit/s. Default: 3 Mbit/s SD, 5 Mbit/s 720p, 8 Mbit/s 1080.
+    pub muxrate: Option<u64>,
+    /// DVB service id. Default: 1.
+    pub service_id: Option<u16>,
+    /// PMT PID. Default: 0x1000.
+    pub pmt_pid: Option<u16>,
+    /// Video PID (audio is the next). Default: 0x100.
+    pub video_pid: Option<u16>,
+    /// Service name. Default: the channel's title.
+    pub service_name: Option<String>,
+    /// Service provider. Default: 县级融媒体中心.
+    pub provider: Option<String>,
+    /// Character set of the names. Default: utf8.
+    pub charset: Option<Charset>,
+    /// HLS segment length in seconds (1–6). Default: 2.
+    pub segment_seconds: Option<u32>,
+    /// HLS playlist window in segments (6–10). Default: 6.
+    pub window: Option<u32>,
+}
+
+impl OutputSpec {
+    /// A default output of `kind`.
+    pub fn new(kind: OutputKind) -> OutputSpec {
+        OutputSpec {
+            kind,
+            profile: None,
+            audio: None,
+            address: None,
+            allow_non_loopback: None,
+            path: None,
+            muxrate: None,
+            service_id: None,
+            pmt_pid: None,
+            video_pid: None,
+            service_name: None,
+            provider: None,
+            charset: None,
+            segment_seconds: None,
+            window: None,
+        }
+    }
+
+    /// The profile this output airs.
+    pub fn profile(&self) -> Profile {
+        self.profile.unwrap_or(match self.kind {
+            OutputKind::Hls => Profile::Hd720,
+            OutputKind::Udp | OutputKind::File => Profile::Sd,
+        })
+    }
+
+    /// Checks the fields against the kind; the message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        let kind = match self.kind {
+            OutputKind::Udp => "udp",
+            OutputKind::Hls => "hls",
+            OutputKind::File => "file",
+        };
+        let not_for = |field: &str| format!("output kind {kind} does not take `{field}`");
+        let ts = matches!(self.kind, OutputKind::Udp | OutputKind::File);
+        if self.kind != OutputKind::Udp
+            && (self.address.is_some() || self.allow_non_loopback.is_some())
+        {
+            return Err(not_for("address"));
+        }
+        if self.kind != OutputKind::File && self.path.is_some() {
+            return Err(not_for("path"));
+        }
+        if self.kind == OutputKind::File && self.path.is_none() {
+            return Err("output kind file needs `path`".into());
+        }
+        if !ts
+            && (self.muxrate.is_some()
+                || self.service_id.is_some()
+                || self.pmt_pid.is_some()
+                || self.video_pid.is_some()
+                || self.charset.is_some())
+        {
+            return Err(not_for("muxrate/service_id/pids/charset"));
+        }
+        if self.kind != OutputKind::Hls && (self.segment_seconds.is_some() || self.window.is_some())
+        {
+            return Err(not_for("segment_seconds/window"));
+        }
+        if let Some(s) = self.segment_seconds {
+            if !(1..=6).contains(&s) {
+                return Err("segment_seconds must be 1–6 (RFC 8216 target duration ≤ 6 s)".into());
+            }
+        }
+        if let Some(w) = self.window {
+            if !(6..=10).contains(&w) {
+                return Err("window must be 6–10 segments".into());
+            }
+        }
+        if let Some(addr) = self.address {
+            if addr.ip().is_multicast() {
+                return Err(format!(
+                    "address {addr} is multicast; only unicast is supported"
+                ));
+            }
+            if !addr.ip().is_loopback() && self.allow_non_loopback != Some(true) {
+                return Err(format!(
+                    "address {addr} is not loopback: set allow_non_loopback = true to send there"
+                ));
+            }
+        }
+        for (name, pid) in [("pmt_pid", self.pmt_pid), ("video_pid", self.video_pid)] {
+            if let Some(p) = pid {
+                if !(0x20..=0x1ff0).contains(&p) {
+                    return Err(format!("{name} must be 0x20–0x1ff0"));
+                }
+            }
+        }
+        if let Some(rate) = self.muxrate {
+            if rate < 1_000_000 {
+                return Err("muxrate must be at least 1000000 bit/s".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves the output for channel `name` titled `title`; relative paths are under
+    /// `data_dir`, HLS goes to `data_dir/live/NAME`.
+    pub fn plan(&self, name: &str, title: &str, data_dir: &Path) -> Result<OutputPlan, String> {
+        self.validate()?;
+        let profile = self.profile();
+        let destination = match self.kind {
+            OutputKind::Udp => Destination::Udp {
+                addr: match self.address {
+                    Some(a) => a,
+                    None => DEFAULT_UDP
+                        .parse()
+                        .map_err(|e| format!("default address: {e}"))?,
+                },
+            },
+            OutputKind::File => {
+                let path = self.path.clone().unwrap_or_default();
+                Destination::File {
+                    path: if path.is_absolute() {
+                        path
+                    } else {
+                        data_dir.join(path)
+                    },
+                }
+            }
+            OutputKind::Hls => Destination::Hls {
+                dir: hls_dir(data_dir, name),
+                segment_seconds: self.segment_seconds.unwrap_or(2),
+                window: self.window.unwrap_or(6),
+            },
+        };
+        let service_name = self
+            .service_name
+            .clone()
+            .unwrap_or_else(|| title.to_owned());
+        let provider = self
+            .provider
+            .clone()
+            .unwrap_or_else(|| DEFAULT_PROVIDER.to_owned());
+        let (patch, service_name, provider) = match self.charset.unwrap_or_default() {
+            Charset::Utf8 => (SdtPatch::default(), service_name, provider),
+            Charset::Gb2312 => {
+                SdtPatch::gb2312(&service_name, &provider).map_err(|e| e.to_string())?
+            }
+        };
+        let defaults = Service::default();
+        Ok(OutputPlan {
+            destination,
+            profile,
+            audio: self.audio.unwrap_or(AudioCodec::default_for(profile)),
+            muxrate: self.muxrate.unwrap_or(encode::default_muxrate(profile)),
+            service: Service {
+                service_id: self.service_id.unwrap_or(defaults.service_id),
+                pmt_pid: self.pmt_pid.unwrap_or(defaults.pmt_pid),
+                video_pid: self.video_pid.unwrap_or(defaults.video_pid),
+                name: service_name,
+                provider,
+            },
+            patch,
+        })
+    }
+}
+
+/// Where a channel's HLS lives: `data_dir/live/NAME`.
+pub fn hls_dir(data_dir: &Path, channel: &str) -> PathBuf {
+    data_dir.join("live").join(channel)
+}
+
+impl ChannelSpec {
+    /// A channel with defaults and the given outputs.
+    pub fn new(name: &str, outputs: Vec<OutputSpec>) -> ChannelSpec {
+        ChannelSpec {
+            name: name.to_owned(),
+            dwell: None,
+            read_rate: None,
+            banner_period: None,
+            outputs,
+        }
+    }
+
+    /// The lane options this spec asks for.
+    pub fn lane_options(&self) -> LaneOptions {
+        let d = LaneOptions::default();
+        LaneOptions {
+            dwell: self.dwell.map_or(d.dwell, Duration::from_secs),
+            read_rate: self.read_rate.unwrap_or(d.read_rate),
+            banner_period: self.banner_period.unwrap_or(d.banner_period),
+            cache_bytes: d.cache_bytes,
+        }
+    }
+
+    /// Checks the spec; the message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(format!(
+                "channel name {:?} must be lowercase ASCII",
+                self.name
+            ));
+        }
+        if self.dwell == Some(0) {
+            return Err(format!(
+                "channel {}: dwell must be at least 1 second",
+                self.name
+            ));
+        }
+        for o in &self.outputs {
+            o.validate()
+                .map_err(|e| format!("channel {}: {e}", self.name))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,238 @@
+//! `GET /metrics`: the headend's state in the Prometheus text exposition format (0.0.4):
+//! per channel lane what aired, slates and failures; per output bytes, datagrams, errors
+//! and whether it is up.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use super::AppState;
+use crate::playout::{LaneStats, Playout};
+
+/// Escapes a label value (backslash, double quote, newline).
+fn esc(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The exposition text for `playout` (or none) and the process uptime.
+pub fn render(playout: Option<&Playout>, uptime_secs: f64) -> String {
+    let mut out = String::new();
+    let mut family = |name: &str, kind: &str, help: &str, rows: Vec<(String, String)>| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        for (labels, value) in rows {
+            if labels.is_empty() {
+                let _ = writeln!(out, "{name} {value}");
+            } else {
+                let _ = writeln!(out, "{name}{{{labels}}} {value}");
+            }
+        }
+    };
+    family(
+        "headend_uptime_seconds",
+        "gauge",
+        "Seconds since the headend started serving.",
+        vec![(String::new(), format!("{uptime_secs:.3}"))],
+    );
+    let channels = playout.map(|p| p.channels()).unwrap_or_default();
+    family(
+        "govchannel_channels",
+        "gauge",
+        "Channels on air.",
+        vec![(String::new(), channels.len().to_string())],
+    );
+    type LaneField = fn(&LaneStats) -> u64;
+    let lane_metrics: [(&str, &str, &str, LaneField); 12] = [
+        (
+            "govchannel_gops_total",
+            "counter",
+            "Seconds (GOPs) aired.",
+            |s| LaneStats::get(&s.gops),
+        ),
+        (
+            "govchannel_screens_aired_total",
+            "counter",
+            "Screen pages put on air (changes of what airs).",
+            |s| LaneStats::get(&s.screens),
+        ),
+        (
+            "govchannel_slate_gops_total",
+            "counter",
+            "Seconds that aired the slate.",
+            |s| LaneStats::get(&s.slate_gops),
+        ),
+        (
+            "govchannel_render_failures_total",
+            "counter",
+            "Frames that failed to render (the slate aired instead).",
+            |s| LaneStats::get(&s.render_failures),
+        ),
+        (
+            "govchannel_encode_failures_total",
+            "counter",
+            "Frames that failed to encode (the slate aired instead).",
+            |s| LaneStats::get(&s.encode_failures),
+        ),
+        (
+            "govchannel_encoder_restarts_total",
+            "counter",
+            "Encoder restarts after a failure.",
+            |s| LaneStats::get(&s.encoder_restarts),
+        ),
+        (
+            "govchannel_encodes_total",
+            "counter",
+            "Frames encoded into GOPs (cache misses).",
+            |s| LaneStats::get(&s.encodes),
+        ),
+        (
+            "govchannel_late_gops_total",
+            "counter",
+            "Seconds a screen was held because the next was not ready.",
+            |s| LaneStats::get(&s.late_gops),
+        ),
+        (
+            "govchannel_gop_cache_entries",
+            "gauge",
+            "GOPs in the cache.",
+            |s| LaneStats::get(&s.cache_gops),
+        ),
+        (
+            "govchannel_gop_cache_bytes",
+            "gauge",
+            "Bytes of coded video in the GOP cache.",
+            |s| LaneStats::get(&s.cache_bytes),
+        ),
+        (
+            "govchannel_program_items",
+            "gauge",
+            "Screens in the channel's current program.",
+            |s| LaneStats::get(&s.program_items),
+        ),
+        (
+            "govchannel_program_errors_total",
+            "counter",
+            "Program rebuilds that failed.",
+            |s| LaneStats::get(&s.program_errors),
+        ),
+    ];
+    for (name, kind, help, field) in lane_metrics {
+        let mut rows = Vec::new();
+        for c in channels {
+            for lane in &c.lanes {
+                rows.push((
+                    format!(
+                        "channel=\"{}\",profile=\"{}\"",
+                        esc(&c.name),
+                        lane.profile.name()
+                    ),
+                    field(&lane.stats).to_string(),
+                ));
+            }
+        }
+        family(name, kind, help, rows);
+    }
+    type OutField = fn(&crate::playout::OutputView) -> u64;
+    let out_metrics: [(&str, &str, &str, OutField); 8] = [
+        (
+            "govchannel_output_up",
+            "gauge",
+            "1 while the output's muxer is open and writing.",
+            |o| u64::from(o.stats.up.load(Ordering::Relaxed)),
+        ),
+        (
+            "govchannel_output_muxrate_bits",
+            "gauge",
+            "Configured CBR rate of an MPEG-TS output in bit/s.",
+            |o| o.muxrate,
+        ),
+        (
+            "govchannel_output_gops_total",
+            "counter",
+            "GOPs muxed.",
+            |o| LaneStats::get(&o.stats.gops),
+        ),
+        (
+            "govchannel_output_bytes_total",
+            "counter",
+            "Bytes delivered (TS sent or written; HLS: coded video).",
+            |o| LaneStats::get(&o.stats.bytes),
+        ),
+        (
+            "govchannel_output_datagrams_total",
+            "counter",
+            "UDP datagrams sent.",
+            |o| LaneStats::get(&o.stats.datagrams),
+        ),
+        (
+            "govchannel_output_send_errors_total",
+            "counter",
+            "Failed UDP sends or file writes.",
+            |o| LaneStats::get(&o.stats.send_errors),
+        ),
+        (
+            "govchannel_output_mux_errors_total",
+            "counter",
+            "Muxer write failures.",
+            |o| LaneStats::get(&o.stats.mux_errors),
+        ),
+        (
+            "govchannel_output_dropped_gops_total",
+            "counter",
+            "GOPs dropped because the output fell behind.",
+            |o| LaneStats::get(&o.stats.dropped_gops),
+        ),
+    ];
+    for (name, kind, help, field) in out_metrics {
+        let mut rows = Vec::new();
+        for c in channels {
+            for lane in &c.lanes {
+                for o in &lane.outputs {
+                    rows.push((
+                        format!(
+                            "channel=\"{}\",profile=\"{}\",output=\"{}\",kind=\"{}\"",
+                            esc(&c.name),
+                            lane.profile.name(),
+                            esc(&o.label),
+                            o.kind
+                        ),
+                        field(o).to_string(),
+                    ));
+                }
+            }
+        }
+        family(name, kind, help, rows);
+    }
+    out
+}
+
+/// `GET /metrics`.
+pub async fn get(State(state): State<AppState>) -> impl IntoResponse {
+    let text = render(state.playout.get(), state.started.elapsed().as_secs_f64());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_playout_the_exposition_is_still_valid() {
+        let text = render(None, 1.5);
+        assert!(text.contains("headend_uptime_seconds 1.500\n"), "{text}");
+        assert!(text.contains("govchannel_channels 0\n"));
+        assert!(!text.contains("{}"));
+        assert_eq!(esc("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
