@@ -14,7 +14,10 @@ DEB_PACKAGES := gcc libc6-dev pkg-config procps curl \
 	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev \
 	libavdevice-dev libswresample-dev clang libclang-dev ffmpeg tstools
 
-.PHONY: all deps build demo test fmt clippy check-cargo
+.PHONY: all deps bench-deps build demo test bench fmt clippy check-cargo
+
+# Extra packages only the benchmarks need: the renderer is compared with headless Chromium.
+BENCH_PACKAGES := chromium chromium-driver
 
 all: build
 
@@ -22,8 +25,15 @@ check-cargo:
 	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found: install the Rust toolchain (rustup) first" >&2; exit 1; }
 
 deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES)"
+
+bench-deps: deps
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(BENCH_PACKAGES)"
+
+.PHONY: install-packages
+install-packages:
 	@missing=""; \
-	for p in $(DEB_PACKAGES); do \
+	for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -36,11 +46,17 @@ deps:
 build: deps check-cargo
 	$(CARGO) build --release -p headend
 
-# Serves on 127.0.0.1:8080 with its data in ./data (the demo county is loaded on first start).
+# Serves on 127.0.0.1:8080 with its data in ./data (the demo county is loaded on first start);
+# the county channel airs to udp://127.0.0.1:5000 and as HLS, every town channel as HLS.
 demo: build
-	./target/release/headend serve --data ./data --listen 127.0.0.1:8080
+	./target/release/headend serve --config assets/demo/headend.toml
 
 test: deps check-cargo
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
+
+# Every benchmark BENCHMARKS.md records (release build; run on an otherwise idle machine).
+bench: bench-deps check-cargo
+	$(CARGO) bench -p headend --bench render
+	$(CARGO) bench -p headend --bench playout

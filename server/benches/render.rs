@@ -189,20 +189,14 @@ impl Chromium {
             "script": "document.getElementById('t').textContent=arguments[0];document.getElementById('m').textContent=arguments[1];document.getElementById('b').innerHTML=arguments[2];return document.fonts.ready.then(()=>1);",
             "args": ["关于做好今冬明春森林防火工作的通知", "示范县人民政府办公室　2026年11月20日", paras.join("")]
         });
+        // execute/sync awaits the promise the script returns (W3C WebDriver), so the new
+        // text is laid out with its faces loaded before the screenshot is taken.
         request(
             self.port,
             "POST",
-            &format!("/session/{}/execute/async", self.session),
+            &format!("/session/{}/execute/sync", self.session),
             &script.to_string(),
-        )
-        .or_else(|| {
-            request(
-                self.port,
-                "POST",
-                &format!("/session/{}/execute/sync", self.session),
-                &script.to_string(),
-            )
-        })?;
+        )?;
         let shot = request(
             self.port,
             "GET",
@@ -247,10 +241,35 @@ fn request(port: u16, method: &str, path: &str, body: &str) -> Option<serde_json
         body.len()
     )
     .ok()?;
+    // chromedriver keeps the connection open whatever the request says, so read exactly
+    // the header block and then Content-Length bytes.
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).ok()?;
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let value: serde_json::Value = serde_json::from_slice(&raw[split + 4..]).ok()?;
+    let mut buf = [0u8; 16 * 1024];
+    let (split, length) = loop {
+        let n = stream.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))?
+                .trim()
+                .parse()
+                .ok()?;
+            break (split + 4, length);
+        }
+    };
+    while raw.len() < split + length {
+        let n = stream.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let value: serde_json::Value = serde_json::from_slice(&raw[split..split + length]).ok()?;
     if value["value"].get("error").is_some() {
         eprintln!("webdriver {path}: {}", value["value"]["message"]);
         return None;

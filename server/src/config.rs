@@ -221,6 +221,21 @@ mod tests {
     }
 
     #[test]
+    fn the_demo_config_airs_loopback_only() {
+        let c = Config::parse(include_str!("../../assets/demo/headend.toml")).unwrap();
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert!(c.load_demo && c.air_unconfigured);
+        let county = &c.channels[0];
+        assert_eq!(county.name, "county");
+        assert_eq!(county.outputs.len(), 2);
+        for o in &county.outputs {
+            if let Some(a) = o.address {
+                assert!(a.ip().is_loopback(), "{a}");
+            }
+        }
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let err = Config::parse("lissten = \"127.0.0.1:1\"").unwrap_err();
         assert!(err.contains("lissten"), "{err}");

@@ -106,9 +106,7 @@ impl Renderer {
         let pixmap = self
             .raster(&layout)
             .ok_or_else(|| RenderError::Png("empty raster".into()))?;
-        let png = pixmap
-            .encode_png()
-            .map_err(|e| RenderError::Png(e.to_string()))?;
+        let png = raster::encode_png(&pixmap).map_err(|e| RenderError::Png(e.to_string()))?;
         Ok((png, layout))
     }
 

@@ -17,6 +17,30 @@ const IDEOGRAPHIC_ASCENT: f32 = 0.88;
 struct CachedGlyph {
     metrics: fontdue::Metrics,
     coverage: Vec<u8>,
+    /// Per row, the columns `start..end` holding any coverage (`0..0` for an empty row):
+    /// most of a Han glyph's box is empty, and blending skips it.
+    spans: Vec<(u16, u16)>,
+}
+
+impl CachedGlyph {
+    fn new(metrics: fontdue::Metrics, coverage: Vec<u8>) -> CachedGlyph {
+        let w = metrics.width.max(1);
+        let spans = coverage
+            .chunks(w)
+            .map(|row| match row.iter().position(|&a| a != 0) {
+                None => (0, 0),
+                Some(start) => {
+                    let end = row.iter().rposition(|&a| a != 0).map_or(start, |e| e + 1);
+                    (start as u16, end as u16)
+                }
+            })
+            .collect();
+        CachedGlyph {
+            metrics,
+            coverage,
+            spans,
+        }
+    }
 }
 
 /// Rasterised glyphs, keyed by (face, glyph index, size in 1/64 px, horizontal squeeze in
@@ -51,10 +75,7 @@ fn squeeze_glyph(m: fontdue::Metrics, coverage: &[u8], k: f32) -> CachedGlyph {
         advance_width: m.advance_width * k,
         ..m
     };
-    CachedGlyph {
-        metrics,
-        coverage: out,
-    }
+    CachedGlyph::new(metrics, out)
 }
 
 impl GlyphCache {
@@ -151,7 +172,7 @@ pub fn raster_into(
             let glyph = cache.glyphs.entry(key).or_insert_with(|| {
                 let (metrics, coverage) = font.rasterize_indexed(index, px);
                 if squeeze == 1.0 {
-                    CachedGlyph { metrics, coverage }
+                    CachedGlyph::new(metrics, coverage)
                 } else {
                     squeeze_glyph(metrics, &coverage, squeeze)
                 }
@@ -159,45 +180,40 @@ pub fn raster_into(
             let m = &glyph.metrics;
             let left = (line.x + g.x + g.shift + m.xmin as f32).round() as i32;
             let top = (baseline - m.height as f32 - m.ymin as f32).round() as i32;
-            blend(
-                data,
-                width,
-                height,
-                left,
-                top,
-                m.width,
-                m.height,
-                &glyph.coverage,
-                fg,
-            );
+            blend(data, width, height, left, top, glyph, fg);
         }
     }
     true
 }
 
-/// Blends a coverage mask in colour `fg` over opaque pixels, clipped to the raster.
-#[allow(clippy::too_many_arguments)]
+/// Blends a glyph's coverage in colour `fg` over opaque pixels, clipped to the raster;
+/// only each row's covered span is visited.
 fn blend(
     data: &mut [u8],
     width: i32,
     height: i32,
     left: i32,
     top: i32,
-    w: usize,
-    h: usize,
-    coverage: &[u8],
+    glyph: &CachedGlyph,
     fg: Rgb,
 ) {
-    let (wi, hi) = (w as i32, h as i32);
-    let (x0, x1) = (left.max(0), (left + wi).min(width));
+    let wi = glyph.metrics.width as i32;
+    let hi = glyph.metrics.height as i32;
     let (y0, y1) = (top.max(0), (top + hi).min(height));
-    if x0 >= x1 || y0 >= y1 {
+    if y0 >= y1 || wi == 0 {
         return;
     }
     let fg = [u32::from(fg.0), u32::from(fg.1), u32::from(fg.2)];
     for y in y0..y1 {
-        let src_start = ((y - top) * wi + (x0 - left)) as usize;
-        let src = &coverage[src_start..src_start + (x1 - x0) as usize];
+        let row = (y - top) as usize;
+        let (s, e) = glyph.spans[row];
+        let x0 = (left + i32::from(s)).max(0);
+        let x1 = (left + i32::from(e)).min(width);
+        if x0 >= x1 {
+            continue;
+        }
+        let src_start = row * wi as usize + (x0 - left) as usize;
+        let src = &glyph.coverage[src_start..src_start + (x1 - x0) as usize];
         let dst_start = ((y * width + x0) * 4) as usize;
         let dst = &mut data[dst_start..dst_start + (x1 - x0) as usize * 4];
         for (px, &a) in dst.chunks_exact_mut(4).zip(src) {
@@ -210,12 +226,34 @@ fn blend(
                 }
                 a => {
                     let a = u32::from(a);
+                    let na = 255 - a;
                     for c in 0..3 {
-                        let d = u32::from(px[c]);
-                        px[c] = ((d * (255 - a) + fg[c] * a + 127) / 255) as u8;
+                        // x / 255 rounded, for x < 65536: (x + 128 + ((x + 128) >> 8)) >> 8
+                        let x = u32::from(px[c]) * na + fg[c] * a + 128;
+                        px[c] = ((x + (x >> 8)) >> 8) as u8;
                     }
                 }
             }
         }
     }
+}
+
+/// Encodes an opaque frame as an 8-bit RGB PNG with fast compression (fdeflate): the live
+/// preview and `headend render` answer in milliseconds, not the ~60 ms of the default
+/// level for a 1080 frame (BENCHMARKS.md).
+pub fn encode_png(pixmap: &Pixmap) -> Result<Vec<u8>, png::EncodingError> {
+    let rgb: Vec<u8> = pixmap
+        .data()
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    let mut out = Vec::with_capacity(rgb.len() / 8);
+    let mut encoder = png::Encoder::new(&mut out, pixmap.width(), pixmap.height());
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(&rgb)?;
+    writer.finish()?;
+    Ok(out)
 }
