@@ -88,6 +88,33 @@ fn one_page() -> Program {
     }
 }
 
+/// Waits until every channel has encoded the slate and every page of its program: steady
+/// state, from which nothing is drawn or encoded again. Returns the page count.
+fn wait_all_encoded(p: &Playout, profile: Profile) -> u64 {
+    let pages = Renderer::new().unwrap().layout(&page(), profile).len() as u64;
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while p
+        .channels()
+        .iter()
+        .any(|c| LaneStats::get(&c.lanes[0].stats.encodes) < pages + 1)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the pages were never all encoded"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    pages
+}
+
+fn total_encodes(p: &Playout) -> u64 {
+    p.channels()
+        .iter()
+        .map(|c| LaneStats::get(&c.lanes[0].stats.encodes))
+        .sum()
+}
+
 /// CPU per channel of `n` channels airing one page in `profile`, measured over `secs`
 /// after a warm-up.
 fn ours(profile: Profile, n: usize, secs: u64) -> f64 {
@@ -103,7 +130,8 @@ fn ours(profile: Profile, n: usize, secs: u64) -> f64 {
         ));
     }
     let p = Playout::start(plans, None).unwrap();
-    std::thread::sleep(Duration::from_secs(4));
+    let pages = wait_all_encoded(&p, profile);
+    let encodes_before = total_encodes(&p);
     let c0 = cpu_seconds("self");
     let t0 = Instant::now();
     std::thread::sleep(Duration::from_secs(secs));
@@ -114,11 +142,12 @@ fn ours(profile: Profile, n: usize, secs: u64) -> f64 {
         .iter()
         .map(|c| LaneStats::get(&c.lanes[0].stats.late_gops))
         .sum();
+    let encodes = total_encodes(&p) - encodes_before;
     p.stop();
     drop(sinks);
     let per = used / wall / n as f64 * 100.0;
     println!(
-        "steady ours {} x{n}: {:.3} % of one core per channel ({used:.2} CPU-s in {wall:.1} s), late GOPs {late}",
+        "steady ours {} x{n}: {:.3} % of one core per channel ({used:.2} CPU-s in {wall:.1} s), late GOPs {late}, encodes while measured {encodes} (program: {pages} page(s))",
         profile.name(),
         per
     );
@@ -265,7 +294,12 @@ fn many() {
         "many: {n} SD channels on air after {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    std::thread::sleep(Duration::from_secs(5));
+    let pages = wait_all_encoded(&p, Profile::Sd);
+    println!(
+        "many: every page ({pages} per channel) encoded after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let encodes_before = total_encodes(&p);
     let c0 = cpu_seconds("self");
     let t0 = Instant::now();
     // Capture four channels for 15 s while all run.
@@ -312,9 +346,10 @@ fn many() {
             acc.2 + LaneStats::get(&l.stats.slate_gops),
         )
     });
+    let encodes = total_encodes(&p) - encodes_before;
     p.stop();
     println!(
-        "many: {n} SD channels: {:.1} % of one core in total ({:.3} % per channel), late GOPs {late}, dropped GOPs {dropped}, slate GOPs {slate}",
+        "many: {n} SD channels: {:.1} % of one core in total ({:.3} % per channel, incl. capturing 4 of them), late GOPs {late}, dropped GOPs {dropped}, slate GOPs {slate}, encodes while measured {encodes}",
         used / wall * 100.0,
         used / wall * 100.0 / n as f64
     );

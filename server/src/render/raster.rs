@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use tiny_skia::{Color, Paint, Pixmap, Rect as SkRect, Transform};
+use tiny_skia::Pixmap;
 
 use super::layout::Layout;
 use super::theme::Rgb;
@@ -95,10 +95,6 @@ impl GlyphCache {
     }
 }
 
-fn color(rgb: Rgb) -> Color {
-    Color::from_rgba8(rgb.0, rgb.1, rgb.2, 255)
-}
-
 /// Draws `layout` into a new pixmap. `None` only if the size is zero.
 pub fn raster(layout: &Layout, book: &FontBook, cache: &mut GlyphCache) -> Option<Pixmap> {
     let mut pixmap = Pixmap::new(layout.width, layout.height)?;
@@ -106,9 +102,17 @@ pub fn raster(layout: &Layout, book: &FontBook, cache: &mut GlyphCache) -> Optio
     Some(pixmap)
 }
 
+/// Rows drawn per band: a 1920-wide band of 32 rows is 240 KiB, so filling it, painting
+/// its panels and blending its glyph rows all hit the core's L2 cache instead of making
+/// three passes over an 8 MB frame (BENCHMARKS.md, "Renderer").
+const BAND_ROWS: i32 = 32;
+
 /// Draws `layout` into `pixmap`, which must be `layout.width` × `layout.height` (a pixmap of
 /// another size is left untouched and `false` returned). Reusing one pixmap per output
 /// saves allocating and faulting in a fresh frame for every screen.
+///
+/// The frame is drawn band by band; within a band the order is background, panels, QR
+/// codes, then text, so every pixel gets exactly what a whole-frame pass would give.
 pub fn raster_into(
     layout: &Layout,
     book: &FontBook,
@@ -118,47 +122,13 @@ pub fn raster_into(
     if (pixmap.width(), pixmap.height()) != (layout.width, layout.height) {
         return false;
     }
-    pixmap.fill(color(layout.background));
-    let mut paint = Paint {
-        anti_alias: false,
-        ..Paint::default()
-    };
-    for shape in &layout.shapes {
-        paint.set_color(color(shape.rgb));
-        if let Some(rect) =
-            SkRect::from_xywh(shape.rect.x, shape.rect.y, shape.rect.w, shape.rect.h)
-        {
-            pixmap.fill_rect(rect, &paint, Transform::identity(), None);
-        }
-    }
-    for qr in &layout.qr {
-        // Dark modules on a light (not pure white) quiet zone, so phones can read it.
-        paint.set_color(color(Rgb(0xe8, 0xe8, 0xe2)));
-        if let Some(rect) = SkRect::from_xywh(qr.rect.x, qr.rect.y, qr.rect.w, qr.rect.h) {
-            pixmap.fill_rect(rect, &paint, Transform::identity(), None);
-        }
-        paint.set_color(color(Rgb(0x1c, 0x1c, 0x1c)));
-        let n = qr.modules as usize;
-        for (i, dark) in qr.dark.iter().enumerate() {
-            if !dark {
-                continue;
-            }
-            let (row, col) = (i / n, i % n);
-            let mw = qr.module_px * layout.x_scale;
-            let x = qr.rect.x + (col as f32 + 2.0) * mw;
-            let y = qr.rect.y + (row as f32 + 2.0) * qr.module_px;
-            if let Some(rect) = SkRect::from_xywh(x, y, mw, qr.module_px) {
-                pixmap.fill_rect(rect, &paint, Transform::identity(), None);
-            }
-        }
-    }
-    let (width, height) = (layout.width as i32, layout.height as i32);
-    let data = pixmap.data_mut();
+    // Rasterise what the cache lacks and place every glyph, in drawing order.
+    type Key = (FaceId, u16, u32, u32);
+    let mut placed: Vec<(i32, i32, Key, Rgb)> = Vec::new();
     for line in &layout.lines {
         let px = line.em;
         let em_top = line.y + (line.h - px) / 2.0;
         let baseline = em_top + IDEOGRAPHIC_ASCENT * px;
-        let fg = line.fg_rgb;
         for g in &line.glyphs {
             if g.ch.is_whitespace() {
                 continue;
@@ -180,18 +150,129 @@ pub fn raster_into(
             let m = &glyph.metrics;
             let left = (line.x + g.x + g.shift + m.xmin as f32).round() as i32;
             let top = (baseline - m.height as f32 - m.ymin as f32).round() as i32;
-            blend(data, width, height, left, top, glyph, fg);
+            if m.width > 0 && m.height > 0 {
+                placed.push((left, top, key, line.fg_rgb));
+            }
         }
+    }
+    let glyphs: Vec<(i32, i32, &CachedGlyph, Rgb)> = placed
+        .iter()
+        .filter_map(|&(left, top, key, fg)| cache.glyphs.get(&key).map(|g| (left, top, g, fg)))
+        .collect();
+
+    // Opaque rectangles, rounded edge by edge exactly as tiny-skia's non-anti-aliased
+    // `fill_rect` does.
+    let mut rects: Vec<(IntBox, [u8; 4])> = Vec::new();
+    for shape in &layout.shapes {
+        if let Some(r) = IntBox::of(shape.rect.x, shape.rect.y, shape.rect.w, shape.rect.h) {
+            rects.push((r, rgba(shape.rgb)));
+        }
+    }
+    for qr in &layout.qr {
+        // Dark modules on a light (not pure white) quiet zone, so phones can read it.
+        if let Some(r) = IntBox::of(qr.rect.x, qr.rect.y, qr.rect.w, qr.rect.h) {
+            rects.push((r, rgba(Rgb(0xe8, 0xe8, 0xe2))));
+        }
+        let n = qr.modules as usize;
+        let mw = qr.module_px * layout.x_scale;
+        for (i, dark) in qr.dark.iter().enumerate() {
+            if !dark {
+                continue;
+            }
+            let (row, col) = (i / n, i % n);
+            let x = qr.rect.x + (col as f32 + 2.0) * mw;
+            let y = qr.rect.y + (row as f32 + 2.0) * qr.module_px;
+            if let Some(r) = IntBox::of(x, y, mw, qr.module_px) {
+                rects.push((r, rgba(Rgb(0x1c, 0x1c, 0x1c))));
+            }
+        }
+    }
+
+    let (width, height) = (layout.width as i32, layout.height as i32);
+    let background = rgba(layout.background);
+    let data = pixmap.data_mut();
+    let mut y0 = 0;
+    while y0 < height {
+        let y1 = (y0 + BAND_ROWS).min(height);
+        fill(
+            data,
+            width,
+            IntBox {
+                x0: 0,
+                y0,
+                x1: width,
+                y1,
+            },
+            background,
+        );
+        for (r, c) in &rects {
+            let clipped = IntBox {
+                x0: r.x0.max(0),
+                y0: r.y0.max(y0),
+                x1: r.x1.min(width),
+                y1: r.y1.min(y1),
+            };
+            fill(data, width, clipped, *c);
+        }
+        for &(left, top, glyph, fg) in &glyphs {
+            if top < y1 && top + glyph.metrics.height as i32 > y0 {
+                blend(data, width, (y0, y1), left, top, glyph, fg);
+            }
+        }
+        y0 = y1;
     }
     true
 }
 
-/// Blends a glyph's coverage in colour `fg` over opaque pixels, clipped to the raster;
-/// only each row's covered span is visited.
+/// A pixel rectangle `x0..x1` × `y0..y1`.
+#[derive(Debug, Clone, Copy)]
+struct IntBox {
+    x0: i32,
+    y0: i32,
+    x1: i32,
+    y1: i32,
+}
+
+impl IntBox {
+    /// The pixels tiny-skia fills for `Rect::from_xywh(x, y, w, h)` without anti-aliasing:
+    /// each edge rounded as `(floor(v) + 0.5) as i32`, at least one pixel wide and high.
+    fn of(x: f32, y: f32, w: f32, h: f32) -> Option<IntBox> {
+        let (r, b) = (x + w, y + h);
+        if ![x, y, r, b].iter().all(|v| v.is_finite()) || w < 0.0 || h < 0.0 {
+            return None;
+        }
+        let round = |v: f32| (v.floor() + 0.5) as i32;
+        let (x0, y0) = (round(x), round(y));
+        let x1 = x0 + (round(r) - x0).max(1);
+        let y1 = y0 + (round(b) - y0).max(1);
+        Some(IntBox { x0, y0, x1, y1 })
+    }
+}
+
+fn rgba(rgb: Rgb) -> [u8; 4] {
+    [rgb.0, rgb.1, rgb.2, 255]
+}
+
+/// Fills `r` (already clipped to the raster, possibly empty) with an opaque colour.
+fn fill(data: &mut [u8], width: i32, r: IntBox, c: [u8; 4]) {
+    if r.x0 >= r.x1 || r.y0 >= r.y1 {
+        return;
+    }
+    for y in r.y0..r.y1 {
+        let start = ((y * width + r.x0) * 4) as usize;
+        let end = ((y * width + r.x1) * 4) as usize;
+        for px in data[start..end].chunks_exact_mut(4) {
+            px.copy_from_slice(&c);
+        }
+    }
+}
+
+/// Blends a glyph's coverage in colour `fg` over opaque pixels, clipped to the raster
+/// width and to the rows `rows.0..rows.1`; only each row's covered span is visited.
 fn blend(
     data: &mut [u8],
     width: i32,
-    height: i32,
+    rows: (i32, i32),
     left: i32,
     top: i32,
     glyph: &CachedGlyph,
@@ -199,7 +280,7 @@ fn blend(
 ) {
     let wi = glyph.metrics.width as i32;
     let hi = glyph.metrics.height as i32;
-    let (y0, y1) = (top.max(0), (top + hi).min(height));
+    let (y0, y1) = (top.max(rows.0).max(0), (top + hi).min(rows.1));
     if y0 >= y1 || wi == 0 {
         return;
     }
