@@ -288,14 +288,7 @@ fn import_spec(
 /// `headend import`: one full pass; prints the counts, then one line per rejection.
 fn import(config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
     use headend::ingest::{fetch, run_pass, Fetcher, PassMode, PassOutcome};
-    let db = config.data_dir.join(DATABASE_FILE);
-    if !db.exists() {
-        anyhow::bail!(
-            "no database at {}: start `headend serve` first or pass --data DIR",
-            db.display()
-        );
-    }
-    let store = Store::open(&db)?;
+    let store = open_existing_store(config)?;
     let spec = import_spec(config, &store, &args)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -338,14 +331,7 @@ fn stream(
     out: &std::path::Path,
 ) -> anyhow::Result<ExitCode> {
     use headend::playout::{self, OutputKind, OutputSpec, PlayoutError};
-    let db = config.data_dir.join(DATABASE_FILE);
-    if !db.exists() {
-        anyhow::bail!(
-            "no database at {}: start `headend serve` first or pass --data DIR",
-            db.display()
-        );
-    }
-    let store = Store::open(&db)?;
+    let store = open_existing_store(config)?;
     let known = store.call_blocking(|conn| playout::program::channels(conn))?;
     if known.is_empty() {
         return Err(PlayoutError::NoChannels.into());
@@ -402,7 +388,8 @@ fn stream(
     Ok(ExitCode::SUCCESS)
 }
 
-fn stats(config: &Config) -> anyhow::Result<ExitCode> {
+/// Opens `<data>/headend.db` for a one-shot command, refusing to create an empty one.
+fn open_existing_store(config: &Config) -> anyhow::Result<Store> {
     let db = config.data_dir.join(DATABASE_FILE);
     if !db.exists() {
         anyhow::bail!(
@@ -410,7 +397,11 @@ fn stats(config: &Config) -> anyhow::Result<ExitCode> {
             db.display()
         );
     }
-    let store = Store::open(&db)?;
+    Ok(Store::open(&db)?)
+}
+
+fn stats(config: &Config) -> anyhow::Result<ExitCode> {
+    let store = open_existing_store(config)?;
     let stats = store.call_blocking(headend::store::Stats::read)?;
     println!("{}", serde_json::to_string_pretty(&stats)?);
     Ok(ExitCode::SUCCESS)
@@ -426,14 +417,7 @@ fn render(config: &Config, args: RenderArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("{} is not a valid screen description", input.display()))?
         }
         (None, Some(id)) => {
-            let db = config.data_dir.join(DATABASE_FILE);
-            if !db.exists() {
-                anyhow::bail!(
-                    "no database at {}: start `headend serve` first or pass --data DIR",
-                    db.display()
-                );
-            }
-            let store = Store::open(&db)?;
+            let store = open_existing_store(config)?;
             let today = headend::content::county_today();
             let notice =
                 store.call_blocking(move |conn| headend::pages::notice(conn, id, today))?;

@@ -245,6 +245,48 @@ fn audit(
     Ok(())
 }
 
+/// A row whose content is unchanged: counted as unchanged, or, when it had been flagged
+/// missing from the source, unflagged (audit-logged) and counted as updated. `touch` also
+/// sets its `updated_at`.
+#[allow(clippy::too_many_arguments)]
+fn unchanged_or_reappeared(
+    tx: &Transaction<'_>,
+    spec: &SourceSpec,
+    now: &str,
+    (table, kind, touch): (&str, &str, bool),
+    id: i64,
+    missing: bool,
+    source_id: &str,
+    report: &mut PassReport,
+) -> Result<(), rusqlite::Error> {
+    if !missing {
+        report.unchanged += 1;
+        return Ok(());
+    }
+    if touch {
+        tx.execute(
+            &format!("UPDATE {table} SET missing_from_source = 0, updated_at = ?2 WHERE id = ?1"),
+            params![id, now],
+        )?;
+    } else {
+        tx.execute(
+            &format!("UPDATE {table} SET missing_from_source = 0 WHERE id = ?1"),
+            [id],
+        )?;
+    }
+    audit(
+        tx,
+        spec,
+        now,
+        "ingest_reappeared",
+        kind,
+        id,
+        json!({ "source_id": source_id }),
+    )?;
+    report.updated += 1;
+    Ok(())
+}
+
 /// Flags rows of this source whose key the document no longer lists. Returns how many.
 fn flag_missing(
     tx: &Transaction<'_>,
@@ -486,24 +528,16 @@ pub fn apply_notices(
                 report.added += 1;
             }
             Some(old) if old.hash.as_deref() == Some(hash.as_str()) => {
-                if old.missing {
-                    tx.execute(
-                        "UPDATE notices SET missing_from_source = 0, updated_at = ?2 WHERE id = ?1",
-                        params![old.id, now_s],
-                    )?;
-                    audit(
-                        &tx,
-                        spec,
-                        &now_s,
-                        "ingest_reappeared",
-                        "notice",
-                        old.id,
-                        json!({"source_id": item.source_id}),
-                    )?;
-                    report.updated += 1;
-                } else {
-                    report.unchanged += 1;
-                }
+                unchanged_or_reappeared(
+                    &tx,
+                    spec,
+                    &now_s,
+                    ("notices", "notice", true),
+                    old.id,
+                    old.missing,
+                    &item.source_id,
+                    &mut report,
+                )?;
             }
             Some(old) => {
                 let old_status =
@@ -716,24 +750,16 @@ pub fn apply_catalogue(
                 id
             }
             Some((id, _, old_hash, missing, _)) if old_hash.as_deref() == Some(hash.as_str()) => {
-                if missing {
-                    tx.execute(
-                        "UPDATE catalogue_entries SET missing_from_source = 0 WHERE id = ?1",
-                        [id],
-                    )?;
-                    audit(
-                        &tx,
-                        spec,
-                        &now_s,
-                        "ingest_reappeared",
-                        "catalogue_entry",
-                        id,
-                        json!({"source_id": item.index_no}),
-                    )?;
-                    report.updated += 1;
-                } else {
-                    report.unchanged += 1;
-                }
+                unchanged_or_reappeared(
+                    &tx,
+                    spec,
+                    &now_s,
+                    ("catalogue_entries", "catalogue_entry", false),
+                    id,
+                    missing,
+                    &item.index_no,
+                    &mut report,
+                )?;
                 continue;
             }
             Some((id, _, _, _, old)) => {
@@ -914,24 +940,16 @@ pub fn apply_cases(
                 report.added += 1;
             }
             Some((id, _, old_hash, missing, _)) if old_hash.as_deref() == Some(hash.as_str()) => {
-                if missing {
-                    tx.execute(
-                        "UPDATE cases SET missing_from_source = 0 WHERE id = ?1",
-                        [id],
-                    )?;
-                    audit(
-                        &tx,
-                        spec,
-                        &now_s,
-                        "ingest_reappeared",
-                        "case",
-                        id,
-                        json!({"source_id": item.case_no}),
-                    )?;
-                    report.updated += 1;
-                } else {
-                    report.unchanged += 1;
-                }
+                unchanged_or_reappeared(
+                    &tx,
+                    spec,
+                    &now_s,
+                    ("cases", "case", false),
+                    id,
+                    missing,
+                    &item.case_no,
+                    &mut report,
+                )?;
             }
             Some((id, _, _, _, old_status)) => {
                 tx.execute(

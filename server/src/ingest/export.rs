@@ -464,15 +464,9 @@ fn collect<T>(
             });
             continue;
         };
-        if !keys.insert(key.clone()) {
-            out.rejected.push(Rejection {
-                key: key.clone(),
-                title,
-                reason: Reason::DuplicateKey(key),
-            });
+        if !out.claim_key(&mut keys, &key, &title) {
             continue;
         }
-        out.seen.push(key.clone());
         match convert(&r, key.clone()) {
             Ok(item) => out.items.push(item),
             Err(reason) => out.rejected.push(Rejection { key, title, reason }),

@@ -45,6 +45,23 @@ pub struct Parsed<T> {
     pub seen: Vec<String>,
 }
 
+impl<T> Parsed<T> {
+    /// Takes `key` for the item being read: records it as seen and returns true, or, when an
+    /// earlier item of the document has it, rejects this one as a duplicate and returns false.
+    pub(crate) fn claim_key(&mut self, keys: &mut HashSet<String>, key: &str, title: &str) -> bool {
+        if !keys.insert(key.to_owned()) {
+            self.rejected.push(Rejection {
+                key: key.to_owned(),
+                title: title.to_owned(),
+                reason: Reason::DuplicateKey(key.to_owned()),
+            });
+            return false;
+        }
+        self.seen.push(key.to_owned());
+        true
+    }
+}
+
 impl<T> Default for Parsed<T> {
     fn default() -> Self {
         Parsed {
@@ -372,15 +389,9 @@ pub fn parse_notices(
             });
             continue;
         }
-        if !keys.insert(key.clone()) {
-            out.rejected.push(Rejection {
-                key: key.clone(),
-                title,
-                reason: Reason::DuplicateKey(key),
-            });
+        if !out.claim_key(&mut keys, &key, &title) {
             continue;
         }
-        out.seen.push(key.clone());
         let (mut body, mut attachments) = body_of(entry);
         for a in enclosures(entry) {
             if !attachments.iter().any(|b| b.url == a.url) {

@@ -99,6 +99,9 @@ pub struct Lane {
     in_flight: HashSet<FrameKey>,
     failed: HashSet<FrameKey>,
     banner_pages: HashMap<crate::render::ScreenHash, u32>,
+    /// Content hashes of the screens asked for lately, by identity: every second asks for
+    /// the screen on air and the next one, and hashing serialises the whole screen.
+    hashes: Vec<(Arc<Screen>, crate::render::ScreenHash)>,
     program: Program,
     queue: VecDeque<String>,
     slot: Option<Slot>,
@@ -195,6 +198,7 @@ impl Lane {
             in_flight: HashSet::new(),
             failed: HashSet::new(),
             banner_pages: HashMap::new(),
+            hashes: Vec::new(),
             program: Program::default(),
             queue: VecDeque::new(),
             slot: None,
@@ -273,20 +277,34 @@ impl Lane {
         }
     }
 
-    fn banner_at(&self, k: u64) -> Option<(Arc<Screen>, (crate::render::ScreenHash, u32))> {
-        let banner = self.program.banner.as_ref()?;
-        let hash = worker::hash(banner, self.profile);
+    /// The content hash of `screen` in this lane's profile, remembered for the few screens
+    /// in use (held here, so an identity cannot be reused by another screen).
+    fn hash_of(&mut self, screen: &Arc<Screen>) -> crate::render::ScreenHash {
+        if let Some((_, h)) = self.hashes.iter().find(|(s, _)| Arc::ptr_eq(s, screen)) {
+            return *h;
+        }
+        let h = worker::hash(screen, self.profile);
+        if self.hashes.len() >= 4 {
+            self.hashes.remove(0);
+        }
+        self.hashes.push((Arc::clone(screen), h));
+        h
+    }
+
+    fn banner_at(&mut self, k: u64) -> Option<(Arc<Screen>, (crate::render::ScreenHash, u32))> {
+        let banner = Arc::clone(self.program.banner.as_ref()?);
+        let hash = self.hash_of(&banner);
         let pages = u64::from(self.banner_pages.get(&hash).copied().unwrap_or(1).max(1));
         let period = u64::from(self.opts.banner_period.max(1));
         let page = (k / period) % pages + 1;
-        Some((Arc::clone(banner), (hash, page as u32)))
+        Some((banner, (hash, page as u32)))
     }
 
-    fn job(&self, item: &str, screen: &Arc<Screen>, page: u32, k: u64) -> FrameJob {
+    fn job(&mut self, item: &str, screen: &Arc<Screen>, page: u32, k: u64) -> FrameJob {
         let banner = self.banner_at(k);
         FrameJob {
             key: FrameKey {
-                screen: worker::hash(screen, self.profile),
+                screen: self.hash_of(screen),
                 page,
                 banner: banner.as_ref().map(|(_, b)| *b),
             },
