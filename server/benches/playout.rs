@@ -38,6 +38,7 @@ fn page() -> Screen {
         body: "入冬以来，我县降水偏少，林区可燃物积累较多，森林火险等级持续偏高。为切实做好今冬明春森林防火工作，保护人民群众生命财产安全，现将有关事项通知如下。严格管控野外用火，落实网格巡护责任。".into(),
         publicity: None,
         url: None,
+        urgent: false,
     })
 }
 
@@ -75,16 +76,15 @@ fn channel(name: &str, outputs: Vec<playout::OutputPlan>, program: Program) -> C
         options: LaneOptions::default(),
         outputs,
         faults: Default::default(),
+        as_run_dir: None,
+        layouts: None,
     }
 }
 
 fn one_page() -> Program {
     Program {
-        items: vec![Item {
-            key: "notice:1".into(),
-            screen: Arc::new(page()),
-        }],
-        banner: None,
+        items: vec![Item::always("notice:1", page())],
+        ..Program::default()
     }
 }
 

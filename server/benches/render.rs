@@ -34,6 +34,7 @@ fn notice(body: &str) -> Screen {
         body: body.into(),
         publicity: None,
         url: None,
+        urgent: false,
     })
 }
 

@@ -51,6 +51,12 @@ enum Command {
         /// Output file.
         #[arg(long, value_name = "FILE.ts")]
         out: PathBuf,
+        /// Also write the as-run log of the recording (one JSON line per aired screen).
+        #[arg(long, value_name = "FILE.jsonl")]
+        as_run: Option<PathBuf>,
+        /// Also write the layout record of every aired screen as `DIR/<hash>.json`.
+        #[arg(long, value_name = "DIR")]
+        layouts: Option<PathBuf>,
     },
     /// Run one ingest pass over a feed URL or file.
     Import(ImportArgs),
@@ -194,7 +200,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             channel,
             seconds,
             out,
-        } => stream(&config, &channel, seconds, &out),
+            as_run,
+            layouts,
+        } => stream(&config, &channel, seconds, &out, as_run, layouts),
         Command::Import(args) => import(&config, args),
         Command::Epg { .. } => not_available("epg", "the programme guide"),
         Command::User { .. } => not_available("user add", "staff accounts"),
@@ -329,8 +337,10 @@ fn stream(
     channel: &str,
     seconds: u32,
     out: &std::path::Path,
+    as_run: Option<PathBuf>,
+    layouts: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    use headend::playout::{self, OutputKind, OutputSpec, PlayoutError};
+    use headend::playout::{self, asrun, OutputKind, OutputSpec, PlayoutError};
     let store = open_existing_store(config)?;
     let known = store.call_blocking(|conn| playout::program::channels(conn))?;
     if known.is_empty() {
@@ -371,6 +381,11 @@ fn stream(
             output: plan,
             start: chrono::Utc::now().with_timezone(&headend::content::county_offset()),
             faults: Default::default(),
+            as_run: playout::AsRun::new(
+                channel,
+                as_run.map_or(asrun::Target::None, asrun::Target::File),
+            )
+            .with_layouts(layouts),
         },
         out,
         u64::from(seconds),

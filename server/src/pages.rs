@@ -7,8 +7,8 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::content::{CaseStatus, CatalogueKind, Priority};
 use crate::mask;
 use crate::render::screens::{
-    month_day, BannerScreen, CaseResultScreen, EntryScreen, FlowBox, FlowScreen, GuideScreen,
-    HomeScreen, ListItem, ListScreen, NoticeScreen, PollScreen, PublicListScreen, Publicity, Tile,
+    month_day, CaseResultScreen, EntryScreen, FlowBox, FlowScreen, GuideScreen, HomeScreen,
+    ListItem, ListScreen, NoticeScreen, PollScreen, PublicListScreen, Publicity, Tile,
 };
 use crate::store::StoreError;
 
@@ -69,6 +69,7 @@ pub fn notice(
         body,
         publicity,
         url: None,
+        urgent: false,
     }))
 }
 
@@ -436,14 +437,14 @@ pub fn notices_on_air(
     Ok(out)
 }
 
-/// The urgent banner for `region` on `today`: the newest urgent notice on air addressed to
-/// the region itself or a region above it (a village's water cut is no banner over the
-/// whole county), if any.
-pub fn urgent_banner(
+/// The urgent notice in force for `region` on `today`: the newest urgent notice on air
+/// addressed to the region itself or a region above it (a village's water cut is no alert
+/// over the whole county), if any.
+pub fn urgent_notice(
     conn: &Connection,
     region: &str,
     today: NaiveDate,
-) -> Result<Option<BannerScreen>, StoreError> {
+) -> Result<Option<(i64, NoticeScreen)>, StoreError> {
     let mut stmt = conn.prepare(
         "WITH RECURSIVE up(code, parent) AS (SELECT code, parent FROM regions WHERE code = ?1
              UNION SELECT r.code, r.parent FROM regions r JOIN up ON r.code = up.parent)
@@ -456,14 +457,78 @@ pub fn urgent_banner(
     let id: Option<i64> = stmt
         .query_row(rusqlite::params![region, today.to_string()], |r| r.get(0))
         .optional()?;
-    let urgent = match id {
-        Some(id) => notice(conn, id, today)?,
-        None => None,
-    };
-    Ok(urgent.map(|n| BannerScreen {
-        title: n.title,
-        text: n.body.split_whitespace().collect::<Vec<_>>().join(""),
-    }))
+    match id {
+        Some(id) => Ok(notice(conn, id, today)?.map(|n| (id, n))),
+        None => Ok(None),
+    }
+}
+
+/// The public lists attached to notice `id` (masked for airing): (list id, screen).
+pub fn public_lists_of(
+    conn: &Connection,
+    id: i64,
+) -> Result<Vec<(i64, PublicListScreen)>, StoreError> {
+    let mut stmt = conn.prepare("SELECT id FROM public_lists WHERE notice_id = ?1 ORDER BY id")?;
+    let ids: Vec<i64> = stmt
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for list in ids {
+        if let Some(screen) = public_list(conn, list)? {
+            out.push((list, screen));
+        }
+    }
+    Ok(out)
+}
+
+/// The service guides of the convenience-service items (便民服务), newest first.
+pub fn service_guides(conn: &Connection) -> Result<Vec<(i64, GuideScreen)>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT e.id FROM catalogue_entries e JOIN service_guides g ON g.entry_id = e.id
+         WHERE e.kind = 'service' ORDER BY e.issued_on DESC, e.id DESC",
+    )?;
+    let ids: Vec<i64> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(g) = guide(conn, id)? {
+            out.push((id, g));
+        }
+    }
+    Ok(out)
+}
+
+/// The process flows of the administrative power items (行政职权) that have steps.
+pub fn power_flows(conn: &Connection) -> Result<Vec<(i64, FlowScreen)>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT e.id FROM catalogue_entries e
+         WHERE e.kind = 'power' AND EXISTS (SELECT 1 FROM power_steps s WHERE s.entry_id = e.id)
+         ORDER BY e.index_no, e.id",
+    )?;
+    let ids: Vec<i64> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(f) = flow(conn, id)? {
+            out.push((id, f));
+        }
+    }
+    Ok(out)
+}
+
+/// `2026年11月22日 星期日` for the summary screen.
+pub fn date_line(now: chrono::DateTime<chrono::FixedOffset>) -> String {
+    use chrono::Datelike;
+    let weekday = WEEKDAYS[now.weekday().num_days_from_monday() as usize];
+    format!(
+        "{}年{}月{}日 星期{}",
+        now.year(),
+        now.month(),
+        now.day(),
+        weekday
+    )
 }
 
 /// The section lists a channel airs after its home screen: (key, list). Notices are the

@@ -87,6 +87,7 @@ pub fn start_playout(
     config: &Config,
     store: Store,
     slot: std::sync::Arc<std::sync::OnceLock<crate::playout::Playout>>,
+    layouts: std::sync::Arc<crate::render::LayoutRegistry>,
 ) {
     let (specs, air_all, data_dir) = (
         config.channels.clone(),
@@ -94,8 +95,14 @@ pub fn start_playout(
         config.data_dir.clone(),
     );
     tokio::task::spawn_blocking(move || {
-        let started = crate::playout::plan_channels(&store, &specs, air_all, &data_dir)
-            .and_then(|plans| crate::playout::Playout::start(plans, Some(store)));
+        let started = crate::playout::plan_channels(&store, &specs, air_all, &data_dir).and_then(
+            |mut plans| {
+                for plan in &mut plans {
+                    plan.layouts = Some(std::sync::Arc::clone(&layouts));
+                }
+                crate::playout::Playout::start(plans, Some(store))
+            },
+        );
         match started {
             Ok(playout) => {
                 tracing::info!(channels = playout.channels().len(), "playout started");
@@ -124,7 +131,12 @@ pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     let shutdown = Shutdown::install();
     ready(addr);
     let state = AppState::new(store.clone()).with_ingest(hub, config.admin_token.clone());
-    start_playout(&config, store, std::sync::Arc::clone(&state.playout));
+    start_playout(
+        &config,
+        store,
+        std::sync::Arc::clone(&state.playout),
+        std::sync::Arc::clone(&state.layouts),
+    );
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown.wait())
         .await?;

@@ -126,18 +126,6 @@ pub fn rgba_to_yuv420(rgba: &[u8], width: usize, height: usize, matrix: Matrix) 
     }
 }
 
-/// Lays rows `top..bottom` of `strip` (same size as `base`, RGBA) over `base`: the urgent
-/// banner is a full-width strip, so whole rows are replaced. Rows outside either image are
-/// ignored.
-pub fn overlay_rows(base: &mut [u8], strip: &[u8], width: usize, top: usize, bottom: usize) {
-    let stride = width * 4;
-    let (start, end) = (top * stride, bottom * stride);
-    let end = end.min(base.len()).min(strip.len());
-    if start < end {
-        base[start..end].copy_from_slice(&strip[start..end]);
-    }
-}
-
 /// A solid frame in `rgb`: what airs if even the slate cannot be drawn (never black).
 pub fn solid_rgba(width: usize, height: usize, rgb: (u8, u8, u8)) -> Vec<u8> {
     let mut out = Vec::with_capacity(width * height * 4);
@@ -173,18 +161,12 @@ mod tests {
     }
 
     #[test]
-    fn chroma_is_the_mean_of_each_block_and_rows_overlay() {
+    fn chroma_is_the_mean_of_each_block() {
         let mut img = solid_rgba(4, 2, (0, 0, 0));
         img[..8].copy_from_slice(&[255, 255, 255, 255, 255, 255, 255, 255]);
         let p = rgba_to_yuv420(&img, 4, 2, Matrix::Bt709);
         assert_eq!(p.cb.len(), 2);
         assert_eq!(p.y[0], 235);
         assert_eq!(p.y[4], 16);
-        let mut base = solid_rgba(2, 4, (1, 1, 1));
-        let strip = solid_rgba(2, 4, (9, 9, 9));
-        overlay_rows(&mut base, &strip, 2, 2, 4);
-        assert_eq!(base[0], 1);
-        assert_eq!(base[2 * 2 * 4], 9);
-        assert_eq!(base[base.len() - 4], 9);
     }
 }

@@ -1,11 +1,19 @@
-//! A lane: one channel in one picture profile. It owns the clock, the program cursor, the
-//! GOP cache and the encoder thread, and hands one GOP per second to each of its outputs.
+//! A lane: one channel in one picture profile. It owns the clock, the cycle being aired,
+//! the GOP cache and the encoder thread, and hands one GOP per second to each output.
 //!
-//! Every second is decided at a GOP boundary: the screen on air, or the next one once its
-//! dwell is over and its GOP is ready. A screen that is not encoded yet never leaves a gap
-//! (the current one is held a second longer); one that failed airs as the slate. Content
-//! changes are picked up at the next boundary: new program items (a notice just published)
-//! air next.
+//! Every second is decided at a GOP boundary. A page stays up for its dwell (longer for
+//! long text); then the next page airs: the rest of the screen, the urgent notice when
+//! it is due, the screen an urgent airing interrupted, or the next item of the cycle (see
+//! [`super::cycle`]; a new cycle is planned when one ends). Content changes are picked up
+//! at the next page change: a new notice airs next, a withdrawn one leaves, the alert band
+//! comes and goes.
+//!
+//! Screens air in the broadcast context: a status line (channel, 第N/M页, 下一条：…) and,
+//! while an urgent notice is in force, an alert band the page is laid out around, its
+//! strips changing every `banner_period` seconds. Each distinct frame (page and strip) is
+//! drawn and encoded once into a closed GOP and re-sent while it airs. A frame that is not
+//! encoded yet never leaves a gap (the current one is held a second longer); one that
+//! failed airs as the slate. Every aired frame is written to the as-run log.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,15 +23,17 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset};
 
+use super::asrun::{self, AsRun, AsRunLine};
+use super::cycle::{self, Turns};
 use super::encode::{self, Gop};
 use super::frame;
 use super::output::Output;
-use super::program::{Item, Program, ProgramSource};
-use super::stats::{LaneStats, OnAir};
-use super::worker::{self, Faults, FrameDone, FrameInfo, FrameJob, FrameKey};
+use super::program::{Item, Part, Program, ProgramSource};
+use super::stats::{LaneStats, OnAir as OnAirStat};
+use super::worker::{self, Faults, FrameDone, FrameJob};
 use super::PlayoutError;
 use crate::render::screens::SlateScreen;
-use crate::render::{Profile, Screen};
+use crate::render::{Layout, OnAir, Profile, Renderer, Role, Screen, ScreenContext, ScreenHash};
 
 /// How a lane airs screens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,10 +44,16 @@ pub struct LaneOptions {
     /// `dwell × rate` stays up longer (at most 3× the dwell). 0 keeps every page at the
     /// dwell. Default: 8.
     pub read_rate: u32,
-    /// Seconds each banner strip stays before the next. Default: 5.
+    /// Seconds each alert strip stays before the next. Default: 5.
     pub banner_period: u32,
     /// Bytes of coded video the GOP cache keeps before evicting the oldest. Default: 64 MiB.
     pub cache_bytes: usize,
+    /// Longest cycle (airtime between two summaries); what does not fit takes turns
+    /// across cycles. Default: 15 minutes.
+    pub cycle: Duration,
+    /// An urgent notice in force airs full screen again at the latest this long after its
+    /// last airing started. Default: 180 s.
+    pub urgent_every: Duration,
 }
 
 impl Default for LaneOptions {
@@ -47,6 +63,8 @@ impl Default for LaneOptions {
             read_rate: 8,
             banner_period: 5,
             cache_bytes: 64 << 20,
+            cycle: Duration::from_secs(15 * 60),
+            urgent_every: Duration::from_secs(180),
         }
     }
 }
@@ -64,25 +82,133 @@ pub enum Clock {
     },
 }
 
+/// Everything a lane needs to start.
+pub struct LaneSetup {
+    /// Channel name (`county`), for the as-run log.
+    pub channel: String,
+    /// Channel title on air (示范县政务频道).
+    pub title: String,
+    /// Picture profile.
+    pub profile: Profile,
+    /// Dwell, strips, cycle length.
+    pub options: LaneOptions,
+    /// Real time or a recording.
+    pub clock: Clock,
+    /// The program.
+    pub source: Arc<dyn ProgramSource>,
+    /// Bumped when the store's content changes; `None` re-reads only at cycle ends.
+    pub version: Option<Arc<AtomicU64>>,
+    /// The outputs fed.
+    pub outputs: Vec<Output>,
+    /// Faults to inject.
+    pub faults: Arc<Faults>,
+    /// Counters.
+    pub stats: Arc<LaneStats>,
+    /// Where the as-run lines go.
+    pub as_run: AsRun,
+}
+
+impl std::fmt::Debug for LaneSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LaneSetup")
+            .field("channel", &self.channel)
+            .field("profile", &self.profile)
+            .finish()
+    }
+}
+
 /// What the lane does about the next second.
 enum Status {
-    Ready(Arc<Gop>, FrameInfo),
+    Ready(Arc<Gop>),
     Failed,
     Pending,
 }
 
-struct Slot {
-    item: String,
-    screen: Arc<Screen>,
+/// How a page came to be next (what to commit when it airs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// The next page of the screen on air.
+    SamePage,
+    /// The urgent notice's first page (an airing starts).
+    Urgent,
+    /// The screen an urgent airing interrupted.
+    Resume,
+    /// The next item of the cycle.
+    Cycle,
+}
+
+/// A page of a screen, as it airs.
+#[derive(Clone)]
+struct Page {
+    item: Item,
+    context: Arc<ScreenContext>,
+    hash: ScreenHash,
+    layouts: Arc<Vec<Layout>>,
     page: u32,
-    pages: u32,
+    dwell: u64,
+    urgent: bool,
+}
+
+impl Page {
+    fn pages(&self) -> u32 {
+        self.layouts.len() as u32
+    }
+
+    fn layout(&self) -> Option<&Layout> {
+        self.layouts.get(self.page.saturating_sub(1) as usize)
+    }
+
+    fn strips(&self) -> u32 {
+        self.layout().map_or(0, |l| l.strips)
+    }
+}
+
+/// The page on air.
+struct Slot {
+    page: Page,
     start: u64,
     dwell: u64,
+    slate: bool,
+    /// Sequence number of the alert strip the page starts with.
+    strip_base: u64,
+    /// Strips the page shows: its planned dwell split into `banner_period` shares.
+    strips_here: u64,
+}
+
+impl Slot {
+    /// The strip sequence number at second `k` (strips change only within the page's
+    /// planned dwell, each staying at least `banner_period` seconds).
+    fn strip_seq(&self, k: u64) -> u64 {
+        let planned = self.page.dwell.max(1);
+        let into = k.saturating_sub(self.start).min(planned - 1);
+        self.strip_base
+            + (into * self.strips_here / planned).min(self.strips_here.saturating_sub(1))
+    }
+}
+
+/// One frame of a page: what the encoder draws and the as-run log names.
+#[derive(Clone)]
+struct Shot {
+    hash: ScreenHash,
+    layout: Arc<Layout>,
+}
+
+/// A run of seconds showing one frame, for the as-run log.
+struct Run {
+    start: u64,
+    hash: ScreenHash,
+    kind: &'static str,
+    item: Option<i64>,
+    page: u32,
+    pages: u32,
+    banner: bool,
     slate: bool,
 }
 
 /// A running lane's scheduler state (lives on the lane's thread).
 pub struct Lane {
+    channel: String,
+    title: String,
     profile: Profile,
     opts: LaneOptions,
     clock: Clock,
@@ -93,26 +219,37 @@ pub struct Lane {
     jobs: Option<Sender<FrameJob>>,
     done: Receiver<FrameDone>,
     encoder: Option<std::thread::JoinHandle<()>>,
-    cache: HashMap<FrameKey, (Arc<Gop>, FrameInfo)>,
-    order: VecDeque<FrameKey>,
+    layouter: Option<Renderer>,
+    cache: HashMap<ScreenHash, Arc<Gop>>,
+    order: VecDeque<ScreenHash>,
     cached_bytes: usize,
-    in_flight: HashSet<FrameKey>,
-    failed: HashSet<FrameKey>,
-    banner_pages: HashMap<crate::render::ScreenHash, u32>,
-    /// Content hashes of the screens asked for lately, by identity: every second asks for
-    /// the screen on air and the next one, and hashing serialises the whole screen.
-    hashes: Vec<(Arc<Screen>, crate::render::ScreenHash)>,
+    in_flight: HashSet<ScreenHash>,
+    failed: HashSet<ScreenHash>,
     program: Program,
-    queue: VecDeque<String>,
+    cycle: VecDeque<Item>,
+    turns: Turns,
+    resume: Option<(Item, u32)>,
+    urgent_started: Option<(String, u64)>,
     slot: Option<Slot>,
+    /// Sequence number of the next alert strip; restarts at the title when the urgent
+    /// notice changes.
+    strip_next: u64,
+    strip_for: Option<String>,
+    peeked: Option<(u64, Option<(Page, Via)>)>,
+    generation: u64,
     slate: Arc<Gop>,
+    slate_shot: Shot,
     last: Arc<Gop>,
     stats: Arc<LaneStats>,
+    as_run: AsRun,
+    run: Option<Run>,
+    origin: DateTime<FixedOffset>,
 }
 
 impl std::fmt::Debug for Lane {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lane")
+            .field("channel", &self.channel)
             .field("profile", &self.profile)
             .field("items", &self.program.items.len())
             .finish()
@@ -123,20 +260,58 @@ fn county_now() -> DateTime<FixedOffset> {
     chrono::Utc::now().with_timezone(&crate::content::county_offset())
 }
 
+/// Characters of running text and items on a page (sets its dwell).
+fn reading_chars(layout: &Layout) -> usize {
+    layout
+        .lines
+        .iter()
+        .filter(|l| matches!(l.role, Role::Body | Role::Item | Role::Alert))
+        .map(|l| l.text.chars().count())
+        .sum()
+}
+
+/// Characters of content on pages `..pages` (everything but the frame: footer, band,
+/// repeated headings), to find where a re-laid-out screen resumes.
+fn content_chars(layouts: &[Layout], pages: usize) -> usize {
+    layouts
+        .iter()
+        .take(pages)
+        .flat_map(|l| l.lines.iter())
+        .filter(|l| !matches!(l.role, Role::Footer | Role::Alert | Role::Title))
+        .map(|l| l.text.chars().count())
+        .sum()
+}
+
+/// The page of `layouts` holding content character `n` (0-based), so nothing is skipped
+/// when the band comes or goes in the middle of a screen.
+fn page_holding(layouts: &[Layout], n: usize) -> u32 {
+    let mut seen = 0;
+    for (i, _) in layouts.iter().enumerate() {
+        seen = content_chars(layouts, i + 1);
+        if seen > n {
+            return i as u32 + 1;
+        }
+    }
+    let _ = seen;
+    layouts.len().max(1) as u32
+}
+
 impl Lane {
     /// Starts the encoder thread, draws and encodes the slate, and reads the program.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        profile: Profile,
-        title: &str,
-        opts: LaneOptions,
-        clock: Clock,
-        source: Arc<dyn ProgramSource>,
-        version: Option<Arc<AtomicU64>>,
-        outputs: Vec<Output>,
-        faults: Arc<Faults>,
-        stats: Arc<LaneStats>,
-    ) -> Result<Lane, PlayoutError> {
+    pub fn new(setup: LaneSetup) -> Result<Lane, PlayoutError> {
+        let LaneSetup {
+            channel,
+            title,
+            profile,
+            options,
+            clock,
+            source,
+            version,
+            outputs,
+            faults,
+            stats,
+            as_run,
+        } = setup;
         let (jobs, inbox) = mpsc::channel::<FrameJob>();
         let (done_tx, done) = mpsc::channel::<FrameDone>();
         let worker_stats = Arc::clone(&stats);
@@ -147,31 +322,45 @@ impl Lane {
                 what: "starting the encoder thread".into(),
                 source,
             })?;
-        let slate_screen = Arc::new(Screen::Slate(SlateScreen {
-            channel: title.to_owned(),
-            time: "政务服务便民热线 12345".to_owned(),
-        }));
-        let slate_key = FrameKey {
-            screen: worker::hash(&slate_screen, profile),
-            page: 1,
-            banner: None,
+        let layouter = match Renderer::new() {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::error!(error = %e, "the faces cannot be loaded: the channel airs the slate");
+                None
+            }
         };
-        let _ = jobs.send(FrameJob {
-            key: slate_key,
-            item: "slate".into(),
-            screen: slate_screen,
-            banner: None,
+        let slate_screen = Screen::Slate(SlateScreen {
+            channel: title.clone(),
+            time: "政务服务便民热线 12345".to_owned(),
         });
-        let slate = match done.recv() {
-            Ok(FrameDone {
-                result: Ok((gop, _)),
-                ..
-            }) => gop,
-            other => {
-                // Never black: a plain panel-coloured frame if the slate itself cannot be made.
-                if let Ok(FrameDone { result: Err(e), .. }) = &other {
-                    tracing::error!(error = %e, "the slate failed; airing a plain frame as slate");
+        let slate_layout = layouter
+            .as_ref()
+            .and_then(|r| r.layout(&slate_screen, profile).into_iter().next());
+        let slate_hash = worker::hash(&slate_screen, profile).frame(1, None);
+        let slate = match &slate_layout {
+            Some(layout) => {
+                let _ = jobs.send(FrameJob {
+                    key: slate_hash,
+                    item: "slate".into(),
+                    layout: Arc::new(layout.clone()),
+                });
+                match done.recv() {
+                    Ok(FrameDone {
+                        result: Ok(gop), ..
+                    }) => Some(gop),
+                    Ok(FrameDone { result: Err(e), .. }) => {
+                        tracing::error!(error = %e, "the slate failed; airing a plain frame as slate");
+                        None
+                    }
+                    Err(_) => None,
                 }
+            }
+            None => None,
+        };
+        let slate = match slate {
+            Some(gop) => gop,
+            None => {
+                // Never black: a plain panel-coloured frame if the slate itself cannot be made.
                 let (w, h) = (profile.width() as usize, profile.height() as usize);
                 let rgba = frame::solid_rgba(w, h, (0x1c, 0x2a, 0x3a));
                 let pic = frame::rgba_to_yuv420(&rgba, w, h, encode::matrix(profile));
@@ -181,9 +370,15 @@ impl Lane {
                 )
             }
         };
+        let origin = match clock {
+            Clock::RealTime => county_now(),
+            Clock::Virtual { start } => start,
+        };
         let mut lane = Lane {
+            channel,
+            title,
             profile,
-            opts,
+            opts: options,
             clock,
             source,
             seen_version: version.as_ref().map_or(0, |v| v.load(Ordering::Relaxed)),
@@ -192,19 +387,32 @@ impl Lane {
             jobs: Some(jobs),
             done,
             encoder: Some(encoder),
+            layouter,
             cache: HashMap::new(),
             order: VecDeque::new(),
             cached_bytes: 0,
             in_flight: HashSet::new(),
             failed: HashSet::new(),
-            banner_pages: HashMap::new(),
-            hashes: Vec::new(),
             program: Program::default(),
-            queue: VecDeque::new(),
+            cycle: VecDeque::new(),
+            turns: Turns::default(),
+            resume: None,
+            urgent_started: None,
             slot: None,
+            strip_next: 0,
+            strip_for: None,
+            peeked: None,
+            generation: 0,
             last: Arc::clone(&slate),
             slate,
+            slate_shot: Shot {
+                hash: slate_hash,
+                layout: Arc::new(slate_layout.unwrap_or_else(|| empty_layout(profile))),
+            },
             stats,
+            as_run,
+            run: None,
+            origin,
         };
         lane.refresh(0, false);
         Ok(lane)
@@ -217,32 +425,57 @@ impl Lane {
         }
     }
 
+    /// County time at which second `k` airs.
+    fn air_time(&self, k: u64) -> DateTime<FixedOffset> {
+        self.origin + chrono::Duration::seconds(k as i64)
+    }
+
     fn blocking(&self) -> bool {
         matches!(self.clock, Clock::Virtual { .. })
     }
 
-    /// Re-reads the program; with `announce`, items that were not in the old program air next.
+    fn changed(&mut self) {
+        self.generation += 1;
+        self.peeked = None;
+    }
+
+    /// Re-reads the program; with `announce`, notices that were not in the old program air
+    /// next (with their public lists).
     fn refresh(&mut self, k: u64, announce: bool) {
         match self.source.program(self.now(k)) {
             Ok(program) => {
                 if announce {
                     let old: HashSet<&str> =
                         self.program.items.iter().map(|i| i.key.as_str()).collect();
-                    let fresh: Vec<String> = program
-                        .items
-                        .iter()
-                        .filter(|i| !old.contains(i.key.as_str()))
-                        .map(|i| i.key.clone())
-                        .collect();
-                    for key in fresh.into_iter().rev() {
-                        if !self.queue.contains(&key) {
-                            self.queue.push_front(key);
+                    let mut fresh: Vec<Item> = Vec::new();
+                    let mut after_new = false;
+                    for item in &program.items {
+                        let new = !old.contains(item.key.as_str());
+                        match item.part {
+                            Part::Always | Part::Turns => {
+                                after_new = new;
+                                if new {
+                                    fresh.push(item.clone());
+                                }
+                            }
+                            Part::Attached if after_new => fresh.push(item.clone()),
+                            _ => after_new = false,
+                        }
+                    }
+                    for item in fresh.into_iter().rev() {
+                        if self.cycle.iter().all(|q| q.key != item.key) {
+                            self.cycle.push_front(item);
                         }
                     }
                 }
                 self.stats
                     .program_items
                     .store(program.items.len() as u64, Ordering::Relaxed);
+                let urgent = program.urgent.as_ref().map(|u| u.key.clone());
+                if urgent != self.strip_for {
+                    self.strip_for = urgent;
+                    self.strip_next = 0;
+                }
                 self.program = program;
             }
             Err(e) => {
@@ -250,71 +483,312 @@ impl Lane {
                 tracing::warn!(error = %e, "reading the program failed; the previous one keeps airing");
             }
         }
+        self.changed();
     }
 
-    /// The next (item, page) after the current slot, and whether it wraps the program.
-    fn successor(&self) -> Option<(Item, u32, bool)> {
-        for key in &self.queue {
-            if let Some(i) = self.program.position(key) {
-                return Some((self.program.items[i].clone(), 1, false));
-            }
+    fn dwell_for(&self, layout: &Layout) -> u64 {
+        let base = self.opts.dwell.as_secs().max(1);
+        if self.opts.read_rate == 0 {
+            return base;
         }
-        let items = &self.program.items;
-        if items.is_empty() {
+        let reading = (reading_chars(layout) as u64).div_ceil(u64::from(self.opts.read_rate));
+        reading.clamp(base, base * 3)
+    }
+
+    /// The broadcast context of a normal screen: channel, what comes next, the alert band.
+    fn context(&self, next: Option<String>, band: bool) -> ScreenContext {
+        ScreenContext::Broadcast(OnAir {
+            channel: self.title.clone(),
+            next,
+            alert: if band {
+                self.program.urgent.as_ref().map(|u| u.alert.clone())
+            } else {
+                None
+            },
+        })
+    }
+
+    /// Lays out `item` in `context`; `None` without faces.
+    fn lay_out(
+        &self,
+        item: &Item,
+        context: ScreenContext,
+    ) -> Option<(ScreenHash, Arc<Vec<Layout>>, Arc<ScreenContext>)> {
+        let renderer = self.layouter.as_ref()?;
+        let layouts = renderer.layout_in(&item.screen, self.profile, &context);
+        if layouts.is_empty() {
             return None;
         }
-        let Some(slot) = &self.slot else {
-            return Some((items[0].clone(), 1, false));
+        let hash = ScreenHash::of_in(&item.screen, self.profile, renderer.theme(), &context);
+        Some((hash, Arc::new(layouts), Arc::new(context)))
+    }
+
+    fn page_of(&self, item: Item, page: u32, context: ScreenContext, urgent: bool) -> Option<Page> {
+        let (hash, layouts, context) = self.lay_out(&item, context)?;
+        let page = page.clamp(1, layouts.len() as u32);
+        let dwell = layouts
+            .get(page as usize - 1)
+            .map_or(1, |l| self.dwell_for(l));
+        Some(Page {
+            item,
+            context,
+            hash,
+            layouts,
+            page,
+            dwell,
+            urgent,
+        })
+    }
+
+    /// Seconds `screen` airs in this lane (all pages), as a cycle is planned.
+    fn airtime(&self, screen: &Screen, band: bool) -> u64 {
+        let Some(renderer) = &self.layouter else {
+            return self.opts.dwell.as_secs().max(1);
         };
-        if !slot.slate && slot.page < slot.pages {
-            if let Some(i) = self.program.position(&slot.item) {
-                return Some((items[i].clone(), slot.page + 1, false));
+        let context = self.context(Some(String::new()), band);
+        renderer
+            .layout_in(screen, self.profile, &context)
+            .iter()
+            .map(|l| self.dwell_for(l))
+            .sum()
+    }
+
+    /// The item of the cycle that airs next (dropping what left the program, taking the
+    /// fresh version of what changed); plans a new cycle when this one is over.
+    fn next_item(&mut self, k: u64) -> Option<Item> {
+        for _ in 0..2 {
+            while let Some(front) = self.cycle.front() {
+                if front.key == cycle::SUMMARY_KEY {
+                    return Some(front.clone());
+                }
+                match self.program.item(&front.key) {
+                    Some(fresh) => {
+                        let fresh = fresh.clone();
+                        if let Some(f) = self.cycle.front_mut() {
+                            *f = fresh.clone();
+                        }
+                        return Some(fresh);
+                    }
+                    None => {
+                        self.cycle.pop_front();
+                    }
+                }
+            }
+            // A new cycle from fresh content.
+            self.refresh(k, false);
+            self.plan_cycle(k);
+        }
+        None
+    }
+
+    fn plan_cycle(&mut self, k: u64) {
+        let band = self.program.urgent.is_some();
+        let mut budget = self.opts.cycle.as_secs();
+        if let Some(u) = &self.program.urgent {
+            // Urgent airings take their share of every cycle.
+            let d = self.airtime(&u.screen, false);
+            let every = self.opts.urgent_every.as_secs().max(1);
+            let reserve = d * budget.div_ceil(every);
+            budget = budget.saturating_sub(reserve).max(budget / 3);
+        }
+        let program = self.program.clone();
+        let title = self.title.clone();
+        let now = self.now(k);
+        let mut turns = std::mem::take(&mut self.turns);
+        let mut measure = |s: &Screen| self.airtime(s, band);
+        let planned = cycle::plan(&program, &title, now, budget, &mut measure, &mut turns);
+        self.turns = turns;
+        self.cycle = planned.into();
+        self.changed();
+    }
+
+    /// The headline of what airs after the item on air: the cycle's next item, or the
+    /// next cycle's summary.
+    fn following(&self) -> Option<String> {
+        let queued = self
+            .cycle
+            .iter()
+            .find(|i| i.key == cycle::SUMMARY_KEY || self.program.item(&i.key).is_some());
+        match queued {
+            Some(i) => Some(i.screen.headline()),
+            None if self.program.summary => Some(cycle::SUMMARY_HEADLINE.to_owned()),
+            None => self.program.items.first().map(|i| i.screen.headline()),
+        }
+    }
+
+    /// What airs after the page on air, starting at second `k`, and how it came to be next.
+    fn peek(&mut self, k: u64) -> Option<(Page, Via)> {
+        if let Some((gen, next)) = &self.peeked {
+            if *gen == self.generation {
+                return next.clone();
             }
         }
-        match self.program.position(&slot.item) {
-            Some(i) if i + 1 < items.len() => Some((items[i + 1].clone(), 1, false)),
-            _ => Some((items[0].clone(), 1, true)),
-        }
+        let next = self.compute_next(k);
+        self.peeked = Some((self.generation, next.clone()));
+        next
     }
 
-    /// The content hash of `screen` in this lane's profile, remembered for the few screens
-    /// in use (held here, so an identity cannot be reused by another screen).
-    fn hash_of(&mut self, screen: &Arc<Screen>) -> crate::render::ScreenHash {
-        if let Some((_, h)) = self.hashes.iter().find(|(s, _)| Arc::ptr_eq(s, screen)) {
-            return *h;
+    fn compute_next(&mut self, k: u64) -> Option<(Page, Via)> {
+        let band = self.program.urgent.is_some();
+        // The rest of the screen on air.
+        let mut candidate: Option<(Page, Via)> = None;
+        if let Some(slot) = &self.slot {
+            let p = &slot.page;
+            let still_on = p.item.key == cycle::SUMMARY_KEY
+                || (p.urgent
+                    && self
+                        .program
+                        .urgent
+                        .as_ref()
+                        .is_some_and(|u| u.key == p.item.key))
+                || (!p.urgent && self.program.item(&p.item.key).is_some());
+            if !slot.slate && still_on && p.page < p.pages() {
+                let (item, page, old) = (p.item.clone(), p.page, Arc::clone(&p.layouts));
+                let urgent = p.urgent;
+                let next = self.following();
+                let context = if urgent {
+                    self.context(next, false)
+                } else {
+                    self.context(next, band)
+                };
+                let same_band = context.alert().is_some() == p.context.alert().is_some();
+                if let Some(mut page_next) = self.page_of(item.clone(), page + 1, context, urgent) {
+                    if !same_band {
+                        // The band came or went: resume where the aired text ends.
+                        let n = content_chars(&old, page as usize);
+                        let resume = page_holding(&page_next.layouts, n);
+                        page_next = self
+                            .page_of(item, resume, (*page_next.context).clone(), urgent)
+                            .unwrap_or(page_next);
+                    }
+                    candidate = Some((page_next, Via::SamePage));
+                }
+            }
         }
-        let h = worker::hash(screen, self.profile);
-        if self.hashes.len() >= 4 {
-            self.hashes.remove(0);
+        let in_urgent = candidate.as_ref().is_some_and(|(p, _)| p.urgent);
+        if candidate.is_none() {
+            if let Some((item, page)) = self.resume.clone() {
+                let still_on =
+                    self.program.item(&item.key).is_some() || item.key == cycle::SUMMARY_KEY;
+                if still_on {
+                    let next = self.following();
+                    let context = self.context(next, band);
+                    candidate = self
+                        .page_of(item, page, context, false)
+                        .map(|p| (p, Via::Resume));
+                } else {
+                    self.resume = None;
+                }
+            }
         }
-        self.hashes.push((Arc::clone(screen), h));
-        h
+        if candidate.is_none() {
+            if let Some(item) = self.next_item(k) {
+                // `following` must not see the item itself.
+                let front = self.cycle.pop_front();
+                let next = self.following();
+                if let Some(f) = front {
+                    self.cycle.push_front(f);
+                }
+                let context = self.context(next, band);
+                candidate = self
+                    .page_of(item, 1, context, false)
+                    .map(|p| (p, Via::Cycle));
+            }
+        }
+        // The urgent notice when it is due: first thing once in force, then again before
+        // `urgent_every` has passed since its last airing started.
+        if !in_urgent {
+            if let Some(urgent) = self.program.urgent.clone() {
+                let every = self.opts.urgent_every.as_secs().max(1);
+                let next_dwell = candidate.as_ref().map_or(0, |(p, _)| p.dwell);
+                let due = match &self.urgent_started {
+                    Some((key, start)) if *key == urgent.key => k + next_dwell > start + every,
+                    _ => true,
+                };
+                if due {
+                    let next = candidate.as_ref().map(|(p, _)| p.item.screen.headline());
+                    let item = Item {
+                        key: urgent.key.clone(),
+                        screen: Arc::clone(&urgent.screen),
+                        part: Part::Always,
+                    };
+                    let context = self.context(next, false);
+                    if let Some(p) = self.page_of(item, 1, context, true) {
+                        return Some((p, Via::Urgent));
+                    }
+                }
+            }
+        }
+        candidate
     }
 
-    fn banner_at(&mut self, k: u64) -> Option<(Arc<Screen>, (crate::render::ScreenHash, u32))> {
-        let banner = Arc::clone(self.program.banner.as_ref()?);
-        let hash = self.hash_of(&banner);
-        let pages = u64::from(self.banner_pages.get(&hash).copied().unwrap_or(1).max(1));
-        let period = u64::from(self.opts.banner_period.max(1));
-        let page = (k / period) % pages + 1;
-        Some((banner, (hash, page as u32)))
-    }
-
-    fn job(&mut self, item: &str, screen: &Arc<Screen>, page: u32, k: u64) -> FrameJob {
-        let banner = self.banner_at(k);
-        FrameJob {
-            key: FrameKey {
-                screen: self.hash_of(screen),
-                page,
-                banner: banner.as_ref().map(|(_, b)| *b),
-            },
-            item: item.to_owned(),
-            screen: Arc::clone(screen),
-            banner: banner.map(|(s, _)| s),
+    /// Makes `page` the page on air from second `k`.
+    fn commit(&mut self, page: Page, via: Via, k: u64, slate: bool) {
+        match via {
+            Via::SamePage => {}
+            Via::Urgent => {
+                self.urgent_started = Some((page.item.key.clone(), k));
+                // Whatever the urgent airing interrupts resumes after it.
+                if let Some(slot) = &self.slot {
+                    let p = &slot.page;
+                    if !p.urgent && !slot.slate && p.page < p.pages() {
+                        self.resume = Some((p.item.clone(), p.page + 1));
+                    }
+                }
+            }
+            Via::Resume => self.resume = None,
+            Via::Cycle => {
+                self.cycle.pop_front();
+            }
         }
+        let dwell = page.dwell;
+        self.set_on_air(&page.item.key, page.page);
+        let strips_here = self.strips_for(&page);
+        let strip_base = self.strip_next;
+        self.strip_next += strips_here;
+        self.slot = Some(Slot {
+            page,
+            start: k,
+            dwell,
+            slate,
+            strip_base,
+            strips_here,
+        });
+        LaneStats::add(&self.stats.screens, 1);
+        self.changed();
     }
 
-    fn collect(&mut self, block_for: Option<FrameKey>) {
+    /// How many strips a page of `dwell` seconds shows.
+    fn strips_for(&self, page: &Page) -> u64 {
+        if page.strips() == 0 {
+            return 0;
+        }
+        (page.dwell / u64::from(self.opts.banner_period.max(1))).max(1)
+    }
+
+    /// The frame of `page` showing alert strip number `seq` (wrapping over its strips).
+    fn shot(&self, page: &Page, seq: u64) -> Option<Shot> {
+        let layout = page.layout()?;
+        let strips = u64::from(page.strips());
+        let strip = (strips > 0).then(|| (seq % strips) as u32 + 1);
+        let layout = match strip {
+            Some(s) => layout.with_strip(s),
+            None => layout.clone(),
+        };
+        Some(Shot {
+            hash: page.hash.frame(page.page, strip),
+            layout: Arc::new(layout),
+        })
+    }
+
+    /// The frame the page on air shows at second `k`.
+    fn slot_shot(&self, k: u64) -> Option<(Shot, Page)> {
+        let slot = self.slot.as_ref()?;
+        let shot = self.shot(&slot.page, slot.strip_seq(k))?;
+        Some((shot, slot.page.clone()))
+    }
+
+    fn collect(&mut self, block_for: Option<ScreenHash>) {
         loop {
             let done = match block_for {
                 Some(key) if self.in_flight.contains(&key) => match self.done.recv() {
@@ -328,17 +802,14 @@ impl Lane {
             };
             self.in_flight.remove(&done.key);
             match done.result {
-                Ok((gop, info)) => {
-                    if let Some((hash, _)) = done.key.banner {
-                        self.banner_pages.insert(hash, info.banner_pages.max(1));
-                    }
+                Ok(gop) => {
                     self.cached_bytes += gop.bytes();
-                    if self.cache.insert(done.key, (gop, info)).is_none() {
+                    if self.cache.insert(done.key, gop).is_none() {
                         self.order.push_back(done.key);
                     }
                     while self.cached_bytes > self.opts.cache_bytes && self.order.len() > 1 {
                         if let Some(old) = self.order.pop_front() {
-                            if let Some((g, _)) = self.cache.remove(&old) {
+                            if let Some(g) = self.cache.remove(&old) {
                                 self.cached_bytes -= g.bytes();
                             }
                         }
@@ -357,48 +828,44 @@ impl Lane {
         }
     }
 
-    fn request(&mut self, job: FrameJob) {
-        if self.cache.contains_key(&job.key)
-            || self.in_flight.contains(&job.key)
-            || self.failed.contains(&job.key)
+    fn request(&mut self, item: &str, shot: &Shot) {
+        let key = shot.hash;
+        if self.cache.contains_key(&key)
+            || self.in_flight.contains(&key)
+            || self.failed.contains(&key)
         {
             return;
         }
-        self.in_flight.insert(job.key);
+        self.in_flight.insert(key);
         if let Some(jobs) = &self.jobs {
+            let job = FrameJob {
+                key,
+                item: item.to_owned(),
+                layout: Arc::clone(&shot.layout),
+            };
             if jobs.send(job).is_err() {
                 tracing::error!("the encoder thread has stopped");
             }
         }
     }
 
-    fn status(&mut self, job: FrameJob) -> Status {
-        let key = job.key;
-        self.request(job);
+    fn status(&mut self, item: &str, shot: &Shot) -> Status {
+        self.request(item, shot);
         if self.blocking() {
-            self.collect(Some(key));
+            self.collect(Some(shot.hash));
         }
-        if let Some((gop, info)) = self.cache.get(&key) {
-            return Status::Ready(Arc::clone(gop), *info);
+        if let Some(gop) = self.cache.get(&shot.hash) {
+            return Status::Ready(Arc::clone(gop));
         }
-        if self.failed.contains(&key) {
+        if self.failed.contains(&shot.hash) {
             return Status::Failed;
         }
         Status::Pending
     }
 
-    fn dwell_for(&self, info: &FrameInfo) -> u64 {
-        let base = self.opts.dwell.as_secs().max(1);
-        if self.opts.read_rate == 0 {
-            return base;
-        }
-        let reading = (info.chars as u64).div_ceil(u64::from(self.opts.read_rate));
-        reading.clamp(base, base * 3)
-    }
-
     fn set_on_air(&self, item: &str, page: u32) {
         if let Ok(mut g) = self.stats.on_air.lock() {
-            *g = Some(OnAir {
+            *g = Some(OnAirStat {
                 item: item.to_owned(),
                 page,
                 since: Instant::now(),
@@ -406,8 +873,8 @@ impl Lane {
         }
     }
 
-    /// Decides second `k` and returns its GOP.
-    fn decide(&mut self, k: u64) -> (Arc<Gop>, bool) {
+    /// Decides second `k`: its GOP and the frame it shows (`None` for the slate).
+    fn decide(&mut self, k: u64) -> (Arc<Gop>, Option<(Shot, Page)>) {
         if let Some(v) = &self.version {
             let now = v.load(Ordering::Relaxed);
             if now != self.seen_version {
@@ -419,95 +886,72 @@ impl Lane {
         if slot_over {
             // A failure is retried the next time the screen comes round.
             self.failed.clear();
-            let mut next = self.successor();
-            // A wrap starts a new cycle from fresh content; an empty program (nothing to
-            // air, or the store failed) is re-read once per slot.
-            if matches!(next, None | Some((_, _, true))) {
+            if self.program.expires.is_some_and(|t| self.now(k) >= t) {
                 self.refresh(k, false);
-                next = self.successor();
             }
-            let Some((item, page, _)) = next else {
-                self.start_slate_slot(k, "slate");
-                return (Arc::clone(&self.slate), true);
-            };
-            let job = self.job(&item.key, &item.screen, page, k);
-            match self.status(job) {
-                Status::Ready(gop, info) => {
-                    self.queue.retain(|q| *q != item.key);
-                    let dwell = self.dwell_for(&info);
-                    self.slot = Some(Slot {
-                        item: item.key.clone(),
-                        screen: item.screen,
-                        page,
-                        pages: info.pages,
-                        start: k,
-                        dwell,
-                        slate: false,
-                    });
+            let next = self.peek(k);
+            let Some((page, via)) = next else {
+                // Nothing to air: the slate, and the program is read again next second.
+                self.refresh(k, false);
+                if self.slot.as_ref().is_none_or(|s| !s.slate) {
+                    self.slot = None;
+                    self.set_on_air("slate", 1);
                     LaneStats::add(&self.stats.screens, 1);
-                    self.set_on_air(&item.key, page);
-                    return (gop, false);
+                }
+                return (Arc::clone(&self.slate), None);
+            };
+            let Some(shot) = self.shot(&page, self.strip_next) else {
+                self.commit(page, via, k, true);
+                return (Arc::clone(&self.slate), None);
+            };
+            match self.status(&page.item.key, &shot) {
+                Status::Ready(gop) => {
+                    self.commit(page.clone(), via, k, false);
+                    return (gop, Some((shot, page)));
                 }
                 Status::Failed => {
-                    self.queue.retain(|q| *q != item.key);
-                    self.slot = Some(Slot {
-                        item: item.key.clone(),
-                        screen: item.screen,
-                        page,
-                        pages: 1,
-                        start: k,
-                        dwell: self.opts.dwell.as_secs().max(1),
-                        slate: true,
-                    });
-                    LaneStats::add(&self.stats.screens, 1);
+                    self.commit(page, via, k, true);
                     self.set_on_air("slate", 1);
-                    return (Arc::clone(&self.slate), true);
+                    return (Arc::clone(&self.slate), None);
                 }
                 Status::Pending => {
                     LaneStats::add(&self.stats.late_gops, 1);
-                    if self.slot.is_none() {
-                        return (Arc::clone(&self.slate), true);
-                    }
-                    // Hold the current screen one more second.
-                    if let Some(s) = &mut self.slot {
-                        s.dwell += 1;
+                    match &mut self.slot {
+                        // Hold the current screen one more second.
+                        Some(s) => s.dwell += 1,
+                        None => return (Arc::clone(&self.slate), None),
                     }
                 }
             }
         }
         let Some(slot) = &self.slot else {
-            return (Arc::clone(&self.slate), true);
+            return (Arc::clone(&self.slate), None);
         };
         if slot.slate {
-            return (Arc::clone(&self.slate), true);
+            return (Arc::clone(&self.slate), None);
         }
-        let (item, screen, page) = (slot.item.clone(), Arc::clone(&slot.screen), slot.page);
-        let job = self.job(&item, &screen, page, k);
-        match self.status(job) {
-            Status::Ready(gop, _) => (gop, false),
-            Status::Failed => (Arc::clone(&self.slate), true),
-            Status::Pending => (Arc::clone(&self.last), Arc::ptr_eq(&self.last, &self.slate)),
+        let Some((shot, page)) = self.slot_shot(k) else {
+            return (Arc::clone(&self.slate), None);
+        };
+        match self.status(&page.item.key, &shot) {
+            Status::Ready(gop) => (gop, Some((shot, page))),
+            Status::Failed => (Arc::clone(&self.slate), None),
+            Status::Pending => {
+                // Keep showing what is on the picture now (its run goes on).
+                let last = Arc::clone(&self.last);
+                let frame = self.run.as_ref().filter(|r| !r.slate).map(|r| r.hash);
+                match frame {
+                    Some(hash) if !Arc::ptr_eq(&last, &self.slate) => {
+                        let shot = Shot {
+                            hash,
+                            layout: Arc::clone(&shot.layout),
+                        };
+                        (last, Some((shot, page)))
+                    }
+                    _ => (last, None),
+                }
+            }
         }
-    }
-
-    fn start_slate_slot(&mut self, k: u64, item: &str) {
-        if self.slot.as_ref().is_some_and(|s| s.slate) {
-            return;
-        }
-        self.slot = Some(Slot {
-            item: item.to_owned(),
-            screen: Arc::new(Screen::Slate(SlateScreen {
-                channel: String::new(),
-                time: String::new(),
-            })),
-            page: 1,
-            pages: 1,
-            start: k,
-            dwell: self.opts.dwell.as_secs().max(1),
-            slate: true,
-        });
-        LaneStats::add(&self.stats.screens, 1);
-        self.set_on_air("slate", 1);
     }
 
     /// Asks the encoder for what the next seconds will need.
@@ -518,28 +962,102 @@ impl Lane {
         let Some(slot) = &self.slot else { return };
         let end = slot.start + slot.dwell;
         if !slot.slate {
-            let (item, screen, page) = (slot.item.clone(), Arc::clone(&slot.screen), slot.page);
-            if k + 1 < end {
-                let job = self.job(&item, &screen, page, k + 1);
-                self.request(job);
+            for t in [k + 1, k + 2] {
+                if t < end {
+                    if let Some((shot, page)) = self.slot_shot(t) {
+                        self.request(&page.item.key, &shot);
+                    }
+                }
             }
         }
         if end <= k + 3 {
-            if let Some((item, page, _)) = self.successor() {
-                let job = self.job(&item.key, &item.screen, page, end.max(k + 1));
-                self.request(job);
+            let at = end.max(k + 1);
+            if let Some((page, _)) = self.peek(at) {
+                if let Some(shot) = self.shot(&page, self.strip_next) {
+                    self.request(&page.item.key, &shot);
+                }
             }
         }
+    }
+
+    /// Closes the as-run run in progress at second `k` (exclusive).
+    fn close_run(&mut self, k: u64) {
+        if let Some(run) = self.run.take() {
+            let start = self.air_time(run.start);
+            let line = AsRunLine {
+                start: asrun::timestamp(start),
+                seconds: k - run.start,
+                channel: self.channel.clone(),
+                profile: self.profile.name().to_owned(),
+                kind: run.kind.to_owned(),
+                item: run.item,
+                page: run.page,
+                pages: run.pages,
+                hash: run.hash.to_string(),
+                banner: run.banner,
+                slate: run.slate,
+            };
+            self.as_run.record(&line, start);
+        }
+    }
+
+    /// Notes what second `k` shows in the as-run log.
+    fn log_second(&mut self, k: u64, shown: Option<&(Shot, Page)>) {
+        let hash = shown.map_or(self.slate_shot.hash, |(s, _)| s.hash);
+        if self
+            .run
+            .as_ref()
+            .is_some_and(|r| r.hash == hash && r.slate == shown.is_none())
+        {
+            return;
+        }
+        self.close_run(k);
+        let run = match shown {
+            Some((shot, page)) => {
+                self.as_run.layout(shot.hash, &shot.layout);
+                Run {
+                    start: k,
+                    hash: shot.hash,
+                    kind: if page.item.key == cycle::SUMMARY_KEY {
+                        "summary"
+                    } else {
+                        page.item.screen.kind()
+                    },
+                    item: page.item.store_id(),
+                    page: page.page,
+                    pages: page.pages(),
+                    banner: shot.layout.strip.is_some(),
+                    slate: false,
+                }
+            }
+            None => {
+                let shot = self.slate_shot.clone();
+                self.as_run.layout(shot.hash, &shot.layout);
+                Run {
+                    start: k,
+                    hash: shot.hash,
+                    kind: "slate",
+                    item: None,
+                    page: 1,
+                    pages: 1,
+                    banner: false,
+                    slate: true,
+                }
+            }
+        };
+        self.run = Some(run);
     }
 
     /// Airs second `k`: decides it, hands it to every output, prepares what comes next.
     pub fn tick(&mut self, k: u64) {
         self.collect(None);
-        let (gop, slate) = self.decide(k);
+        let (gop, shown) = self.decide(k);
+        let slate = shown.is_none();
         let wait = self.blocking();
         for out in &self.outputs {
             out.send(&gop, k, wait);
         }
+        self.log_second(k, shown.as_ref());
         LaneStats::add(&self.stats.gops, 1);
         if slate {
             LaneStats::add(&self.stats.slate_gops, 1);
@@ -548,8 +1066,10 @@ impl Lane {
         self.prefetch(k);
     }
 
-    /// Finishes every output (trailers written) and stops the encoder thread.
-    pub fn finish(mut self) {
+    /// Finishes every output (trailers written), closes the as-run log at second `end`,
+    /// and stops the encoder thread.
+    pub fn finish(mut self, end: u64) {
+        self.close_run(end);
         for out in self.outputs.drain(..) {
             out.finish();
         }
@@ -561,11 +1081,11 @@ impl Lane {
 
     /// Draws and encodes the first screen, so a channel starts with content, not the slate.
     pub fn warm_up(&mut self) {
-        if let Some((item, page, _)) = self.successor() {
-            let job = self.job(&item.key, &item.screen, page, 0);
-            let key = job.key;
-            self.request(job);
-            self.collect(Some(key));
+        if let Some((page, _)) = self.peek(0) {
+            if let Some(shot) = self.shot(&page, self.strip_next) {
+                self.request(&page.item.key, &shot);
+                self.collect(Some(shot.hash));
+            }
         }
     }
 
@@ -573,6 +1093,7 @@ impl Lane {
     pub fn run_realtime(mut self, stop: Receiver<()>) {
         self.warm_up();
         let t0 = Instant::now();
+        self.origin = county_now();
         let lead = Duration::from_secs(1);
         let mut k: u64 = 0;
         loop {
@@ -591,6 +1112,30 @@ impl Lane {
             self.tick(k);
             k += 1;
         }
-        self.finish();
+        self.finish(k);
+    }
+}
+
+/// A blank layout of `profile` (the slate's record when the faces cannot be loaded).
+fn empty_layout(profile: Profile) -> Layout {
+    Layout {
+        profile: profile.name(),
+        width: profile.width(),
+        height: profile.height(),
+        page: 1,
+        pages: 1,
+        safe: profile.safe(),
+        lines: Vec::new(),
+        shapes: Vec::new(),
+        selectables: Vec::new(),
+        qr: Vec::new(),
+        missing: Vec::new(),
+        band: None,
+        strip: None,
+        strips: 0,
+        strip_lines: Vec::new(),
+        background: crate::render::Theme::DEFAULT.background,
+        profile_kind: profile,
+        x_scale: profile.x_scale(),
     }
 }

@@ -18,6 +18,8 @@
 //! replaced by the slate for its slot (counted in `/metrics`), a failed encoder is
 //! replaced by a fresh one, a failed UDP send is counted and the other outputs go on.
 
+pub mod asrun;
+pub mod cycle;
 pub mod encode;
 pub mod frame;
 pub mod lane;
@@ -37,9 +39,12 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+pub use asrun::{AsRun, AsRunLine};
 pub use lane::{Clock, LaneOptions};
 pub use output::{Destination, OutputPlan};
-pub use program::{ChannelInfo, FixedProgram, Item, Program, ProgramSource, StoreProgram};
+pub use program::{
+    ChannelInfo, FixedProgram, Item, Part, Program, ProgramSource, StoreProgram, Urgent,
+};
 pub use spec::{ChannelSpec, OutputKind, OutputSpec};
 pub use stats::{LaneStats, OnAir, OutputStats};
 pub use worker::Faults;
@@ -157,6 +162,10 @@ pub struct ChannelPlan {
     pub outputs: Vec<OutputPlan>,
     /// Faults to inject (drills and tests). Default: none.
     pub faults: Arc<Faults>,
+    /// Directory of the daily as-run files (`<data>/asrun`). Default: none.
+    pub as_run_dir: Option<PathBuf>,
+    /// Where aired frames' layout records are kept for the web API. Default: none.
+    pub layouts: Option<Arc<crate::render::LayoutRegistry>>,
 }
 
 impl std::fmt::Debug for ChannelPlan {
@@ -222,6 +231,8 @@ fn plan_one(
         options: spec.lane_options(),
         outputs,
         faults: Arc::new(Faults::default()),
+        as_run_dir: Some(data_dir.join("asrun")),
+        layouts: None,
     })
 }
 
@@ -419,6 +430,12 @@ fn start_lane(
         Arc::clone(&plan.faults),
         Arc::clone(&stats),
     );
+    let target = match &plan.as_run_dir {
+        Some(dir) => asrun::Target::Daily(dir.clone()),
+        None => asrun::Target::None,
+    };
+    let as_run = AsRun::new(&plan.name, target).with_registry(plan.layouts.clone());
+    let channel = plan.name.clone();
     let thread = std::thread::Builder::new()
         .name(format!("lane {}", plan.name).chars().take(15).collect())
         .spawn(move || {
@@ -445,9 +462,19 @@ fn start_lane(
                     }
                 }
             }
-            match lane::Lane::new(
-                profile, &title, options, clock, source, version, started, faults, lane_stats,
-            ) {
+            match lane::Lane::new(lane::LaneSetup {
+                channel,
+                title,
+                profile,
+                options,
+                clock,
+                source,
+                version,
+                outputs: started,
+                faults,
+                stats: lane_stats,
+                as_run,
+            }) {
                 Ok(lane) => {
                     let _ = ready_tx.send(Ok(views));
                     lane.run_realtime(stop_rx);
@@ -497,6 +524,8 @@ pub struct Recording {
     pub start: chrono::DateTime<chrono::FixedOffset>,
     /// Faults to inject. Default: none.
     pub faults: Arc<Faults>,
+    /// Where the recording's as-run lines and layout records go. Default: nowhere.
+    pub as_run: AsRun,
 }
 
 impl std::fmt::Debug for Recording {
@@ -517,21 +546,23 @@ pub fn record(rec: Recording, out: &Path, seconds: u64) -> Result<RecordReport, 
     let output = output::Output::start(plan.clone())?;
     let out_stats = Arc::clone(&output.stats);
     let stats = Arc::new(LaneStats::default());
-    let mut lane = lane::Lane::new(
-        plan.profile,
-        &rec.title,
-        rec.options,
-        Clock::Virtual { start: rec.start },
-        rec.source,
-        None,
-        vec![output],
-        rec.faults,
-        Arc::clone(&stats),
-    )?;
+    let mut lane = lane::Lane::new(lane::LaneSetup {
+        channel: rec.as_run.channel().to_owned(),
+        title: rec.title,
+        profile: plan.profile,
+        options: rec.options,
+        clock: Clock::Virtual { start: rec.start },
+        source: rec.source,
+        version: None,
+        outputs: vec![output],
+        faults: rec.faults,
+        stats: Arc::clone(&stats),
+        as_run: rec.as_run,
+    })?;
     for k in 0..seconds {
         lane.tick(k);
     }
-    lane.finish();
+    lane.finish(seconds);
     Ok(RecordReport {
         gops: LaneStats::get(&stats.gops),
         screens: LaneStats::get(&stats.screens),

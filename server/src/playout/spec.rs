@@ -29,8 +29,13 @@ pub struct ChannelSpec {
     pub dwell: Option<u64>,
     /// Reading speed for long text, characters per second (0 = fixed dwell). Default: 8.
     pub read_rate: Option<u32>,
-    /// Seconds per urgent-banner strip. Default: 5.
+    /// Seconds per alert-band strip. Default: 5.
     pub banner_period: Option<u32>,
+    /// Longest cycle in minutes (what does not fit takes turns). Default: 15.
+    pub cycle_minutes: Option<u64>,
+    /// An urgent notice in force airs full screen again at the latest this many seconds
+    /// after its last airing started. Default: 180.
+    pub urgent_every: Option<u64>,
     /// Outputs. Default: one HLS output in `hd720`.
     #[serde(default)]
     pub outputs: Vec<OutputSpec>,
@@ -270,6 +275,8 @@ impl ChannelSpec {
             dwell: None,
             read_rate: None,
             banner_period: None,
+            cycle_minutes: None,
+            urgent_every: None,
             outputs,
         }
     }
@@ -282,6 +289,12 @@ impl ChannelSpec {
             read_rate: self.read_rate.unwrap_or(d.read_rate),
             banner_period: self.banner_period.unwrap_or(d.banner_period),
             cache_bytes: d.cache_bytes,
+            cycle: self
+                .cycle_minutes
+                .map_or(d.cycle, |m| Duration::from_secs(m * 60)),
+            urgent_every: self
+                .urgent_every
+                .map_or(d.urgent_every, Duration::from_secs),
         }
     }
 
@@ -301,6 +314,21 @@ impl ChannelSpec {
         if self.dwell == Some(0) {
             return Err(format!(
                 "channel {}: dwell must be at least 1 second",
+                self.name
+            ));
+        }
+        if self
+            .cycle_minutes
+            .is_some_and(|m| !(1..=24 * 60).contains(&m))
+        {
+            return Err(format!(
+                "channel {}: cycle_minutes must be 1–1440",
+                self.name
+            ));
+        }
+        if self.urgent_every.is_some_and(|s| !(30..=3600).contains(&s)) {
+            return Err(format!(
+                "channel {}: urgent_every must be 30–3600 seconds",
                 self.name
             ));
         }

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
-use super::{Layout, Profile, RenderError, Renderer, Screen, Theme, TEMPLATE_VERSION};
+use super::{
+    Layout, Profile, RenderError, Renderer, Screen, ScreenContext, Theme, TEMPLATE_VERSION,
+};
 
 /// The content address of a screen: 128 bits of SHA-256, shown as 32 hex digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -17,6 +19,17 @@ pub struct ScreenHash([u8; 16]);
 impl ScreenHash {
     /// The hash of `screen` drawn for `profile` with `theme`.
     pub fn of(screen: &Screen, profile: Profile, theme: &Theme) -> ScreenHash {
+        ScreenHash::of_in(screen, profile, theme, &ScreenContext::Interactive)
+    }
+
+    /// The hash of `screen` drawn for `profile` with `theme` in `context` (the
+    /// interactive context hashes as [`ScreenHash::of`] always did).
+    pub fn of_in(
+        screen: &Screen,
+        profile: Profile,
+        theme: &Theme,
+        context: &ScreenContext,
+    ) -> ScreenHash {
         let mut h = Sha256::new();
         h.update(TEMPLATE_VERSION.to_le_bytes());
         // Serialising plain data cannot fail; an empty input would still hash uniquely
@@ -24,6 +37,35 @@ impl ScreenHash {
         h.update(serde_json::to_vec(screen).unwrap_or_default());
         h.update(profile.name().as_bytes());
         h.update(serde_json::to_vec(theme).unwrap_or_default());
+        if context.on_air().is_some() {
+            h.update(serde_json::to_vec(context).unwrap_or_default());
+        }
+        ScreenHash::digest(h)
+    }
+
+    /// The hash of one frame of this screen: page `page` with alert strip `strip`, if any.
+    /// It names the frame's layout record (`/api/v1/screens/{hash}/layout`).
+    pub fn frame(self, page: u32, strip: Option<u32>) -> ScreenHash {
+        let mut h = Sha256::new();
+        h.update(self.0);
+        h.update(page.to_le_bytes());
+        h.update(strip.unwrap_or(0).to_le_bytes());
+        ScreenHash::digest(h)
+    }
+
+    /// Parses 32 hex digits.
+    pub fn parse(text: &str) -> Option<ScreenHash> {
+        if text.len() != 32 || !text.is_ascii() {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(ScreenHash(out))
+    }
+
+    fn digest(h: Sha256) -> ScreenHash {
         let digest = h.finalize();
         let mut out = [0u8; 16];
         out.copy_from_slice(&digest[..16]);

@@ -134,6 +134,19 @@ pub struct Layout {
     pub qr: Vec<QrMark>,
     /// Characters no face has (drawn as an empty em; staff are warned).
     pub missing: Vec<char>,
+    /// The alert band (broadcast, while an urgent notice is in force): no content line lies
+    /// under it; its own lines have the role `alert`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub band: Option<Rect>,
+    /// Which strip of the band this frame shows (1-based), once one is chosen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strip: Option<u32>,
+    /// How many strips the band has (0 without a band).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub strips: u32,
+    /// The lines of every strip (see [`Layout::with_strip`]).
+    #[serde(skip)]
+    pub strip_lines: Vec<Vec<TextLine>>,
     /// Background colour.
     #[serde(skip)]
     pub background: Rgb,
@@ -145,7 +158,26 @@ pub struct Layout {
     pub x_scale: f32,
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 impl Layout {
+    /// This page with strip `strip` (1-based, wrapping) of its alert band drawn in; the page
+    /// itself when it has no band.
+    pub fn with_strip(&self, strip: u32) -> Layout {
+        let mut out = self.clone();
+        if self.strip_lines.is_empty() {
+            return out;
+        }
+        let n = self.strip_lines.len();
+        let i = (strip.max(1) as usize - 1) % n;
+        out.lines.extend(self.strip_lines[i].iter().cloned());
+        out.strip = Some(i as u32 + 1);
+        out.strip_lines = Vec::new();
+        out
+    }
+
     /// Maps a layout from the canvas to raster columns (anamorphic profiles): every x and
     /// width is multiplied by `k`; glyph offsets too.
     pub fn squeeze(&mut self, k: f32) {
@@ -156,7 +188,7 @@ impl Layout {
             r.x *= k;
             r.w *= k;
         };
-        for line in &mut self.lines {
+        let line_scale = |line: &mut TextLine| {
             line.x *= k;
             line.w *= k;
             for g in &mut line.glyphs {
@@ -164,7 +196,8 @@ impl Layout {
                 g.advance *= k;
                 g.shift *= k;
             }
-        }
+        };
+        self.lines.iter_mut().for_each(line_scale);
         for s in &mut self.shapes {
             scale(&mut s.rect);
         }
@@ -174,6 +207,10 @@ impl Layout {
         for q in &mut self.qr {
             scale(&mut q.rect);
         }
+        if let Some(b) = &mut self.band {
+            scale(b);
+        }
+        self.strip_lines.iter_mut().flatten().for_each(line_scale);
         self.x_scale = k;
     }
 }

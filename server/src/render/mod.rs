@@ -6,23 +6,27 @@
 
 pub mod cache;
 pub mod compose;
+pub mod context;
 pub mod layout;
 pub mod profile;
 pub mod raster;
+pub mod registry;
 pub mod screens;
 pub mod text;
 pub mod theme;
 
 pub use cache::{ScreenCache, ScreenHash};
+pub use context::{Alert, OnAir, ScreenContext};
 pub use layout::{Layout, Role};
 pub use profile::{Profile, Rect};
+pub use registry::LayoutRegistry;
 pub use screens::Screen;
 pub use theme::{Rgb, Theme};
 
 use crate::fonts::{FontBook, FontError, Weight};
 
 /// Bumped whenever templates change what they draw, so content hashes change with them.
-pub const TEMPLATE_VERSION: u32 = 1;
+pub const TEMPLATE_VERSION: u32 = 2;
 
 /// What can go wrong rendering.
 #[derive(Debug, thiserror::Error)]
@@ -73,10 +77,32 @@ impl Renderer {
         })
     }
 
-    /// Every page of `screen` for `profile`.
+    /// Every page of `screen` for `profile`, as a set-top box shows it.
     pub fn layout(&self, screen: &Screen, profile: Profile) -> Vec<Layout> {
+        self.layout_in(screen, profile, &ScreenContext::Interactive)
+    }
+
+    /// Every page of `screen` for `profile`, shown in `context` (on a set-top box or on
+    /// air). Pages with an alert band carry its strips; pick one with
+    /// [`Layout::with_strip`].
+    pub fn layout_in(
+        &self,
+        screen: &Screen,
+        profile: Profile,
+        context: &ScreenContext,
+    ) -> Vec<Layout> {
         let measure = FontMeasure(self.book);
-        screen.compose(compose::Composer::new(profile, self.theme, &measure))
+        screen.compose(compose::Composer::in_context(
+            profile,
+            self.theme,
+            &measure,
+            context.clone(),
+        ))
+    }
+
+    /// The theme screens are drawn with.
+    pub fn theme(&self) -> &Theme {
+        &self.theme
     }
 
     /// Draws one page.

@@ -40,6 +40,8 @@ pub enum Screen {
     Banner(BannerScreen),
     /// The keys and what they do.
     Help(HelpScreen),
+    /// The start of a broadcast cycle: channel, date, headlines.
+    Summary(SummaryScreen),
 }
 
 /// A catalogue entry.
@@ -219,6 +221,27 @@ pub struct NoticeScreen {
     /// Online page (a QR code is drawn after the body).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// An urgent notice aired full screen: the title band is drawn in urgent colours under
+    /// a 紧急通知 line. Default: false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub urgent: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// What a channel airs at the start of each cycle: the channel, the date and the
+/// headlines of what follows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryScreen {
+    /// Channel title, e.g. 示范县政务频道.
+    pub channel: String,
+    /// Date line, e.g. 2026年11月22日 星期日.
+    pub date: String,
+    /// Headlines in airing order; as many as fit one page are shown.
+    pub headlines: Vec<String>,
 }
 
 /// A 公示's objection period as shown on screen.
@@ -322,7 +345,53 @@ impl Screen {
             Screen::Poll(p) => poll(p, c),
             Screen::Banner(b) => banner(b, c),
             Screen::Help(h) => help(h, c),
+            Screen::Summary(s) => summary(s, c),
         }
+    }
+
+    /// The screen kind as written in JSON (`notice`, `list`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Screen::Notice(_) => "notice",
+            Screen::Home(_) => "home",
+            Screen::List(_) => "list",
+            Screen::Slate(_) => "slate",
+            Screen::Entry(_) => "entry",
+            Screen::Guide(_) => "guide",
+            Screen::Flow(_) => "flow",
+            Screen::PublicList(_) => "public_list",
+            Screen::CaseLookup(_) => "case_lookup",
+            Screen::CaseResult(_) => "case_result",
+            Screen::Poll(_) => "poll",
+            Screen::Banner(_) => "banner",
+            Screen::Help(_) => "help",
+            Screen::Summary(_) => "summary",
+        }
+    }
+
+    /// What a viewer would call the screen (a status line's 下一条：…).
+    pub fn headline(&self) -> String {
+        match self {
+            Screen::Notice(n) => n.title.clone(),
+            Screen::Home(h) => h.title.clone(),
+            Screen::List(l) => l.title.clone(),
+            Screen::Slate(s) => s.channel.clone(),
+            Screen::Entry(e) => e.title.clone(),
+            Screen::Guide(g) => format!("办事指南：{}", g.title),
+            Screen::Flow(f) => format!("办理流程：{}", f.title),
+            Screen::PublicList(p) => p.title.clone(),
+            Screen::CaseLookup(_) => "办件查询".to_owned(),
+            Screen::CaseResult(r) => format!("办件进度：{}", r.item),
+            Screen::Poll(p) => format!("民意调查：{}", p.question),
+            Screen::Banner(b) => b.title.clone(),
+            Screen::Help(_) => "按键说明".to_owned(),
+            Screen::Summary(_) => "本轮节目导视".to_owned(),
+        }
+    }
+
+    /// Whether the screen is an index (a list of titles, the summary) rather than content.
+    pub fn is_index(&self) -> bool {
+        matches!(self, Screen::List(_) | Screen::Home(_) | Screen::Summary(_))
     }
 }
 
@@ -348,19 +417,49 @@ pub fn month_day(date: &str) -> String {
     }
 }
 
+/// The title band at the top of a screen's first page; later pages repeat the title,
+/// shortened, as "title（续）".
 fn title_band(c: &mut Composer<'_>, title: &str) {
-    let style = c.title();
+    title_band_in(c, title, false);
+}
+
+/// The title band, in urgent colours with `urgent` (and a 紧急通知 line above the title).
+fn title_band_in(c: &mut Composer<'_>, title: &str, urgent: bool) {
+    c.set_heading(title, urgent);
+    let (panel, fg) = if urgent {
+        (c.theme.urgent, c.theme.urgent_text)
+    } else {
+        (c.theme.panel, c.theme.title)
+    };
+    let style = BlockStyle {
+        bg: panel,
+        fg,
+        ..c.title()
+    };
     let top = c.y();
+    let label = BlockStyle {
+        role: Role::Alert,
+        px: c.profile.body_em(),
+        pitch: 1.3,
+        ..style
+    };
+    let label_lines = if urgent {
+        c.lines("紧急通知", label, c.area().w)
+    } else {
+        Vec::new()
+    };
     let lines = c.lines(title, style, c.area().w);
-    let band_h = lines.len() as f32 * style.px * style.pitch;
+    let band_h = lines.len() as f32 * style.px * style.pitch
+        + label_lines.len() as f32 * label.px * label.pitch;
     let width = c.profile.canvas_width();
-    let panel = c.theme.panel;
     c.shape(
         Rect::new(0.0, 0.0, width, top + band_h + style.px * 0.2),
         panel,
     );
     let area = c.area();
-    let style = BlockStyle { bg: panel, ..style };
+    for line in &label_lines {
+        c.place(line, label, area.x, area.w);
+    }
     for line in &lines {
         c.place(line, style, area.x, area.w);
     }
@@ -368,7 +467,7 @@ fn title_band(c: &mut Composer<'_>, title: &str) {
 }
 
 fn notice(n: &NoticeScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
-    title_band(&mut c, &n.title);
+    title_band_in(&mut c, &n.title, n.urgent);
     let meta = c.meta();
     let one_line = format!("{}　{}", n.publisher, chinese_date(&n.date));
     if c.lines(&one_line, meta, c.area().w).len() == 1 {
@@ -490,8 +589,9 @@ fn list(l: &ListScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
     for (p, chunk) in chunks.into_iter().enumerate() {
         if p > 0 {
             c.page_break();
+        } else {
+            title_band(&mut c, &l.title);
         }
-        title_band(&mut c, &l.title);
         if chunk.is_empty() {
             let meta = c.meta();
             c.block("暂无内容", meta);
@@ -808,7 +908,6 @@ fn public_list(p: &PublicListScreen, mut c: Composer<'_>) -> Vec<super::layout::
             if first || c.y() + row_h > area.bottom() {
                 if !first {
                     c.page_break();
-                    title_band(&mut c, &p.title);
                 }
                 first = false;
                 let y = c.y();
@@ -1106,4 +1205,30 @@ fn help(h: &HelpScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
         c.block(&format!("{key}：{what}"), style);
     }
     c.finish(HINTS_SLATE)
+}
+
+fn summary(s: &SummaryScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
+    title_band(&mut c, &s.channel);
+    let meta = c.meta();
+    c.block(&s.date, meta);
+    c.gap(c.profile.body_em() * 0.2);
+    heading(&mut c, "本轮节目");
+    let body = c.body();
+    let item = BlockStyle {
+        role: Role::Item,
+        indent_em: 0.0,
+        justify: false,
+        ..body
+    };
+    let area = c.area();
+    // One line a headline, as many as fit this one page.
+    for headline in &s.headlines {
+        if c.y() + item.px * item.pitch > area.bottom() {
+            break;
+        }
+        if let Some(line) = c.fit_one_line(headline, "▶ ", item, area.w) {
+            c.place(&line, item, area.x, area.w);
+        }
+    }
+    c.finish(&[])
 }

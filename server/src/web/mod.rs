@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use crate::render::{RenderError, ScreenCache};
+use crate::render::{LayoutRegistry, RenderError, ScreenCache, ScreenHash};
 use crate::store::{Store, StoreError};
 
 /// Pages the preview cache keeps.
@@ -35,6 +35,8 @@ pub struct AppState {
     /// The channels on air, once playout has started (serve starts it after it listens);
     /// empty until then, and in tests that do not start it.
     pub playout: Arc<OnceLock<crate::playout::Playout>>,
+    /// Layout records of every frame drawn (aired or previewed), by frame hash.
+    pub layouts: Arc<LayoutRegistry>,
     /// Ingest sources and the admin token for their write endpoints; `None` (the default
     /// of [`AppState::new`]) answers the sources endpoints with 503.
     pub ingest: Option<sources::IngestApi>,
@@ -48,6 +50,7 @@ impl AppState {
             started: Instant::now(),
             screens: Arc::new(OnceLock::new()),
             playout: Arc::new(OnceLock::new()),
+            layouts: Arc::new(LayoutRegistry::default()),
             ingest: None,
         }
     }
@@ -85,6 +88,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/sources/{name}/poll", post(sources::poll))
         .route("/api/v1/preview", post(preview::png))
         .route("/api/v1/preview/layout", post(preview::layout))
+        .route("/api/v1/screens/{hash}/layout", get(screen_layout))
         .with_state(state)
 }
 
@@ -152,6 +156,26 @@ async fn healthz(
         .call(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
         .await?;
     Ok("ok")
+}
+
+/// `GET /api/v1/screens/{hash}/layout`: the layout record of a frame the headend has
+/// drawn (aired, or previewed), by the frame hash the as-run log names.
+async fn screen_layout(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::Path(hash): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    let parsed = ScreenHash::parse(&hash).ok_or_else(|| {
+        ApiError::BadRequest(format!("画面编号“{hash}”格式不正确（应为32位十六进制）"))
+    })?;
+    let record = state
+        .layouts
+        .get(parsed)
+        .ok_or_else(|| ApiError::NotFound(format!("没有编号为{hash}的画面")))?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        record.to_string(),
+    )
+        .into_response())
 }
 
 /// `GET /api/v1/stats`: counts of everything the store holds.

@@ -43,18 +43,22 @@ async fn rendered(
     let page = query.page.unwrap_or(1);
     tokio::task::spawn_blocking(move || {
         let screens = state.screens()?;
-        screens.page(&screen, profile, page).map_err(|e| match e {
+        let rendered = screens.page(&screen, profile, page).map_err(|e| match e {
             RenderError::NoSuchPage { pages, .. } => {
                 ApiError::NotFound(format!("第{page}页不存在，共{pages}页"))
             }
             other => ApiError::Render(other),
-        })
+        })?;
+        state
+            .layouts
+            .insert(rendered.hash.frame(page, None), &rendered.layout);
+        Ok(rendered)
     })
     .await
     .map_err(|e| ApiError::Unavailable(format!("render task failed: {e}")))?
 }
 
-fn headers(page: &crate::render::cache::RenderedPage) -> [(&'static str, String); 3] {
+fn headers(page: &crate::render::cache::RenderedPage) -> [(&'static str, String); 4] {
     let missing: String = page
         .layout
         .missing
@@ -64,6 +68,10 @@ fn headers(page: &crate::render::cache::RenderedPage) -> [(&'static str, String)
     [
         ("x-screen-hash", page.hash.to_string()),
         ("x-pages", page.layout.pages.to_string()),
+        (
+            "x-frame-hash",
+            page.hash.frame(page.layout.page, None).to_string(),
+        ),
         ("x-missing-chars", missing.trim_end().to_owned()),
     ]
 }

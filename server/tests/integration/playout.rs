@@ -13,7 +13,7 @@ use headend::playout::{
     self, FixedProgram, Item, LaneOptions, OutputKind, OutputPlan, OutputSpec, Program,
     ProgramSource,
 };
-use headend::render::screens::{BannerScreen, NoticeScreen, SlateScreen};
+use headend::render::screens::{NoticeScreen, SlateScreen};
 use headend::render::{Profile, Screen};
 use headend::store::StoreError;
 
@@ -34,18 +34,16 @@ pub fn notice(i: usize) -> Screen {
         body: format!("这是第{i}条测试通知的正文。"),
         publicity: None,
         url: None,
+        urgent: false,
     })
 }
 
 pub fn program(n: usize) -> Program {
     Program {
         items: (0..n)
-            .map(|i| Item {
-                key: format!("notice:{i}"),
-                screen: Arc::new(notice(i)),
-            })
+            .map(|i| Item::always(format!("notice:{i}"), notice(i)))
             .collect(),
-        banner: None,
+        ..Program::default()
     }
 }
 
@@ -82,6 +80,7 @@ pub fn record(
             output: plan,
             start: start(),
             faults,
+            as_run: Default::default(),
         },
         out,
         seconds,
@@ -463,29 +462,72 @@ fn widescreen_sd_and_hd_profiles() {
     assert!(rate.abs_diff(5_000_000) < 5_000, "CBR at 5 Mbit/s: {rate}");
 }
 
+/// An urgent notice for the tests.
+pub fn urgent(id: i64) -> playout::Urgent {
+    playout::Urgent::of_notice(
+        id,
+        NoticeScreen {
+            title: "关于防范寒潮的紧急通知".into(),
+            publisher: "示范县应急管理局".into(),
+            date: "2026-11-22".into(),
+            body: "受强冷空气影响，今晚起全县将出现大风降温天气。请注意防寒保暖，加固户外设施。"
+                .repeat(3),
+            publicity: None,
+            url: None,
+            urgent: false,
+        },
+    )
+}
+
+/// The as-run lines of a recording.
+pub fn as_run_lines(path: &Path) -> Vec<playout::AsRunLine> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 #[test]
-fn an_urgent_banner_lays_a_strip_over_the_screen() {
+fn an_urgent_notice_airs_full_screen_first_then_as_a_band_over_the_program() {
     let dir = tempfile::tempdir().unwrap();
     let mut with = program(1);
-    with.banner = Some(Arc::new(Screen::Banner(BannerScreen {
-        title: "紧急通知".into(),
-        text: "受强冷空气影响，今晚起全县将出现大风降温天气，请注意防寒保暖，加固户外设施。"
-            .repeat(3),
-    })));
+    with.urgent = Some(urgent(99));
     let opts = LaneOptions {
         banner_period: 1,
         ..fast()
     };
     let a = dir.path().join("banner.ts");
-    let report = record(
-        FixedProgram(with),
-        opts.clone(),
-        plan(OutputKind::Udp, Profile::Sd, dir.path()),
+    let log = dir.path().join("banner.jsonl");
+    let report = playout::record(
+        playout::Recording {
+            title: TITLE.to_owned(),
+            source: Arc::new(FixedProgram(with)),
+            options: opts.clone(),
+            output: plan(OutputKind::Udp, Profile::Sd, dir.path()),
+            start: start(),
+            faults: Default::default(),
+            as_run: playout::AsRun::new("county", playout::asrun::Target::File(log.clone())),
+        },
         &a,
-        4,
-        Default::default(),
-    );
+        12,
+    )
+    .unwrap();
     assert_eq!(report.slate_gops, 0);
+    let lines = as_run_lines(&log);
+    assert_eq!(lines.iter().map(|l| l.seconds).sum::<u64>(), 12);
+    // The full notice first (every page), without the band.
+    let urgent_pages = lines[0].pages;
+    assert!(lines[..urgent_pages as usize]
+        .iter()
+        .all(|l| l.item == Some(99) && !l.banner && l.kind == "notice"));
+    // Then the program with the band; its strips advance.
+    let banded: Vec<_> = lines[urgent_pages as usize..].iter().collect();
+    assert!(!banded.is_empty());
+    assert!(
+        banded.iter().all(|l| l.item == Some(0) && l.banner),
+        "{banded:?}"
+    );
     let b = dir.path().join("plain.ts");
     record(
         FixedProgram(program(1)),
@@ -497,9 +539,14 @@ fn an_urgent_banner_lays_a_strip_over_the_screen() {
     );
     let banner = decode_clean(&a);
     let plain = decode_clean(&b);
-    assert_ne!(banner[0], plain[0], "the strip is drawn over the screen");
-    assert_ne!(banner[0], banner[25], "the strip advances page-wise");
-    assert_eq!(banner.len(), 100);
+    let first_banded = (urgent_pages as usize) * 25;
+    assert_ne!(banner[first_banded], plain[0], "the band is drawn");
+    assert_ne!(
+        banner[first_banded],
+        banner[first_banded + 25],
+        "the strip advances"
+    );
+    assert_eq!(banner.len(), 12 * 25);
 }
 
 #[test]
@@ -534,6 +581,8 @@ fn live_plan(
         options: fast(),
         outputs,
         faults: Default::default(),
+        as_run_dir: None,
+        layouts: None,
     }
 }
 

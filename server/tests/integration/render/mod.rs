@@ -23,6 +23,7 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
         body: "各乡镇人民政府、街道办事处，县级有关单位：\n\n入冬以来，我县降水偏少，林区可燃物积累较多，森林火险等级持续偏高。根据《中华人民共和国森林法》和《森林防火条例》有关规定，现将有关事项通知如下。\n\n一、严格管控野外用火。森林防火期内（2026年11月1日至2027年4月30日），禁止在林区烧荒、烧田埂、焚烧秸秆——违者依法处理。\n\n二、发现火情请立即拨打12119或0579-87012345报告……标点符号用法执行GB/T 15834—2011。".into(),
         publicity: None,
         url: None,
+        urgent: false,
     };
     let publicity = NoticeScreen {
         title: "2026年第四季度临时救助对象公示".into(),
@@ -37,6 +38,7 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
             phone: "0579-87110001".into(),
         }),
         url: None,
+        urgent: false,
     };
     let tiles = [
         "通知公告",

@@ -28,6 +28,7 @@ fn check(body: &str, profile: Profile) {
         body: body.to_owned(),
         publicity: None,
         url: None,
+        urgent: false,
     });
     let pages = renderer.layout(&screen, profile);
     assert!(!pages.is_empty());
