@@ -265,17 +265,12 @@ impl ProgramSource for FixedProgram {
     }
 }
 
-/// A cheap fingerprint of everything the default sequence reads; it changes when content
-/// is published, updated, withdrawn or voted on.
+/// A cheap fingerprint of the store's content that changes with every committed write:
+/// SQLite's `data_version` (commits by other connections, e.g. `headend import` or a
+/// tool) and this connection's total change count (its own writes). A change makes every
+/// lane re-read its program at the next second; what actually airs changes only if the
+/// program did.
 pub fn content_fingerprint(conn: &Connection) -> Result<String, StoreError> {
-    Ok(conn.query_row(
-        "SELECT (SELECT count(*) || '/' || COALESCE(max(updated_at), '') FROM notices)
-             || '|' || (SELECT count(*) || '/' || COALESCE(max(updated_at), '') FROM cases)
-             || '|' || (SELECT count(*) || '/' || COALESCE(max(updated_at), '') FROM catalogue_entries)
-             || '|' || (SELECT count(*) FROM polls)
-             || '|' || (SELECT COALESCE(sum(votes), 0) FROM poll_options)
-             || '|' || (SELECT count(*) FROM channels)",
-        [],
-        |r| r.get(0),
-    )?)
+    let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+    Ok(format!("{version}/{}", conn.total_changes()))
 }
