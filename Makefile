@@ -14,7 +14,7 @@ DEB_PACKAGES := gcc libc6-dev pkg-config procps curl \
 	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev \
 	libavdevice-dev libswresample-dev clang libclang-dev ffmpeg tstools
 
-.PHONY: all deps bench-deps build demo test bench fmt clippy check-cargo
+.PHONY: all deps bench-deps build demo test bench frames check-cargo
 
 # Extra packages only the benchmarks need: the renderer is compared with headless Chromium.
 BENCH_PACKAGES := chromium chromium-driver
@@ -55,6 +55,10 @@ test: deps check-cargo
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
+
+# The README's frames of the channel as it airs (docs/frames/*.png).
+frames: build
+	docs/frames.sh ./target/release/headend
 
 # Every benchmark BENCHMARKS.md records (release build; run on an otherwise idle machine).
 bench: bench-deps check-cargo
