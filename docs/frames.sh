@@ -26,11 +26,11 @@ profile = "hd720"
 path = "hd720.ts"
 TOML
 "$headend" stream --data "$work/data" --channel county --seconds 420 --out "$work/sd.ts"
-"$headend" stream --config "$work/hd.toml" --data "$work/data" --channel county --seconds 420 --out "$work/hd720.ts"
+"$headend" stream --config "$work/hd.toml" --data "$work/data" --channel county --seconds 640 --out "$work/hd720.ts"
 cut() { ffmpeg -v error -y -ss "$2" -i "$work/$1.ts" -frames:v 1 "docs/frames/$3.png"; }
 mkdir -p docs/frames
 cut sd 3 sd-urgent
 cut sd 78 sd-summary
 cut sd 138 sd-notice
-cut hd720 400 hd720-guide
+cut hd720 615 hd720-guide
 ls -l docs/frames

@@ -373,6 +373,11 @@ fn stream(
     let plan = output
         .plan(&info.name, &info.title, &config.data_dir)
         .map_err(PlayoutError::Config)?;
+    // A recording's as-run log starts empty (and an unwritable path fails before any work).
+    if let Some(path) = &as_run {
+        std::fs::write(path, b"")
+            .with_context(|| format!("cannot write the as-run log {}", path.display()))?;
+    }
     let report = playout::record(
         playout::Recording {
             title: info.title.clone(),
@@ -392,11 +397,12 @@ fn stream(
     )
     .with_context(|| format!("cannot record channel {channel}"))?;
     eprintln!(
-        "wrote {} s of channel {} to {}: {} screens, {} slate seconds, {} bytes",
+        "wrote {} s of channel {} to {}: {} screens, {} frames encoded, {} slate seconds, {} bytes",
         report.gops,
         channel,
         out.display(),
         report.screens,
+        report.encodes,
         report.slate_gops,
         report.bytes
     );

@@ -742,6 +742,7 @@ impl Lane {
             }
         }
         let dwell = page.dwell;
+        tracing::debug!(k, item = %page.item.key, page = page.page, pages = page.pages(), dwell, ?via, slate, "page on air");
         self.set_on_air(&page.item.key, page.page);
         let strips_here = self.strips_for(&page);
         let strip_base = self.strip_next;

@@ -508,6 +508,8 @@ pub struct RecordReport {
     pub slate_gops: u64,
     /// Bytes written.
     pub bytes: u64,
+    /// Frames drawn and encoded (each distinct frame once, the slate included).
+    pub encodes: u64,
 }
 
 /// A channel to record as it airs.
@@ -568,5 +570,6 @@ pub fn record(rec: Recording, out: &Path, seconds: u64) -> Result<RecordReport, 
         screens: LaneStats::get(&stats.screens),
         slate_gops: LaneStats::get(&stats.slate_gops),
         bytes: LaneStats::get(&out_stats.bytes),
+        encodes: LaneStats::get(&stats.encodes),
     })
 }

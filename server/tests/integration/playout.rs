@@ -690,3 +690,64 @@ fn a_failing_udp_output_never_stops_hls() {
     );
     playout.stop();
 }
+
+/// A program whose urgent notice is in force until `until`.
+struct UrgentUntil {
+    until: DateTime<FixedOffset>,
+}
+
+impl ProgramSource for UrgentUntil {
+    fn program(&self, now: DateTime<FixedOffset>) -> Result<Program, StoreError> {
+        let mut p = program(3);
+        if now < self.until {
+            p.urgent = Some(urgent(7));
+            p.expires = Some(self.until);
+        }
+        Ok(p)
+    }
+}
+
+#[test]
+fn an_urgent_notice_leaves_the_air_at_the_first_page_change_after_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("asrun.jsonl");
+    let end = 17;
+    let opts = LaneOptions {
+        dwell: Duration::from_secs(3),
+        read_rate: 0,
+        banner_period: 1,
+        ..LaneOptions::default()
+    };
+    playout::record(
+        playout::Recording {
+            title: TITLE.to_owned(),
+            source: Arc::new(UrgentUntil {
+                until: start() + chrono::Duration::seconds(end),
+            }),
+            options: opts,
+            output: plan(OutputKind::Udp, Profile::Sd, dir.path()),
+            start: start(),
+            faults: Default::default(),
+            as_run: playout::AsRun::new("county", playout::asrun::Target::File(log.clone())),
+        },
+        &dir.path().join("out.ts"),
+        40,
+    )
+    .unwrap();
+    let lines = as_run_lines(&log);
+    let mut t = 0;
+    let mut last_band_end = 0;
+    for l in &lines {
+        if l.banner || l.item == Some(7) {
+            last_band_end = t + l.seconds;
+        }
+        t += l.seconds;
+    }
+    assert_eq!(t, 40);
+    assert!(last_band_end > 0, "the band was on");
+    // Pages change every 3 s: the band is gone at the first change after second 17.
+    assert!(
+        (end as u64..=end as u64 + 3).contains(&last_band_end),
+        "the band aired until second {last_band_end}"
+    );
+}
