@@ -26,7 +26,7 @@ use headend::playout::{
     Program,
 };
 use headend::render::screens::NoticeScreen;
-use headend::render::{Profile, Renderer, Screen};
+use headend::render::{OnAir, Profile, Renderer, Screen, ScreenContext};
 
 const TITLE: &str = "示范县政务频道";
 
@@ -91,7 +91,17 @@ fn one_page() -> Program {
 /// Waits until every channel has encoded the slate and every page of its program: steady
 /// state, from which nothing is drawn or encoded again. Returns the page count.
 fn wait_all_encoded(p: &Playout, profile: Profile) -> u64 {
-    let pages = Renderer::new().unwrap().layout(&page(), profile).len() as u64;
+    // Pages as they air: the broadcast context (status line) paginates differently from
+    // a set-top box screen.
+    let on_air = ScreenContext::Broadcast(OnAir {
+        channel: TITLE.to_owned(),
+        next: Some(page().headline()),
+        alert: None,
+    });
+    let pages = Renderer::new()
+        .unwrap()
+        .layout_in(&page(), profile, &on_air)
+        .len() as u64;
     let deadline = Instant::now() + Duration::from_secs(180);
     while p
         .channels()

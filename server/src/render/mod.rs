@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod compose;
 pub mod context;
+pub mod indexed;
 pub mod layout;
 pub mod profile;
 pub mod raster;
@@ -133,6 +134,28 @@ impl Renderer {
             .raster(&layout)
             .ok_or_else(|| RenderError::Png("empty raster".into()))?;
         let png = raster::encode_png(&pixmap).map_err(|e| RenderError::Png(e.to_string()))?;
+        Ok((png, layout))
+    }
+
+    /// Lays out `screen` in `context` and draws page `page` (1-based) as an indexed-colour
+    /// PNG over the layout's own palette (what set-top boxes fetch).
+    pub fn render_indexed(
+        &mut self,
+        screen: &Screen,
+        profile: Profile,
+        context: &ScreenContext,
+        page: u32,
+    ) -> Result<(indexed::IndexedPng, Layout), RenderError> {
+        let mut pages = self.layout_in(screen, profile, context);
+        let count = pages.len() as u32;
+        if page == 0 || page > count {
+            return Err(RenderError::NoSuchPage { page, pages: count });
+        }
+        let layout = pages.swap_remove(page as usize - 1);
+        let pixmap = self
+            .raster(&layout)
+            .ok_or_else(|| RenderError::Png("empty raster".into()))?;
+        let png = indexed::encode(&pixmap, &layout).map_err(|e| RenderError::Png(e.to_string()))?;
         Ok((png, layout))
     }
 

@@ -13,6 +13,11 @@ use crate::fonts::{FaceId, FontBook};
 /// CJK: 880/1000).
 const IDEOGRAPHIC_ASCENT: f32 = 0.88;
 
+/// The light quiet zone behind a QR code (not pure white: broadcast-legal).
+pub const QR_LIGHT: Rgb = Rgb(0xe8, 0xe8, 0xe2);
+/// A QR code's dark modules.
+pub const QR_DARK: Rgb = Rgb(0x1c, 0x1c, 0x1c);
+
 /// A rasterised glyph.
 struct CachedGlyph {
     metrics: fontdue::Metrics,
@@ -171,7 +176,7 @@ pub fn raster_into(
     for qr in &layout.qr {
         // Dark modules on a light (not pure white) quiet zone, so phones can read it.
         if let Some(r) = IntBox::of(qr.rect.x, qr.rect.y, qr.rect.w, qr.rect.h) {
-            rects.push((r, rgba(Rgb(0xe8, 0xe8, 0xe2))));
+            rects.push((r, rgba(QR_LIGHT)));
         }
         let n = qr.modules as usize;
         let mw = qr.module_px * layout.x_scale;
@@ -183,7 +188,7 @@ pub fn raster_into(
             let x = qr.rect.x + (col as f32 + 2.0) * mw;
             let y = qr.rect.y + (row as f32 + 2.0) * qr.module_px;
             if let Some(r) = IntBox::of(x, y, mw, qr.module_px) {
-                rects.push((r, rgba(Rgb(0x1c, 0x1c, 0x1c))));
+                rects.push((r, rgba(QR_DARK)));
             }
         }
     }

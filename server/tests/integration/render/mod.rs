@@ -2,6 +2,7 @@
 //! property test of text layout.
 
 mod golden;
+mod indexed;
 mod property;
 mod rules;
 

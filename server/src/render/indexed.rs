@@ -1,0 +1,247 @@
+//! Indexed-colour PNGs from the renderer's own palette, for set-top boxes.
+//!
+//! A screen is drawn from a handful of theme colours; the only other colours in it are
+//! the anti-aliasing blends of text over its background. So the palette is known before
+//! looking at a pixel: every solid colour the layout uses (background, shapes, QR code)
+//! plus, for each (text colour, background) pair, an evenly spaced ramp between them.
+//! Each pixel maps to its nearest palette entry (solid colours map exactly), and the image
+//! is written as 8-bit (or 4-bit, when at most 16 colours are used) indexed PNG with
+//! strong deflate: a fraction of the RGB file's size, with the largest per-channel error
+//! bounded by half a ramp step on anti-aliased edge pixels only.
+
+use std::collections::HashMap;
+
+use tiny_skia::Pixmap;
+
+use super::layout::Layout;
+use super::raster::{QR_DARK, QR_LIGHT};
+use super::theme::Rgb;
+
+/// Most ramp steps between a text colour and its background (more cannot be seen).
+pub const MAX_RAMP: usize = 24;
+
+/// An indexed PNG and what its quantisation cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedPng {
+    /// The PNG file.
+    pub png: Vec<u8>,
+    /// Palette entries used.
+    pub colours: usize,
+    /// Largest difference of any pixel's channel from the RGB render (0–255).
+    pub max_error: u8,
+}
+
+/// The palette of a layout: its solid colours, then ramps for each text colour over its
+/// background.
+pub fn palette(layout: &Layout, max_ramp: usize) -> Vec<Rgb> {
+    let mut solids: Vec<Rgb> = vec![layout.background];
+    let push = |v: &mut Vec<Rgb>, c: Rgb| {
+        if !v.contains(&c) {
+            v.push(c);
+        }
+    };
+    for s in &layout.shapes {
+        push(&mut solids, s.rgb);
+    }
+    if !layout.qr.is_empty() {
+        push(&mut solids, QR_LIGHT);
+        push(&mut solids, QR_DARK);
+    }
+    let mut pairs: Vec<(Rgb, Rgb)> = Vec::new();
+    for line in &layout.lines {
+        push(&mut solids, line.fg_rgb);
+        push(&mut solids, line.bg_rgb);
+        let pair = (line.fg_rgb, line.bg_rgb);
+        if line.fg_rgb != line.bg_rgb && !pairs.contains(&pair) {
+            pairs.push(pair);
+        }
+    }
+    let room = 256usize.saturating_sub(solids.len());
+    let steps = if pairs.is_empty() {
+        0
+    } else {
+        (room / pairs.len() + 1).clamp(2, max_ramp.max(2))
+    };
+    let mut out = solids;
+    for (fg, bg) in pairs {
+        for i in 1..steps {
+            if out.len() >= 256 {
+                break;
+            }
+            let mix = |a: u8, b: u8| -> u8 {
+                let v = f32::from(b) + (f32::from(a) - f32::from(b)) * i as f32 / steps as f32;
+                v.round().clamp(0.0, 255.0) as u8
+            };
+            let c = Rgb(mix(fg.0, bg.0), mix(fg.1, bg.1), mix(fg.2, bg.2));
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+    }
+    out.truncate(256);
+    out
+}
+
+fn nearest(palette: &[Rgb], r: u8, g: u8, b: u8) -> (u8, u8) {
+    let mut best = (0usize, u32::MAX);
+    for (i, c) in palette.iter().enumerate() {
+        let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).pow(2) as u32;
+        let dist = d(c.0, r) + d(c.1, g) + d(c.2, b);
+        if dist < best.1 {
+            best = (i, dist);
+        }
+    }
+    let c = palette[best.0];
+    let err = [c.0.abs_diff(r), c.1.abs_diff(g), c.2.abs_diff(b)]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+    (best.0 as u8, err)
+}
+
+/// Encodes `pixmap` (drawn from `layout`) as an indexed PNG over the layout's palette.
+pub fn encode(pixmap: &Pixmap, layout: &Layout) -> Result<IndexedPng, png::EncodingError> {
+    encode_with(pixmap, layout, MAX_RAMP, png::Filter::NoFilter)
+}
+
+/// Merges the least-used palette entries into their nearest neighbours (weighted by use)
+/// until at most `max` remain; returns the new palette and each old entry's new index.
+fn reduce(palette: &[Rgb], counts: &[u64], max: usize) -> (Vec<Rgb>, Vec<usize>) {
+    let mut live: Vec<(Rgb, u64, Vec<usize>)> = palette
+        .iter()
+        .zip(counts)
+        .enumerate()
+        .filter(|(_, (_, &n))| n > 0)
+        .map(|(i, (c, &n))| (*c, n, vec![i]))
+        .collect();
+    let dist = |a: Rgb, b: Rgb| -> u64 {
+        let d = |x: u8, y: u8| u64::from(x.abs_diff(y)).pow(2);
+        d(a.0, b.0) + d(a.1, b.1) + d(a.2, b.2)
+    };
+    while live.len() > max.max(1) {
+        // The entry whose merge costs least (its use × distance to its nearest entry).
+        let mut best: Option<(u64, usize, usize)> = None;
+        for i in 0..live.len() {
+            for j in 0..live.len() {
+                if i == j {
+                    continue;
+                }
+                let cost = live[i].1 * dist(live[i].0, live[j].0);
+                if best.is_none_or(|b| cost < b.0) {
+                    best = Some((cost, i, j));
+                }
+            }
+        }
+        let Some((_, from, into)) = best else { break };
+        let (_, n, members) = live.remove(from);
+        let into = if into > from { into - 1 } else { into };
+        live[into].1 += n;
+        live[into].2.extend(members);
+    }
+    let mut map = vec![0usize; palette.len()];
+    for (new, (_, _, members)) in live.iter().enumerate() {
+        for &old in members {
+            map[old] = new;
+        }
+    }
+    (live.into_iter().map(|(c, _, _)| c).collect(), map)
+}
+
+/// [`encode`] with `max_ramp` steps per text ramp and PNG row filter `filter`.
+pub fn encode_with(
+    pixmap: &Pixmap,
+    layout: &Layout,
+    max_ramp: usize,
+    filter: png::Filter,
+) -> Result<IndexedPng, png::EncodingError> {
+    encode_reduced(pixmap, layout, max_ramp, filter, 256)
+}
+
+/// [`encode_with`] keeping at most `max_colours` palette entries (the least used merged
+/// into their nearest neighbours).
+pub fn encode_reduced(
+    pixmap: &Pixmap,
+    layout: &Layout,
+    max_ramp: usize,
+    filter: png::Filter,
+    max_colours: usize,
+) -> Result<IndexedPng, png::EncodingError> {
+    let mut pal = palette(layout, max_ramp);
+    if pal.is_empty() {
+        pal.push(layout.background);
+    }
+    let (w, h) = (pixmap.width(), pixmap.height());
+    let mut index: Vec<u8> = Vec::with_capacity(w as usize * h as usize);
+    let mut seen: HashMap<u32, (u8, u8)> = HashMap::new();
+    let mut max_error = 0u8;
+    let mut last: Option<(u32, u8)> = None;
+    for p in pixmap.data().chunks_exact(4) {
+        let key = u32::from(p[0]) << 16 | u32::from(p[1]) << 8 | u32::from(p[2]);
+        let i = match last {
+            Some((k, i)) if k == key => i,
+            _ => {
+                let (i, err) = *seen
+                    .entry(key)
+                    .or_insert_with(|| nearest(&pal, p[0], p[1], p[2]));
+                max_error = max_error.max(err);
+                last = Some((key, i));
+                i
+            }
+        };
+        index.push(i);
+    }
+    // Drop unused entries (so small screens get small palettes and 4-bit pixels), and
+    // merge the least used down to `max_colours`.
+    let mut counts = vec![0u64; pal.len()];
+    for &v in &index {
+        counts[v as usize] += 1;
+    }
+    let (compact, map) = reduce(&pal, &counts, max_colours.min(256));
+    for v in &mut index {
+        *v = map[*v as usize] as u8;
+    }
+    max_error = 0;
+    for (key, (i, _)) in &seen {
+        let c = compact[map[*i as usize]];
+        let (r, g, b) = ((key >> 16) as u8, (key >> 8) as u8, *key as u8);
+        max_error = max_error.max(c.0.abs_diff(r).max(c.1.abs_diff(g)).max(c.2.abs_diff(b)));
+    }
+    let colours = compact.len();
+    let depth = if colours <= 16 {
+        png::BitDepth::Four
+    } else {
+        png::BitDepth::Eight
+    };
+    let data = if colours <= 16 {
+        index
+            .chunks(w as usize)
+            .flat_map(|row| {
+                row.chunks(2)
+                    .map(|pair| (pair[0] << 4) | pair.get(1).copied().unwrap_or(0))
+                    .collect::<Vec<u8>>()
+            })
+            .collect()
+    } else {
+        index
+    };
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, w, h);
+    encoder.set_color(png::ColorType::Indexed);
+    encoder.set_depth(depth);
+    encoder.set_palette(
+        compact
+            .iter()
+            .flat_map(|c| [c.0, c.1, c.2])
+            .collect::<Vec<u8>>(),
+    );
+    encoder.set_compression(png::Compression::High);
+    encoder.set_filter(filter);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(&data)?;
+    writer.finish()?;
+    Ok(IndexedPng {
+        png: out,
+        colours,
+        max_error,
+    })
+}
