@@ -2,18 +2,52 @@
 //! numbers. What is stored stays whole; everything that leaves for the screen goes
 //! through here.
 
-/// `王秀英` → `王*英`, `李明` → `李*`, a single character stays. Company names (longer than
-/// five characters) are kept: they are public.
+/// A person's name, masked for airing: the first character stays and, for names of
+/// three or more characters, the last; everything between (a middle dot part included)
+/// is masked: `王秀英` → `王*英`, `李明` → `李*`, `买买提·艾力` → `买****力`. A single
+/// character stays.
 pub fn name(full: &str) -> String {
     let chars: Vec<char> = full.trim().chars().collect();
     match chars.len() {
         0 | 1 => chars.iter().collect(),
         2 => format!("{}*", chars[0]),
-        3..=5 => {
-            let last = chars[chars.len() - 1];
-            format!("{}{}{}", chars[0], "*".repeat(chars.len() - 2), last)
-        }
-        _ => chars.iter().collect(),
+        n => format!("{}{}{}", chars[0], "*".repeat(n - 2), chars[n - 1]),
+    }
+}
+
+/// Endings of organisations' names (public, never masked).
+const ORGANISATION_ENDINGS: &[&str] = &[
+    "公司",
+    "合作社",
+    "农场",
+    "厂",
+    "店",
+    "中心",
+    "协会",
+    "学校",
+    "医院",
+    "卫生院",
+    "委员会",
+    "村委会",
+    "居委会",
+    "工作室",
+    "商行",
+    "超市",
+    "酒店",
+    "宾馆",
+    "事务所",
+    "研究院",
+    "集团",
+];
+
+/// A party in a public list or a case: an organisation's name is public and stays whole,
+/// a person's name is masked by [`name`].
+pub fn party(full: &str) -> String {
+    let trimmed = full.trim();
+    if trimmed.chars().count() >= 4 && ORGANISATION_ENDINGS.iter().any(|e| trimmed.ends_with(e)) {
+        trimmed.to_owned()
+    } else {
+        name(trimmed)
     }
 }
 
@@ -62,7 +96,14 @@ mod tests {
         assert_eq!(name("王秀英"), "王*英");
         assert_eq!(name("李明"), "李*");
         assert_eq!(name("欧阳春花"), "欧**花");
-        assert_eq!(name("示范县绿源农业专业合作社"), "示范县绿源农业专业合作社");
+        assert_eq!(name("买买提·艾力"), "买****力");
+        assert_eq!(name("阿卜杜热合曼·买买提"), "阿********提");
+        assert_eq!(
+            party("示范县绿源农业专业合作社"),
+            "示范县绿源农业专业合作社"
+        );
+        assert_eq!(party("买买提·艾力"), "买****力");
+        assert_eq!(party("王秀英"), "王*英");
     }
 
     #[test]

@@ -252,7 +252,7 @@ pub fn public_list(conn: &Connection, id: i64) -> Result<Option<PublicListScreen
     let rows = rows
         .into_iter()
         .map(|[name, v, a, i, p]| {
-            let mut cells = vec![mask::name(&name)];
+            let mut cells = vec![mask::party(&name)];
             if village {
                 cells.push(v);
             }

@@ -289,3 +289,104 @@ fn interactive_screens_keep_their_key_hints() {
         .iter()
         .any(|l| l.role == Role::Title && l.text.ends_with("（续）")));
 }
+
+/// Whether `text` holds a run of 11 digits starting with 1 (a mobile number) or of 17
+/// digits and a check character (an ID number).
+fn looks_personal(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == 'X') {
+                i += 1;
+            }
+            let run: String = chars[start..i].iter().collect();
+            if (run.len() == 11 && run.starts_with('1')) || run.len() == 18 {
+                return Some(run);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+#[test]
+fn no_personal_data_airs_on_any_screen_of_the_demo_county() {
+    let store = Store::open_in_memory().unwrap();
+    let county = headend::demo::embedded().unwrap();
+    let (programs, secrets, cases) = store
+        .call_blocking(move |c| {
+            headend::demo::load(c, &county, now().date_naive()).unwrap();
+            // The county channel's scope holds every region's notices and lists.
+            let mut programs = Vec::new();
+            for info in program::channels(c)?.into_iter().take(1) {
+                programs.push((info.clone(), program::default_sequence(c, &info, now())?));
+            }
+            let mut stmt = c.prepare(
+                "SELECT name FROM public_list_rows WHERE length(name) >= 2
+                 UNION SELECT id_number FROM public_list_rows WHERE id_number IS NOT NULL
+                 UNION SELECT phone FROM public_list_rows WHERE phone IS NOT NULL
+                 UNION SELECT applicant FROM cases WHERE applicant_kind <> 'enterprise'",
+            )?;
+            let secrets: Vec<String> = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut stmt = c.prepare("SELECT case_no FROM cases ORDER BY id")?;
+            let nos: Vec<String> = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut cases = Vec::new();
+            for no in nos.iter().step_by(7) {
+                cases.push(Screen::CaseResult(
+                    headend::pages::case_result(c, no, now().date_naive())?.unwrap(),
+                ));
+            }
+            Ok((programs, secrets, cases))
+        })
+        .unwrap();
+    assert!(secrets.len() > 300, "{} secrets", secrets.len());
+    let renderer = Renderer::new().unwrap();
+    let mut screens: Vec<(String, Arc<Screen>)> = Vec::new();
+    for (info, p) in &programs {
+        for item in &p.items {
+            if matches!(*item.screen, Screen::Flow(_) | Screen::Guide(_)) {
+                continue; // catalogue text: no personal data (checked by the rules tests)
+            }
+            screens.push((info.title.clone(), Arc::clone(&item.screen)));
+        }
+    }
+    screens.extend(
+        cases
+            .into_iter()
+            .map(|s| ("示范县政务频道".to_owned(), Arc::new(s))),
+    );
+    let mut pages = 0;
+    for profile in Profile::ALL {
+        for (channel, screen) in &screens {
+            for context in [
+                ScreenContext::Interactive,
+                ScreenContext::Broadcast(OnAir {
+                    channel: channel.clone(),
+                    next: None,
+                    alert: None,
+                }),
+            ] {
+                for layout in renderer.layout_in(screen, profile, &context) {
+                    let text: String = layout.lines.iter().map(|l| l.text.as_str()).collect();
+                    for secret in &secrets {
+                        assert!(
+                            !text.contains(secret.as_str()),
+                            "{secret} airs unmasked on {} ({profile:?})",
+                            screen.kind()
+                        );
+                    }
+                    assert_eq!(looks_personal(&text), None, "{}: {text}", screen.kind());
+                    pages += 1;
+                }
+            }
+        }
+    }
+    assert!(pages > 500, "{pages} pages checked");
+}
