@@ -48,7 +48,8 @@ pub struct VoteRequest {
 }
 
 /// Answer of a case lookup or a vote: one screen to show. Its page images are fetched from
-/// `GET /stb/v1/img/{image}.png` like those of the manifest.
+/// `GET /stb/v1/img/{image}-{n}.png` ([`Screen::page_image`]) like those of the manifest, and
+/// the manifest's global keys apply on its pages ([`Manifest::action`](crate::Manifest::action)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScreenAnswer {
     /// The screen.

@@ -10,7 +10,7 @@
 //! | Request | Body | Answer |
 //! |---|---|---|
 //! | `GET /stb/v1/manifest?profile=..&region=..` | | [`Manifest`] |
-//! | `GET /stb/v1/img/{image}.png` | | the page image (PNG) |
+//! | `GET /stb/v1/img/{image}-{n}.png` | | page `n` (from 1) of the screen with image base `image` (PNG) |
 //! | `POST /stb/v1/boxes` | [`RegisterBox`] | [`BoxCredentials`] |
 //! | `POST /stb/v1/cases/lookup` | [`CaseLookup`] | [`ScreenAnswer`] |
 //! | `POST /stb/v1/polls/{poll}/votes` | [`VoteRequest`] | [`ScreenAnswer`] |
@@ -19,10 +19,23 @@
 //! Every 4xx and 5xx answer carries an [`ErrorBody`].
 //!
 //! The [`Manifest`] is a region's screen graph for one picture profile: [`Screen`]s made of
-//! [`Page`]s, each page an image hash with a key map ([`Binding`]s of keys to [`Action`]s) and
-//! focusable regions ([`Focus`]). A box starts at the home screen's first page.
-//! [`Manifest::check`] lists the [`Problem`]s of a graph and [`Manifest::digit_presses`] how
-//! many presses of digit and page keys each screen is from home.
+//! [`Page`]s, each page a key map ([`Binding`]s of keys to [`Action`]s) and focusable regions
+//! ([`Focus`]). A box starts at the home screen's first page.
+//!
+//! The wire format is kept compact, since a region has thousands of pages:
+//!
+//! - a screen carries one image hash, its image base, and page images are named after it:
+//!   page `n` (counting from 1) is `{image}-{n}` ([`Screen::page_image`],
+//!   [`parse_page_image`]);
+//! - keys that work the same everywhere (`BACK`, `MENU`, `INFO`, colour keys) are bound once,
+//!   in the manifest's global [`keys`](Manifest::keys), which apply on every page that does not
+//!   bind the same key itself;
+//! - paging is implicit: on a screen of several pages, `PAGEDOWN` goes to the next page and
+//!   `PAGEUP` to the previous one unless the page or the global keys bind them.
+//!
+//! [`Manifest::action`] resolves a key press this way. [`Manifest::check`] lists the
+//! [`Problem`]s of a graph and [`Manifest::digit_presses`] how many presses of digit and page
+//! keys each screen is from home.
 //!
 //! # Versions and newer headends
 //!
@@ -30,7 +43,8 @@
 //! extends the protocol compatibly instead, and boxes are built to tolerate it:
 //!
 //! - unknown fields are ignored everywhere;
-//! - a key binding whose key name this box does not know is dropped from the page;
+//! - a key binding whose key name this box does not know is dropped (from a page's key map or
+//!   the global one);
 //! - an action this box does not know reads as [`Action::Unknown`], which the box ignores.
 //!
 //! Keys are written by their script names (`"2"`, `"OK"`, `"PAGEDOWN"`), actions as objects
@@ -39,7 +53,7 @@
 //! # Example
 //!
 //! ```
-//! use stb_protocol::{Action, Key, Manifest, PROTOCOL_VERSION};
+//! use stb_protocol::{parse_page_image, Action, Key, Manifest, PROTOCOL_VERSION};
 //!
 //! let json = r#"{
 //!   "protocol": 1,
@@ -51,29 +65,24 @@
 //!   "generated_at": "2025-03-01T08:00:00+08:00",
 //!   "home": "home",
 //!   "help": "help",
+//!   "keys": [
+//!     {"key": "BACK", "action": {"do": "back"}},
+//!     {"key": "MENU", "action": {"do": "home"}},
+//!     {"key": "INFO", "action": {"do": "help"}},
+//!     {"key": "VOLUME_UP", "action": {"do": "louder"}}
+//!   ],
 //!   "screens": [
-//!     {"id": "home", "title": "首页", "kind": "home", "pages": [
-//!       {"image": "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "keys": [
-//!         {"key": "1", "action": {"do": "go", "screen": "notice:42"}},
-//!         {"key": "INFO", "action": {"do": "help"}},
-//!         {"key": "VOLUME_UP", "action": {"do": "louder"}}
-//!       ]}
+//!     {"id": "home", "title": "首页", "kind": "home",
+//!      "image": "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "pages": [
+//!       {"keys": [{"key": "1", "action": {"do": "go", "screen": "notice:42"}}]}
 //!     ]},
-//!     {"id": "notice:42", "title": "停水通知", "kind": "notice", "pages": [
-//!       {"image": "00112233445566778899aabbccddeeff", "keys": [
-//!         {"key": "BACK", "action": {"do": "back"}},
-//!         {"key": "PAGEDOWN", "action": {"do": "next_page"}}
-//!       ]},
-//!       {"image": "ffeeddccbbaa99887766554433221100", "keys": [
-//!         {"key": "BACK", "action": {"do": "back"}},
-//!         {"key": "PAGEUP", "action": {"do": "prev_page"}},
-//!         {"key": "OK", "action": {"do": "play_audio", "track": 3}}
-//!       ]}
+//!     {"id": "notice:42", "title": "停水通知", "kind": "notice",
+//!      "image": "00112233445566778899aabbccddeeff", "pages": [
+//!       {},
+//!       {"keys": [{"key": "OK", "action": {"do": "play_audio", "track": 3}}]}
 //!     ]},
-//!     {"id": "help", "title": "帮助", "kind": "help", "pages": [
-//!       {"image": "0123456789abcdef0123456789abcdef",
-//!        "keys": [{"key": "BACK", "action": {"do": "back"}}]}
-//!     ]}
+//!     {"id": "help", "title": "帮助", "kind": "help",
+//!      "image": "0123456789abcdef0123456789abcdef", "pages": [{}]}
 //!   ]
 //! }"#;
 //!
@@ -82,13 +91,28 @@
 //! assert!(manifest.check().is_empty());
 //!
 //! // VOLUME_UP is not a key of ours: its binding is dropped.
+//! assert_eq!(manifest.keys.len(), 3);
+//!
 //! let home = manifest.screen(&manifest.home).ok_or("no home")?;
-//! assert_eq!(home.pages[0].keys.len(), 2);
 //! assert_eq!(home.pages[0].keys[0].key, Key::Digit(1));
+//! assert_eq!(manifest.action(home, 0, Key::Info), Some(&Action::Help));
+//!
+//! // Pages are fetched by the screen's image base and their number.
+//! let notice = manifest.screen("notice:42").ok_or("no notice")?;
+//! assert_eq!(notice.page_image(1), "00112233445566778899aabbccddeeff-2");
+//! assert_eq!(
+//!     parse_page_image("00112233445566778899aabbccddeeff-2"),
+//!     Some(("00112233445566778899aabbccddeeff", 2))
+//! );
+//!
+//! // Paging is implicit, BACK is global.
+//! assert_eq!(manifest.action(notice, 0, Key::PageDown), Some(&Action::NextPage));
+//! assert_eq!(manifest.action(notice, 1, Key::PageDown), None);
+//! assert_eq!(manifest.action(notice, 1, Key::PageUp), Some(&Action::PrevPage));
+//! assert_eq!(manifest.action(notice, 1, Key::Back), Some(&Action::Back));
 //!
 //! // play_audio is an action of a newer headend: kept, and ignored by the box.
-//! let notice = manifest.screen("notice:42").ok_or("no notice")?;
-//! assert_eq!(notice.pages[1].keys[2].action, Action::Unknown);
+//! assert_eq!(manifest.action(notice, 1, Key::Ok), Some(&Action::Unknown));
 //!
 //! assert_eq!(manifest.digit_presses()["notice:42"], 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -109,7 +133,9 @@ pub use api::{
     BoxCredentials, CaseLookup, ErrorBody, RegisterBox, ScreenAnswer, ViewCount, ViewReport,
     VoteRequest,
 };
-pub use graph::{is_image_hash, Action, Binding, Entry, Focus, Manifest, Page, Problem, Screen};
+pub use graph::{
+    is_image_hash, parse_page_image, Action, Binding, Entry, Focus, Manifest, Page, Problem, Screen,
+};
 
 /// Version of the set-top-box protocol this crate speaks, written to [`Manifest::protocol`].
 pub const PROTOCOL_VERSION: u32 = 1;

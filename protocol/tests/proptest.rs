@@ -1,5 +1,6 @@
 //! Property tests of the wire types: reading arbitrary input never panics, written values read
-//! back equal, and graphs valid by construction pass [`Manifest::check`].
+//! back equal, keys resolve as specified, page image names round-trip, and graphs valid by
+//! construction pass [`Manifest::check`].
 //!
 //! 256 cases per property by default; set `PROTOCOL_PROPTEST_CASES` for more.
 
@@ -12,8 +13,8 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::Value;
 use stb_protocol::{
-    Action, Binding, BoxCredentials, CaseLookup, Entry, ErrorBody, Focus, Key, Manifest, Page,
-    Problem, RegisterBox, Screen, ScreenAnswer, ViewCount, ViewReport, VoteRequest,
+    parse_page_image, Action, Binding, BoxCredentials, CaseLookup, Entry, ErrorBody, Focus, Key,
+    Manifest, Page, Problem, RegisterBox, Screen, ScreenAnswer, ViewCount, ViewReport, VoteRequest,
     PROTOCOL_VERSION,
 };
 
@@ -101,20 +102,20 @@ fn entry() -> impl Strategy<Value = Entry> {
     )
 }
 
+fn bindings(
+    action: impl Strategy<Value = Action>,
+    len: std::ops::Range<usize>,
+) -> impl Strategy<Value = Vec<Binding>> {
+    vec((key(), action), len).prop_map(|keys| {
+        keys.into_iter()
+            .map(|(key, action)| Binding { key, action })
+            .collect()
+    })
+}
+
 fn page() -> impl Strategy<Value = Page> {
-    (
-        image(),
-        vec((key(), action()), 0..6),
-        vec(focus(action()), 0..3),
-    )
-        .prop_map(|(image, keys, focus)| Page {
-            image,
-            keys: keys
-                .into_iter()
-                .map(|(key, action)| Binding { key, action })
-                .collect(),
-            focus,
-        })
+    (bindings(action(), 0..6), vec(focus(action()), 0..3))
+        .prop_map(|(keys, focus)| Page { keys, focus })
 }
 
 fn screen() -> impl Strategy<Value = Screen> {
@@ -122,13 +123,15 @@ fn screen() -> impl Strategy<Value = Screen> {
         text(),
         text(),
         text(),
+        prop_oneof![4 => image(), 1 => text()],
         vec(page(), 1..4),
         proptest::option::of(entry()),
     )
-        .prop_map(|(id, title, kind, pages, entry)| Screen {
+        .prop_map(|(id, title, kind, image, pages, entry)| Screen {
             id,
             title,
             kind,
+            image,
             pages,
             entry,
         })
@@ -139,10 +142,16 @@ fn manifest() -> impl Strategy<Value = Manifest> {
     (
         (text(), text(), text(), any::<u32>(), any::<u32>(), text()),
         (text(), text()),
+        bindings(action(), 0..5),
         vec(screen(), 0..6),
     )
         .prop_map(
-            |((version, region, profile, width, height, generated_at), (home, help), screens)| {
+            |(
+                (version, region, profile, width, height, generated_at),
+                (home, help),
+                keys,
+                screens,
+            )| {
                 Manifest {
                     protocol: PROTOCOL_VERSION,
                     version,
@@ -153,6 +162,7 @@ fn manifest() -> impl Strategy<Value = Manifest> {
                     generated_at,
                     home,
                     help,
+                    keys,
                     screens,
                 }
             },
@@ -180,23 +190,17 @@ fn valid_action(n: usize) -> impl Strategy<Value = Action> {
 
 fn valid_page(n: usize) -> impl Strategy<Value = Page> {
     (
-        image(),
-        vec((key(), valid_action(n)), 0..6),
+        bindings(valid_action(n), 0..6),
         vec(focus(valid_action(n)), 0..3),
     )
-        .prop_map(|(image, keys, focus)| Page {
-            image,
-            keys: keys
-                .into_iter()
-                .map(|(key, action)| Binding { key, action })
-                .collect(),
-            focus,
-        })
+        .prop_map(|(keys, focus)| Page { keys, focus })
 }
 
 /// Graphs that pass [`Manifest::check`] by construction: screen `i > 0` is opened by a focus
-/// region of an earlier screen, every page of a non-home screen binds `BACK` to back, and every
-/// page has a binding.
+/// region of an earlier screen; `BACK` goes back on every page of a non-home screen, bound
+/// either globally (and on no such page) or first thing on every such page; `MENU` goes home,
+/// bound either globally or on every page of home; some more global keys may follow. So every
+/// page has a binding, or there are global keys.
 fn valid_manifest() -> impl Strategy<Value = Manifest> {
     (1usize..8)
         .prop_flat_map(|n| {
@@ -204,62 +208,107 @@ fn valid_manifest() -> impl Strategy<Value = Manifest> {
                 vec(any::<Index>(), n),
                 vec(vec(valid_page(n), 1..4), n),
                 any::<Index>(),
+                (any::<bool>(), any::<bool>()),
+                bindings(valid_action(n), 0..3),
+                vec(image(), n),
             )
         })
-        .prop_map(|(parents, pages, help)| {
-            let n = pages.len();
-            let mut screens: Vec<Screen> = pages
-                .into_iter()
-                .enumerate()
-                .map(|(i, pages)| Screen {
-                    id: id(i),
-                    title: format!("第{i}屏"),
-                    kind: "notice".into(),
-                    pages,
-                    entry: None,
-                })
-                .collect();
-            for (i, parent) in parents.iter().enumerate().skip(1) {
-                let parent = parent.index(i);
-                screens[parent].pages[0].focus.push(Focus {
-                    x: 0,
-                    y: 0,
-                    w: 10,
-                    h: 10,
-                    action: Action::Go { screen: id(i) },
-                });
-            }
-            for screen in screens.iter_mut().skip(1) {
-                for page in &mut screen.pages {
-                    page.keys.push(Binding {
-                        key: Key::Back,
-                        action: Action::Back,
+        .prop_map(
+            |(parents, pages, help, (global_back, global_menu), more_keys, images)| {
+                let n = pages.len();
+                let mut screens: Vec<Screen> = pages
+                    .into_iter()
+                    .zip(images)
+                    .enumerate()
+                    .map(|(i, (pages, image))| Screen {
+                        id: id(i),
+                        title: format!("第{i}屏"),
+                        kind: "notice".into(),
+                        image,
+                        pages,
+                        entry: None,
+                    })
+                    .collect();
+                for (i, parent) in parents.iter().enumerate().skip(1) {
+                    let parent = parent.index(i);
+                    screens[parent].pages[0].focus.push(Focus {
+                        x: 0,
+                        y: 0,
+                        w: 10,
+                        h: 10,
+                        action: Action::Go { screen: id(i) },
                     });
                 }
-            }
-            for page in &mut screens[0].pages {
-                page.keys.push(Binding {
+                let back = Binding {
+                    key: Key::Back,
+                    action: Action::Back,
+                };
+                let menu = Binding {
                     key: Key::Menu,
                     action: Action::Home,
-                });
-            }
-            Manifest {
-                protocol: PROTOCOL_VERSION,
-                version: "v".into(),
-                region: "339901101".into(),
-                profile: "hd720".into(),
-                width: 1280,
-                height: 720,
-                generated_at: "2025-03-01T08:00:00+08:00".into(),
-                home: id(0),
-                help: id(help.index(n)),
-                screens,
-            }
-        })
+                };
+                let mut keys = Vec::new();
+                for screen in screens.iter_mut().skip(1) {
+                    for page in &mut screen.pages {
+                        if global_back {
+                            page.keys.retain(|b| b.key != Key::Back);
+                        } else {
+                            page.keys.insert(0, back.clone());
+                        }
+                    }
+                }
+                if global_back {
+                    keys.push(back);
+                }
+                if global_menu {
+                    keys.push(menu);
+                } else {
+                    for page in &mut screens[0].pages {
+                        page.keys.push(menu.clone());
+                    }
+                }
+                keys.extend(more_keys);
+                Manifest {
+                    protocol: PROTOCOL_VERSION,
+                    version: "v".into(),
+                    region: "339901101".into(),
+                    profile: "hd720".into(),
+                    width: 1280,
+                    height: 720,
+                    generated_at: "2025-03-01T08:00:00+08:00".into(),
+                    home: id(0),
+                    help: id(help.index(n)),
+                    keys,
+                    screens,
+                }
+            },
+        )
+}
+
+/// Every key of the remote.
+fn all_keys() -> impl Iterator<Item = Key> {
+    (0..=9).map(Key::Digit).chain(NAMED_KEYS)
+}
+
+/// What `key` does on page `p` of `screen`: a reference for [`Manifest::action`], written from
+/// its specification. The first binding of the key on the page, else the first among the
+/// global keys, else `PAGEDOWN`/`PAGEUP` page on screens of several pages, short of the ends.
+fn reference_action(m: &Manifest, screen: &Screen, p: usize, key: Key) -> Option<Action> {
+    let page = screen.pages.get(p)?;
+    if let Some(b) = page.keys.iter().chain(&m.keys).find(|b| b.key == key) {
+        return Some(b.action.clone());
+    }
+    let pages = screen.pages.len();
+    match key {
+        Key::PageDown if pages > 1 && p != pages - 1 => Some(Action::NextPage),
+        Key::PageUp if pages > 1 && p != 0 => Some(Action::PrevPage),
+        _ => None,
+    }
 }
 
 /// Least presses by relaxing every edge until nothing changes: a reference for
-/// [`Manifest::digit_presses`], written independently of its breadth-first search.
+/// [`Manifest::digit_presses`], written independently of its breadth-first search and
+/// resolving keys with [`reference_action`].
 fn reference_presses(m: &Manifest) -> BTreeMap<String, u32> {
     let index: HashMap<&str, usize> = m
         .screens
@@ -272,23 +321,21 @@ fn reference_presses(m: &Manifest) -> BTreeMap<String, u32> {
     if let Some(&home) = index.get(m.home.as_str()) {
         best.insert((home, 0), 0);
     }
+    let press_keys: Vec<Key> = all_keys()
+        .filter(|k| matches!(k, Key::Digit(_) | Key::PageUp | Key::PageDown))
+        .collect();
     loop {
         let mut changed = false;
         let states: Vec<_> = best.iter().map(|(&s, &n)| (s, n)).collect();
         for ((s, p), n) in states {
-            let Some(page) = m.screens[s].pages.get(p) else {
-                continue;
-            };
-            for b in &page.keys {
-                if !matches!(b.key, Key::Digit(_) | Key::PageUp | Key::PageDown) {
-                    continue;
-                }
-                let to = match &b.action {
-                    Action::Go { screen } => index.get(screen.as_str()).map(|&t| (t, 0)),
-                    Action::Home => index.get(m.home.as_str()).map(|&t| (t, 0)),
-                    Action::Help => index.get(m.help.as_str()).map(|&t| (t, 0)),
-                    Action::NextPage if p + 1 < m.screens[s].pages.len() => Some((s, p + 1)),
-                    Action::PrevPage if p > 0 => Some((s, p - 1)),
+            let screen = &m.screens[s];
+            for &key in &press_keys {
+                let to = match reference_action(m, screen, p, key) {
+                    Some(Action::Go { screen }) => index.get(screen.as_str()).map(|&t| (t, 0)),
+                    Some(Action::Home) => index.get(m.home.as_str()).map(|&t| (t, 0)),
+                    Some(Action::Help) => index.get(m.help.as_str()).map(|&t| (t, 0)),
+                    Some(Action::NextPage) if p + 1 < screen.pages.len() => Some((s, p + 1)),
+                    Some(Action::PrevPage) if p > 0 => Some((s, p - 1)),
                     _ => None,
                 };
                 if let Some(to) = to {
@@ -454,7 +501,10 @@ proptest! {
         let mut m = serde_json::to_value(manifest_skeleton()).unwrap();
         m["screens"] = Value::Array(vec![v.clone()]);
         read_everything(m.to_string().as_bytes());
-        m["screens"] = serde_json::json!([{"id": "home", "title": "", "kind": "", "pages": [{"image": "", "keys": v}]}]);
+        m["screens"] = serde_json::json!([{"id": "home", "title": "", "kind": "", "image": "", "pages": [{"keys": v}]}]);
+        read_everything(m.to_string().as_bytes());
+        m["screens"] = serde_json::json!([{"id": "home", "title": "", "kind": "", "image": "", "pages": [{}, {}]}]);
+        m["keys"] = v;
         read_everything(m.to_string().as_bytes());
     }
 
@@ -515,14 +565,63 @@ proptest! {
     }
 
     #[test]
-    fn a_missing_back_is_found(m in valid_manifest(), which in any::<Index>(), page in any::<Index>()) {
+    fn a_missing_back_is_found(
+        m in valid_manifest(),
+        which in any::<Index>(),
+        page in any::<Index>(),
+        hide in any::<bool>(),
+    ) {
         prop_assume!(m.screens.len() > 1);
         let mut m = m;
         let s = 1 + which.index(m.screens.len() - 1);
         let p = page.index(m.screens[s].pages.len());
-        m.screens[s].pages[p].keys.retain(|b| b.key != Key::Back);
+        if hide {
+            // BACK bound otherwise on the page hides a global BACK.
+            m.screens[s].pages[p].keys.insert(0, Binding { key: Key::Back, action: Action::Home });
+        } else {
+            m.screens[s].pages[p].keys.retain(|b| b.key != Key::Back);
+            m.keys.retain(|b| b.key != Key::Back);
+        }
         let problems = m.check();
         prop_assert!(problems.contains(&Problem::NoBack { screen: id(s), page: p }), "{:?}", problems);
+    }
+
+    #[test]
+    fn keys_resolve_as_specified(m in manifest()) {
+        for screen in &m.screens {
+            for p in 0..=screen.pages.len() {
+                for key in all_keys() {
+                    prop_assert_eq!(
+                        m.action(screen, p, key).cloned(),
+                        reference_action(&m, screen, p, key),
+                        "screen {:?} page {} key {}", screen.id, p, key
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn page_image_names_round_trip(
+        image in image(),
+        index in prop_oneof![0usize..100, 0usize..=(u32::MAX as usize - 1)],
+        name in prop_oneof![text(), "[0-9a-fA-F]{31,33}-[-+0-9]{0,12}"],
+    ) {
+        let screen = Screen {
+            id: "s".into(),
+            title: String::new(),
+            kind: String::new(),
+            image: image.clone(),
+            pages: Vec::new(),
+            entry: None,
+        };
+        let number = u32::try_from(index + 1).unwrap();
+        let own = screen.page_image(index);
+        prop_assert_eq!(parse_page_image(&own), Some((image.as_str(), number)));
+        // Every name read is the one name of its page.
+        if let Some((image, n)) = parse_page_image(&name) {
+            prop_assert_eq!(format!("{image}-{n}"), name.clone());
+        }
     }
 
     #[test]
@@ -549,6 +648,7 @@ fn manifest_skeleton() -> Manifest {
         generated_at: "2025-03-01T08:00:00+08:00".into(),
         home: "home".into(),
         help: "help".into(),
+        keys: Vec::new(),
         screens: Vec::new(),
     }
 }

@@ -60,6 +60,18 @@ enum Command {
     },
     /// Run one ingest pass over a feed URL or file.
     Import(ImportArgs),
+    /// Write a region's set-top-box manifest and every image it names as plain files.
+    Bundle {
+        /// Region code (a village, a town or the county).
+        #[arg(long)]
+        region: String,
+        /// Picture profile: sd, sd_wide, hd720 or hd1080.
+        #[arg(long, default_value = "sd")]
+        profile: String,
+        /// Directory to write `manifest.json` and `img/<hash>.png` into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Print a channel's programme guide as XMLTV.
     Epg {
         /// Channel name.
@@ -204,6 +216,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             layouts,
         } => stream(&config, &channel, seconds, &out, as_run, layouts),
         Command::Import(args) => import(&config, args),
+        Command::Bundle {
+            region,
+            profile,
+            out,
+        } => bundle(&config, &region, &profile, &out),
         Command::Epg { .. } => not_available("epg", "the programme guide"),
         Command::User { .. } => not_available("user add", "staff accounts"),
     }
@@ -405,6 +422,31 @@ fn stream(
         report.encodes,
         report.slate_gops,
         report.bytes
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `headend bundle`: a region's set-top-box content as files.
+fn bundle(
+    config: &Config,
+    region: &str,
+    profile: &str,
+    out: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let profile = headend::render::Profile::parse(profile).ok_or_else(|| {
+        anyhow::anyhow!("unknown profile {profile:?} (expected sd, sd_wide, hd720 or hd1080)")
+    })?;
+    let store = open_existing_store(config)?;
+    let now = chrono::Utc::now().with_timezone(&headend::content::county_offset());
+    let report = headend::stb::bundle::write(&store, region, profile, now, out)
+        .with_context(|| format!("cannot write the bundle of region {region}"))?;
+    eprintln!(
+        "wrote {} screens and {} images ({} bytes, version {}) to {}",
+        report.screens,
+        report.images,
+        report.bytes,
+        report.version,
+        out.display()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -2,8 +2,11 @@
 //! content, stores it, renders TV screens, airs channels and serves set-top boxes.
 //!
 //! Modules are domains: [`store`] owns the SQLite file, [`content`] the shared vocabulary,
-//! [`demo`] the embedded demo county, [`fonts`] the pinned faces, [`web`] the HTTP routes,
-//! [`serve`] the long-running server.
+//! [`demo`] the embedded demo county, [`ingest`] reads the platform's feeds and exports,
+//! [`fonts`] the pinned faces, [`render`] the pure renderer, [`pages`] builds page models
+//! from the store, [`mask`] masks personal data before it airs, [`playout`] airs the
+//! channels, [`stb`] builds the set-top-box screen graph and images, [`web`] the HTTP
+//! routes, [`serve`] the long-running server, [`config`] its settings.
 
 pub mod config;
 pub mod content;
@@ -15,5 +18,6 @@ pub mod pages;
 pub mod playout;
 pub mod render;
 pub mod serve;
+pub mod stb;
 pub mod store;
 pub mod web;

@@ -97,6 +97,7 @@ pub fn entry(conn: &Connection, id: i64) -> Result<Option<EntryScreen>, StoreErr
                         summary: r.get(6)?,
                         body: r.get(7)?,
                         url: r.get(8)?,
+                        links: Vec::new(),
                     },
                 ))
             },

@@ -137,9 +137,12 @@ pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         std::sync::Arc::clone(&state.playout),
         std::sync::Arc::clone(&state.layouts),
     );
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown.wait())
-        .await?;
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.wait())
+    .await?;
     Ok(())
 }
 

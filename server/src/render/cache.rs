@@ -161,6 +161,15 @@ impl ScreenCache {
         Ok(rendered)
     }
 
+    /// Runs `f` with the shared renderer (one caller at a time).
+    pub fn with_renderer<T>(&self, f: impl FnOnce(&mut Renderer) -> T) -> T {
+        let mut renderer = self
+            .renderer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut renderer)
+    }
+
     /// Number of cached pages.
     pub fn len(&self) -> usize {
         self.lock_pages().0.len()

@@ -69,6 +69,10 @@ pub struct EntryScreen {
     /// Online page (a QR code is drawn).
     #[serde(default)]
     pub url: Option<String>,
+    /// Related screens offered as numbered items after the text (办事指南, 办理流程): a
+    /// set-top box opens them with their digit. Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<ListItem>,
 }
 
 /// A service guide.
@@ -757,7 +761,34 @@ fn entry(e: &EntryScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
         c.gap(c.profile.body_em() * 0.3);
         c.qr(url, QR_CAPTION);
     }
+    links(&mut c, &e.links);
     c.finish(HINTS_ITEM)
+}
+
+/// Numbered links to related screens, each selectable by its digit.
+fn links(c: &mut Composer<'_>, links: &[ListItem]) {
+    if links.is_empty() {
+        return;
+    }
+    let body = c.body();
+    let style = BlockStyle {
+        role: Role::Item,
+        weight: Weight::Bold,
+        indent_em: 0.0,
+        justify: false,
+        fg: c.theme.accent,
+        ..body
+    };
+    c.gap(body.px * 0.3);
+    c.need(style.px * style.pitch * links.len().min(9) as f32);
+    let area = c.area();
+    for (i, link) in links.iter().take(9).enumerate() {
+        let key = i as u8 + 1;
+        let top = c.y();
+        c.block(&format!("{key} {}", link.label), style);
+        let rect = Rect::new(area.x, top, area.w, c.y() - top);
+        c.selectable(Some(key), rect, link.target.clone(), link.label.clone());
+    }
 }
 
 fn guide(g: &GuideScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {

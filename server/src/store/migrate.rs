@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         include_str!("migrations/0002_operations.sql"),
     ),
     (3, "ingest", include_str!("migrations/0003_ingest.sql")),
+    (4, "boxes", include_str!("migrations/0004_boxes.sql")),
 ];
 
 /// The schema version recorded in the file (0 for a new, empty database).

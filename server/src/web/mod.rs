@@ -8,6 +8,7 @@ pub mod metrics;
 mod overview;
 mod preview;
 pub mod sources;
+pub mod stb;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub playout: Arc<OnceLock<crate::playout::Playout>>,
     /// Layout records of every frame drawn (aired or previewed), by frame hash.
     pub layouts: Arc<LayoutRegistry>,
+    /// Manifests and page images served to set-top boxes.
+    pub stb: Arc<stb::StbState>,
     /// Ingest sources and the admin token for their write endpoints; `None` (the default
     /// of [`AppState::new`]) answers the sources endpoints with 503.
     pub ingest: Option<sources::IngestApi>,
@@ -51,6 +54,7 @@ impl AppState {
             screens: Arc::new(OnceLock::new()),
             playout: Arc::new(OnceLock::new()),
             layouts: Arc::new(LayoutRegistry::default()),
+            stb: Arc::new(stb::StbState::default()),
             ingest: None,
         }
     }
@@ -89,6 +93,14 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/preview", post(preview::png))
         .route("/api/v1/preview/layout", post(preview::layout))
         .route("/api/v1/screens/{hash}/layout", get(screen_layout))
+        .route("/stb/v1/manifest", get(stb::manifest))
+        .route("/stb/v1/img/{file}", get(stb::image))
+        .route("/stb/v1/boxes", post(stb::register))
+        .route("/stb/v1/cases/lookup", post(stb::lookup))
+        .route("/stb/v1/polls/{id}/votes", post(stb::vote))
+        .route("/stb/v1/views", post(stb::views))
+        .route("/api/v1/boxes", get(stb::boxes))
+        .route("/api/v1/views", get(stb::view_counts))
         .with_state(state)
 }
 
@@ -110,6 +122,18 @@ pub enum ApiError {
     /// Rendering failed.
     #[error(transparent)]
     Render(#[from] RenderError),
+    /// Credentials are missing or wrong; the message is Chinese.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The request conflicts with what was done before (a second vote); Chinese.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Too many requests from one box or address; Chinese.
+    #[error("rate limited: {0}")]
+    TooMany(String),
+    /// The body is larger than the endpoint takes; Chinese.
+    #[error("too large: {0}")]
+    TooLarge(String),
 }
 
 impl IntoResponse for ApiError {
@@ -117,6 +141,10 @@ impl IntoResponse for ApiError {
         let (status, message) = match &self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
+            ApiError::TooMany(m) => (StatusCode::TOO_MANY_REQUESTS, m.clone()),
+            ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone()),
             ApiError::Store(StoreError::Closed) | ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "服务暂时不可用，请稍后再试".to_owned(),

@@ -121,7 +121,10 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Checks the bearer token of a write request.
-fn authorise<'a>(state: &'a AppState, headers: &HeaderMap) -> Result<&'a IngestApi, SourcesError> {
+pub(super) fn authorise<'a>(
+    state: &'a AppState,
+    headers: &HeaderMap,
+) -> Result<&'a IngestApi, SourcesError> {
     let api = api(state)?;
     let Some(token) = &api.admin_token else {
         return Err(SourcesError::NoToken);

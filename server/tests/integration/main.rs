@@ -7,6 +7,7 @@ mod http;
 mod ingest;
 mod playout;
 mod render;
+mod stb;
 
 use headend::store::Store;
 

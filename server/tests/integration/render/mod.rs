@@ -99,6 +99,7 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
         summary: "公布全县城乡低保标准。".into(),
         body: "自2026年1月1日起，全县城乡居民最低生活保障标准统一为每人每月1120元。\n\n各乡镇（街道）要按新标准及时调整发放，确保困难群众基本生活。".into(),
         url: Some("https://zwfw.shifan.example/item/339901-mzj-2026-00012".into()),
+        links: Vec::new(),
     };
     let guide = GuideScreen {
         title: "最低生活保障审批".into(),
