@@ -16,8 +16,9 @@ DEB_PACKAGES := gcc libc6-dev pkg-config procps curl \
 
 .PHONY: all deps bench-deps build demo test bench frames check-cargo
 
-# Extra packages only the benchmarks need: the renderer is compared with headless Chromium.
-BENCH_PACKAGES := chromium chromium-driver
+# Extra packages only the benchmarks need: the renderer is compared with headless Chromium,
+# the set-top-box API with nginx under wrk.
+BENCH_PACKAGES := chromium chromium-driver wrk nginx-light
 
 all: build
 
@@ -64,3 +65,4 @@ frames: build
 bench: bench-deps check-cargo
 	$(CARGO) bench -p headend --bench render
 	$(CARGO) bench -p headend --bench playout
+	ulimit -n 65536 && $(CARGO) bench -p headend --bench stb
