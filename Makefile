@@ -65,4 +65,4 @@ frames: build
 bench: bench-deps check-cargo
 	$(CARGO) bench -p headend --bench render
 	$(CARGO) bench -p headend --bench playout
-	ulimit -n 65536 && $(CARGO) bench -p headend --bench stb
+	ulimit -n "$$(ulimit -Hn)" && $(CARGO) bench -p headend --bench stb

@@ -37,11 +37,21 @@ fn rss_kib() -> u64 {
 /// One wrk run: (requests/s, p99 latency in ms, errors, non-2xx/3xx responses).
 fn wrk(url: &str, seconds: u64, header: Option<&str>) -> (f64, f64, u64, u64) {
     let mut cmd = Command::new("wrk");
-    cmd.args(["-t2", "-c1000", &format!("-d{seconds}s"), "--latency", "--timeout", "10s"]);
+    cmd.args([
+        "-t2",
+        "-c1000",
+        &format!("-d{seconds}s"),
+        "--latency",
+        "--timeout",
+        "10s",
+    ]);
     if let Some(h) = header {
         cmd.args(["-H", h]);
     }
-    let out = cmd.arg(url).output().expect("wrk (Debian package wrk) runs");
+    let out = cmd
+        .arg(url)
+        .output()
+        .expect("wrk (Debian package wrk) runs");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let rps = text
         .lines()
@@ -185,12 +195,36 @@ fn main() {
     let mut nginx = nginx(dir.path(), port);
     std::thread::sleep(Duration::from_secs(1));
     let ng_url = format!("http://127.0.0.1:{port}/stb/v1/img/{image}");
-    let check = Command::new("curl").args(["-s", &ng_url]).output().unwrap().stdout;
+    let check = Command::new("curl")
+        .args(["-s", &ng_url])
+        .output()
+        .unwrap()
+        .stdout;
     assert_eq!(check, png, "nginx serves the same bytes");
 
     let rss0 = rss_kib();
+    // RSS every second while the image run goes on (from its fifth second: once the
+    // 1,000 connections and their buffers exist).
+    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let sampling = std::sync::Arc::clone(&sampling);
+        std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            let mut t = 0;
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_secs(1));
+                t += 1;
+                if t >= 5 {
+                    samples.push(rss_kib());
+                }
+            }
+            samples
+        })
+    };
     let (ours_rps, ours_p99, ours_err, ours_bad) =
         wrk(&format!("http://{addr}/stb/v1/img/{image}"), seconds, None);
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    let samples = sampler.join().unwrap();
     let rss1 = rss_kib();
     let (ng_rps, ng_p99, ng_err, ng_bad) = wrk(&ng_url, seconds, None);
     let (m_rps, m_p99, m_err, m_bad) = wrk(
@@ -202,16 +236,28 @@ fn main() {
     let _ = nginx.kill();
     let _ = nginx.wait();
     println!("image ours: {ours_rps:.0} req/s, p99 {ours_p99:.1} ms, socket errors {ours_err}, bad {ours_bad}");
-    println!("image nginx: {ng_rps:.0} req/s, p99 {ng_p99:.1} ms, socket errors {ng_err}, bad {ng_bad}");
+    println!(
+        "image nginx: {ng_rps:.0} req/s, p99 {ng_p99:.1} ms, socket errors {ng_err}, bad {ng_bad}"
+    );
     println!(
         "image ratio: requests/s {:.2} × nginx, p99 {:.2} × nginx",
         ours_rps / ng_rps,
         ours_p99 / ng_p99
     );
     println!("manifest 304 ours: {m_rps:.0} req/s, p99 {m_p99:.1} ms, socket errors {m_err}, bad {m_bad}");
+    let (lo, hi) = (
+        samples.iter().min().copied().unwrap_or(0),
+        samples.iter().max().copied().unwrap_or(0),
+    );
     println!(
-        "headend RSS: {} MiB before, {} MiB after the image run, {} MiB after the manifest run",
+        "headend RSS: {} MiB idle before; during the image run from its 5th second {} to {} MiB ({:+.1} % from the first sample to the last); {} MiB after it, {} MiB after the manifest run",
         rss0 / 1024,
+        lo / 1024,
+        hi / 1024,
+        match (samples.first(), samples.last()) {
+            (Some(&a), Some(&b)) if a > 0 => (b as f64 - a as f64) * 100.0 / a as f64,
+            _ => f64::NAN,
+        },
         rss1 / 1024,
         rss2 / 1024
     );

@@ -27,26 +27,45 @@ const VILLAGE: &str = "339901101201";
 
 #[test]
 fn a_village_graph_of_the_demo_county_passes_every_check() {
+    graph_checks(VILLAGE, Profile::Sd);
+}
+
+#[test]
+fn the_county_and_a_town_graph_pass_every_check_in_other_profiles() {
+    graph_checks("339901", Profile::Hd1080);
+    graph_checks("339901102", Profile::SdWide);
+}
+
+fn graph_checks(region: &'static str, profile: Profile) {
     let store = Store::open_in_memory().unwrap();
     let county = headend::demo::embedded().unwrap();
     let (content, foreign) = store
         .call_blocking(move |c| {
             headend::demo::load(c, &county, now().date_naive()).unwrap();
-            let content = stb::content::read(c, VILLAGE, now()).unwrap();
-            // Notices addressed to villages other than this one.
+            let content = stb::content::read(c, region, now()).unwrap();
+            // Notices addressed to regions neither above nor below this one.
             let mut stmt = c.prepare(
-                "SELECT n.id FROM notices n JOIN regions r ON r.code = n.region
-                 WHERE r.level = 'village' AND n.region <> ?1",
+                "WITH RECURSIVE
+                   up(code, parent) AS (SELECT code, parent FROM regions WHERE code = ?1
+                     UNION SELECT r.code, r.parent FROM regions r JOIN up ON r.code = up.parent),
+                   down(code) AS (SELECT code FROM regions WHERE code = ?1
+                     UNION SELECT r.code FROM regions r JOIN down ON r.parent = down.code)
+                 SELECT n.id FROM notices n
+                 WHERE n.region NOT IN (SELECT code FROM up) AND n.region NOT IN (SELECT code FROM down)",
             )?;
             let foreign: Vec<i64> = stmt
-                .query_map([VILLAGE], |r| r.get(0))?
+                .query_map([region], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             Ok((content, foreign))
         })
         .unwrap();
-    assert!(!foreign.is_empty());
+    assert_eq!(
+        foreign.is_empty(),
+        region == "339901",
+        "only the county sees every notice"
+    );
     let renderer = Renderer::new().unwrap();
-    let built = stb::build(&content, Profile::Sd, &renderer);
+    let built = stb::build(&content, profile, &renderer);
     let m = &built.manifest;
     let problems = m.check();
     assert!(problems.is_empty(), "{problems:#?}");
@@ -88,7 +107,7 @@ fn a_village_graph_of_the_demo_county_passes_every_check() {
         .count();
     let max = presses.values().max().copied().unwrap_or(0);
     eprintln!(
-        "village {VILLAGE}, sd: {} screens, {} images, {within3} of {} within 3 presses, at most {max}; manifest {} bytes",
+        "region {region}, {profile:?}: {} screens, {} images, {within3} of {} within 3 presses, at most {max}; manifest {} bytes",
         m.screens.len(),
         built.images.len(),
         content_screens.len(),
