@@ -347,13 +347,9 @@ pub fn poll(conn: &Connection, id: i64, results: bool) -> Result<Option<PollScre
 }
 
 // ---------------------------------------------------------------------------------------
-// The default channel sequence (playout): home → section lists → notices on air for the
-// channel's region → cases completed today → open polls; urgent notices as a banner.
+// What channels and set-top boxes show of a region: notices on air for it, the urgent
+// notice in force, cases completed today, open polls.
 
-/// Notices a channel airs at most (newest first).
-pub const NOTICES_ON_AIR: usize = 20;
-/// Entries per catalogue section list.
-pub const SECTION_ITEMS: usize = 12;
 
 /// A recursive CTE `scope(code)`: region `?1`, its ancestors and its descendants — what a
 /// channel for that region carries (a town channel airs county-wide notices and its
@@ -464,59 +460,61 @@ pub fn urgent_notice(
     }
 }
 
+/// Runs `sql` (one id column) with `params` and loads each id with `load`, keeping those
+/// that exist: (id, model).
+fn load_each<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    load: impl Fn(&Connection, i64) -> Result<Option<T>, StoreError>,
+) -> Result<Vec<(i64, T)>, StoreError> {
+    let mut stmt = conn.prepare(sql)?;
+    let ids: Vec<i64> = stmt
+        .query_map(params, |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(model) = load(conn, id)? {
+            out.push((id, model));
+        }
+    }
+    Ok(out)
+}
+
 /// The public lists attached to notice `id` (masked for airing): (list id, screen).
 pub fn public_lists_of(
     conn: &Connection,
     id: i64,
 ) -> Result<Vec<(i64, PublicListScreen)>, StoreError> {
-    let mut stmt = conn.prepare("SELECT id FROM public_lists WHERE notice_id = ?1 ORDER BY id")?;
-    let ids: Vec<i64> = stmt
-        .query_map([id], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut out = Vec::with_capacity(ids.len());
-    for list in ids {
-        if let Some(screen) = public_list(conn, list)? {
-            out.push((list, screen));
-        }
-    }
-    Ok(out)
+    load_each(
+        conn,
+        "SELECT id FROM public_lists WHERE notice_id = ?1 ORDER BY id",
+        [id],
+        public_list,
+    )
 }
 
 /// The service guides of the convenience-service items (便民服务), newest first.
 pub fn service_guides(conn: &Connection) -> Result<Vec<(i64, GuideScreen)>, StoreError> {
-    let mut stmt = conn.prepare(
+    load_each(
+        conn,
         "SELECT e.id FROM catalogue_entries e JOIN service_guides g ON g.entry_id = e.id
          WHERE e.kind = 'service' ORDER BY e.issued_on DESC, e.id DESC",
-    )?;
-    let ids: Vec<i64> = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(g) = guide(conn, id)? {
-            out.push((id, g));
-        }
-    }
-    Ok(out)
+        [],
+        guide,
+    )
 }
 
 /// The process flows of the administrative power items (行政职权) that have steps.
 pub fn power_flows(conn: &Connection) -> Result<Vec<(i64, FlowScreen)>, StoreError> {
-    let mut stmt = conn.prepare(
+    load_each(
+        conn,
         "SELECT e.id FROM catalogue_entries e
          WHERE e.kind = 'power' AND EXISTS (SELECT 1 FROM power_steps s WHERE s.entry_id = e.id)
          ORDER BY e.index_no, e.id",
-    )?;
-    let ids: Vec<i64> = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(f) = flow(conn, id)? {
-            out.push((id, f));
-        }
-    }
-    Ok(out)
+        [],
+        flow,
+    )
 }
 
 /// `2026年11月22日 星期日` for the summary screen.
@@ -530,72 +528,6 @@ pub fn date_line(now: chrono::DateTime<chrono::FixedOffset>) -> String {
         now.day(),
         weekday
     )
-}
-
-/// The section lists a channel airs after its home screen: (key, list). Notices are the
-/// ones on air for `region`; catalogue sections show their newest entries county-wide.
-pub fn section_lists(
-    conn: &Connection,
-    region: &str,
-    today: NaiveDate,
-) -> Result<Vec<(String, ListScreen)>, StoreError> {
-    let mut lists = Vec::new();
-    let notices = notices_on_air(conn, region, today, NOTICES_ON_AIR)?;
-    lists.push((
-        "list:notices".to_owned(),
-        ListScreen {
-            title: "通知公告".to_owned(),
-            items: notices
-                .iter()
-                .map(|(id, _, n)| ListItem {
-                    label: n.title.clone(),
-                    detail: Some(format!("{}　{}", n.publisher, month_day(&n.date))),
-                    target: format!("notice:{id}"),
-                })
-                .collect(),
-        },
-    ));
-    for kind in [
-        CatalogueKind::Disclosure,
-        CatalogueKind::Service,
-        CatalogueKind::Power,
-    ] {
-        let mut stmt = conn.prepare(
-            "SELECT e.id, e.title, d.short_name, e.issued_on FROM catalogue_entries e
-             JOIN departments d ON d.code = e.department
-             WHERE e.kind = ?1 ORDER BY e.issued_on DESC, e.id DESC LIMIT ?2",
-        )?;
-        let items = stmt
-            .query_map(
-                rusqlite::params![kind.as_str(), SECTION_ITEMS as i64],
-                |r| {
-                    let (id, title, dept, date): (i64, String, String, String) =
-                        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-                    Ok(ListItem {
-                        label: title,
-                        detail: Some(format!("{dept}　{}", month_day(&date))),
-                        target: format!("entry:{id}"),
-                    })
-                },
-            )?
-            .collect::<Result<Vec<_>, _>>()?;
-        if items.is_empty() {
-            continue;
-        }
-        let title = match kind {
-            CatalogueKind::Disclosure => "政府信息公开",
-            CatalogueKind::Service => "便民服务",
-            CatalogueKind::Power => "行政职权",
-        };
-        lists.push((
-            format!("list:{}", kind.as_str()),
-            ListScreen {
-                title: title.to_owned(),
-                items,
-            },
-        ));
-    }
-    Ok(lists)
 }
 
 /// Cases completed on `today` by departments in `region`'s scope, applicants masked;
@@ -643,21 +575,16 @@ pub fn open_polls(
     region: &str,
     today: NaiveDate,
 ) -> Result<Vec<(i64, PollScreen)>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
-        "{SCOPE} SELECT p.id FROM polls p
-         WHERE p.region IN (SELECT code FROM scope) AND p.opens_on <= ?2 AND p.closes_on >= ?2
-         ORDER BY p.closes_on, p.id"
-    ))?;
-    let ids: Vec<i64> = stmt
-        .query_map(rusqlite::params![region, today.to_string()], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(p) = poll(conn, id, true)? {
-            out.push((id, p));
-        }
-    }
-    Ok(out)
+    load_each(
+        conn,
+        &format!(
+            "{SCOPE} SELECT p.id FROM polls p
+             WHERE p.region IN (SELECT code FROM scope) AND p.opens_on <= ?2 AND p.closes_on >= ?2
+             ORDER BY p.closes_on, p.id"
+        ),
+        rusqlite::params![region, today.to_string()],
+        |c, id| poll(c, id, true),
+    )
 }
 
 #[cfg(test)]

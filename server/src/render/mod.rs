@@ -117,14 +117,16 @@ impl Renderer {
         raster::raster_into(layout, self.book, &mut self.cache, pixmap)
     }
 
-    /// Lays out `screen` and draws page `page` (1-based) as PNG.
-    pub fn render_png(
+    /// Lays out `screen` in `context` and draws page `page` (1-based): its pixels and
+    /// its layout.
+    pub fn draw_page(
         &mut self,
         screen: &Screen,
         profile: Profile,
+        context: &ScreenContext,
         page: u32,
-    ) -> Result<(Vec<u8>, Layout), RenderError> {
-        let mut pages = self.layout(screen, profile);
+    ) -> Result<(tiny_skia::Pixmap, Layout), RenderError> {
+        let mut pages = self.layout_in(screen, profile, context);
         let count = pages.len() as u32;
         if page == 0 || page > count {
             return Err(RenderError::NoSuchPage { page, pages: count });
@@ -133,6 +135,18 @@ impl Renderer {
         let pixmap = self
             .raster(&layout)
             .ok_or_else(|| RenderError::Png("empty raster".into()))?;
+        Ok((pixmap, layout))
+    }
+
+    /// Lays out `screen` and draws page `page` (1-based) as PNG.
+    pub fn render_png(
+        &mut self,
+        screen: &Screen,
+        profile: Profile,
+        page: u32,
+    ) -> Result<(Vec<u8>, Layout), RenderError> {
+        let (pixmap, layout) =
+            self.draw_page(screen, profile, &ScreenContext::Interactive, page)?;
         let png = raster::encode_png(&pixmap).map_err(|e| RenderError::Png(e.to_string()))?;
         Ok((png, layout))
     }
@@ -146,15 +160,7 @@ impl Renderer {
         context: &ScreenContext,
         page: u32,
     ) -> Result<(indexed::IndexedPng, Layout), RenderError> {
-        let mut pages = self.layout_in(screen, profile, context);
-        let count = pages.len() as u32;
-        if page == 0 || page > count {
-            return Err(RenderError::NoSuchPage { page, pages: count });
-        }
-        let layout = pages.swap_remove(page as usize - 1);
-        let pixmap = self
-            .raster(&layout)
-            .ok_or_else(|| RenderError::Png("empty raster".into()))?;
+        let (pixmap, layout) = self.draw_page(screen, profile, context, page)?;
         let png = indexed::encode(&pixmap, &layout).map_err(|e| RenderError::Png(e.to_string()))?;
         Ok((png, layout))
     }
