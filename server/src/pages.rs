@@ -350,7 +350,6 @@ pub fn poll(conn: &Connection, id: i64, results: bool) -> Result<Option<PollScre
 // What channels and set-top boxes show of a region: notices on air for it, the urgent
 // notice in force, cases completed today, open polls.
 
-
 /// A recursive CTE `scope(code)`: region `?1`, its ancestors and its descendants — what a
 /// channel for that region carries (a town channel airs county-wide notices and its
 /// villages'; the county channel airs everything).
