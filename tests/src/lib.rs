@@ -98,14 +98,32 @@ pub fn http_post(addr: &str, path: &str, json: &str) -> Result<(u16, String), St
 }
 
 fn http_request(addr: &str, method: &str, path: &str, body: &str) -> Result<(u16, String), String> {
+    let (status, _, body) = http_raw(addr, method, path, &[], body.as_bytes())?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// One HTTP/1.1 request with extra `headers` over a fresh loopback connection: (status,
+/// response head in lower case, body bytes, de-chunked).
+pub fn http_raw(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<(u16, String, Vec<u8>), String> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
         body.len()
     )
     .map_err(|e| e.to_string())?;
+    stream.write_all(body).map_err(|e| e.to_string())?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
     let split = raw
@@ -124,7 +142,7 @@ fn http_request(addr: &str, method: &str, path: &str, body: &str) -> Result<(u16
     } else {
         body.to_vec()
     };
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    Ok((status, head, body))
 }
 
 fn dechunk(mut body: &[u8]) -> Vec<u8> {

@@ -4,4 +4,5 @@
 mod broadcast;
 mod foundation;
 mod render;
+mod stb;
 mod stream;
