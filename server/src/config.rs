@@ -40,6 +40,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     listen: Option<SocketAddr>,
+    allow_non_loopback: Option<bool>,
     data: Option<PathBuf>,
     demo: Option<bool>,
     admin_token: Option<String>,
@@ -53,6 +54,8 @@ struct ConfigFile {
 pub struct Config {
     /// Address the HTTP server listens on. Default: `127.0.0.1:8080`.
     pub listen: SocketAddr,
+    /// Allow `listen` to be an address other machines reach (else refused). Default: false.
+    pub allow_non_loopback: bool,
     /// Directory holding `headend.db` and generated files. Default: `./data`.
     pub data_dir: PathBuf,
     /// Load the embedded demo county into an empty database on `serve`. Default: true.
@@ -78,6 +81,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            allow_non_loopback: false,
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             load_demo: true,
             admin_token: None,
@@ -134,6 +138,9 @@ impl Config {
         }
         Ok(Config {
             listen: file.listen.unwrap_or(defaults.listen),
+            allow_non_loopback: file
+                .allow_non_loopback
+                .unwrap_or(defaults.allow_non_loopback),
             data_dir: file.data.unwrap_or(defaults.data_dir),
             load_demo: file.demo.unwrap_or(defaults.load_demo),
             admin_token: file.admin_token.map(|t| t.trim().to_owned()),

@@ -27,6 +27,12 @@ pub enum ServeError {
         /// Why.
         source: std::io::Error,
     },
+    /// The listen address is not loopback and the config does not allow that.
+    #[error("refusing to listen on {addr}: it is not a loopback address; set `allow_non_loopback = true` in the config to serve other machines (and put TLS in front)")]
+    NotLoopback {
+        /// The address.
+        addr: SocketAddr,
+    },
     /// The server stopped with an I/O error.
     #[error("HTTP server failed")]
     Io(#[from] std::io::Error),
@@ -118,6 +124,14 @@ pub fn start_playout(
 /// Runs the headend until Ctrl-C or SIGTERM. `ready` is called with the bound address once
 /// the server accepts connections (the binary prints it; tests wait for it).
 pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+    if !config.listen.ip().is_loopback() {
+        if !config.allow_non_loopback {
+            return Err(ServeError::NotLoopback {
+                addr: config.listen,
+            });
+        }
+        tracing::warn!(addr = %config.listen, "serving plain HTTP beyond this machine: put TLS (a reverse proxy) in front");
+    }
     // Bind first: an occupied port fails fast, before the store is touched.
     let listener = TcpListener::bind(config.listen)
         .await

@@ -101,7 +101,44 @@ pub fn app(state: AppState) -> Router {
         .route("/stb/v1/views", post(stb::views))
         .route("/api/v1/boxes", get(stb::boxes))
         .route("/api/v1/views", get(stb::view_counts))
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
+}
+
+/// Gives every error response the API's JSON shape, `{"error": "<Chinese message>"}`:
+/// axum's own rejections (a malformed query, a body too large, a wrong content type, an
+/// unknown path or method) answer plain text otherwise.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return response;
+    }
+    let message = match status {
+        StatusCode::BAD_REQUEST => "请求格式不正确：参数或内容无法识别",
+        StatusCode::NOT_FOUND => "没有这个地址",
+        StatusCode::METHOD_NOT_ALLOWED => "不支持这种请求方法",
+        StatusCode::PAYLOAD_TOO_LARGE => "请求内容过大",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "请求内容类型不支持，请使用 application/json",
+        StatusCode::UNPROCESSABLE_ENTITY => "请求内容无法处理：字段缺失或类型不对",
+        s if s.is_server_error() => "服务器内部错误，请稍后再试",
+        _ => "请求失败",
+    };
+    tracing::info!(status = status.as_u16(), "request refused by the framework");
+    let mut out = (status, Json(serde_json::json!({ "error": message }))).into_response();
+    // Keep headers that matter to the client (e.g. Allow on 405).
+    for name in [axum::http::header::ALLOW] {
+        if let Some(v) = response.headers().get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
 }
 
 /// Errors a handler can return; the status is decided here, in one place.

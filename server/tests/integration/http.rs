@@ -117,3 +117,36 @@ async fn preview_errors_are_explained_in_chinese() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(String::from_utf8(body).unwrap().contains("第9页不存在"));
 }
+
+#[tokio::test]
+async fn framework_rejections_answer_the_json_error_shape_in_chinese() {
+    let store = tokio::task::spawn_blocking(mini_store).await.unwrap();
+    let state = AppState::new(store);
+    for (req, status) in [
+        (
+            Request::post("/api/v1/preview?page=abc")
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"kind":"help","channel":"台"}"#))
+                .unwrap(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Request::get("/no/such/page").body(Body::empty()).unwrap(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Request::delete("/healthz").body(Body::empty()).unwrap(),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ] {
+        let response = app(state.clone()).oneshot(req).await.unwrap();
+        assert_eq!(response.status(), status);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let msg = v["error"].as_str().unwrap();
+        assert!(msg.chars().any(headend::render::text::is_han), "{msg}");
+    }
+}

@@ -175,6 +175,24 @@ fn an_occupied_port_gives_one_error_line() {
 }
 
 #[test]
+fn a_non_loopback_listen_address_needs_the_config_to_allow_it() {
+    // Refused before anything is bound: nothing listens beyond this machine.
+    let dir = tempfile::tempdir().unwrap();
+    let out = headend(&[
+        "serve",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--listen",
+        "0.0.0.0:0",
+    ]);
+    assert_one_error_line(&out, &["0.0.0.0:0", "allow_non_loopback"]);
+    assert!(
+        !dir.path().join("headend.db").exists(),
+        "refused before the store is touched"
+    );
+}
+
+#[test]
 fn a_config_file_with_an_unknown_key_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("headend.toml");

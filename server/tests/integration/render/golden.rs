@@ -61,10 +61,12 @@ fn write_diff(name: &str, expected: &Pixmap, actual: &Pixmap) -> PathBuf {
 
 #[test]
 fn every_template_in_every_profile_matches_its_golden_image() {
-    let bless = std::env::var_os("GOVCHANNEL_BLESS").is_some();
+    // Only `GOVCHANNEL_BLESS=1` rewrites references (not any value: `=0` must not bless).
+    let bless = std::env::var("GOVCHANNEL_BLESS").is_ok_and(|v| v == "1");
     let mut renderer = Renderer::new().unwrap();
     let mut failures = Vec::new();
     let mut compared = 0;
+    let mut used = std::collections::HashSet::new();
     for (name, screen) in sample_screens() {
         for profile in Profile::ALL {
             let pages = renderer.layout(&screen, profile);
@@ -73,6 +75,7 @@ fn every_template_in_every_profile_matches_its_golden_image() {
                 let file = format!("{name}-{}-p{}", profile.name(), layout.page);
                 let actual = renderer.raster(layout).unwrap();
                 let path = golden_dir().join(format!("{file}.png"));
+                used.insert(format!("{file}.png"));
                 if bless {
                     actual.save_png(&path).unwrap();
                     continue;
@@ -101,6 +104,13 @@ fn every_template_in_every_profile_matches_its_golden_image() {
                     failures.push(format!("{file}: {n} pixels differ; see {}", diff.display()));
                 }
             }
+        }
+    }
+    // Every reference in the directory belongs to a case: a stale file is a failure.
+    for entry in std::fs::read_dir(golden_dir()).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".png") && !used.contains(&name) {
+            failures.push(format!("{name}: a golden image no case uses (delete it)"));
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
