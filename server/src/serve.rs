@@ -1,8 +1,11 @@
 //! `headend serve`: open the store, load the demo county into an empty store, listen.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::demo::{self, DemoError};
@@ -151,13 +154,94 @@ pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         std::sync::Arc::clone(&state.playout),
         std::sync::Arc::clone(&state.layouts),
     );
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.wait())
-    .await?;
+    serve_http(listener, app(state), shutdown.wait()).await;
     Ok(())
+}
+
+/// Longest a client may take to send a request's headers: a half-sent request line never
+/// holds a connection for longer.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a request may take to be answered (a triggered ingest pass included).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Most connections served at once; further clients wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 4096;
+/// How long in-flight requests may finish after a stop request.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serves `router` on `listener` until `shutdown` resolves: HTTP/1.1 with a header-read
+/// timeout, a per-request timeout and a connection cap; each request carries its peer's
+/// address (`ConnectInfo`). In-flight requests get [`SHUTDOWN_GRACE`] to finish.
+pub async fn serve_http(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            p = Arc::clone(&permits).acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    continue;
+                }
+            },
+        };
+        let router = router.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                let router = router.clone();
+                async move {
+                    let call = router.oneshot(req.map(axum::body::Body::new));
+                    match tokio::time::timeout(REQUEST_TIMEOUT, call).await {
+                        Ok(Ok(response)) => Ok::<_, std::convert::Infallible>(response),
+                        Ok(Err(never)) => match never {},
+                        Err(_) => {
+                            tracing::warn!(%peer, "request timed out");
+                            Ok(axum::response::IntoResponse::into_response((
+                                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                                axum::Json(
+                                    serde_json::json!({ "error": "请求处理超时，请稍后再试" }),
+                                ),
+                            )))
+                        }
+                    }
+                }
+            });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _permit = permit;
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
+            tracing::warn!("requests still running after the shutdown grace period were cut");
+        }
+    }
 }
 
 /// Signal handlers installed before the server reports ready, so a stop request that

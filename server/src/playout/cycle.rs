@@ -11,7 +11,9 @@
 //!   fit; if even they do not, they take turns too (and the note in the log says so);
 //! - [`Part::Turns`] items (older notices) fill what the `Always` items leave;
 //! - [`Part::Rotation`] items fill the rest, at least one a cycle, from where the last
-//!   cycle stopped, so over successive cycles every one of them airs.
+//!   cycle stopped, so over successive cycles every one of them airs;
+//! - [`Part::Closing`] lists (cases completed today) air in every cycle, polls take
+//!   turns (at least one a cycle).
 //!
 //! Index screens (the summary, lists) are kept to at most a tenth of the cycle's airtime.
 
@@ -40,6 +42,7 @@ pub struct Turns {
     always: Option<String>,
     turns: Option<String>,
     rotation: Option<String>,
+    polls: Option<String>,
 }
 
 /// A notice (or other item) with the items attached to it.
@@ -103,14 +106,27 @@ pub fn plan(
     } else {
         0
     };
-    let closing_time: u64 = closing.iter().map(|&i| unit_time(&units[i], airtime)).sum();
+    let is_index = |i: usize| units[i].items.iter().all(|it| it.screen.is_index());
+    // Closing lists (今日办结) air in every cycle; polls take turns, at least one a cycle.
+    let (closing_fixed, polls): (Vec<usize>, Vec<usize>) =
+        closing.iter().partition(|&&i| is_index(i));
+    let closing_time: u64 = closing_fixed
+        .iter()
+        .map(|&i| unit_time(&units[i], airtime))
+        .sum();
     let mut room = budget.saturating_sub(summary_estimate + closing_time);
-    // Keep room for one rotation item, so guides and flows air in every cycle.
+    // Keep room for one rotation item and one poll, so guides, flows and polls air in
+    // every cycle.
+    let share = room / 3;
     let reserve = match first_turn(&units, &rotation, turns.rotation.as_deref()) {
-        Some(i) => unit_time(&units[i], airtime).min(room / 2),
+        Some(i) => unit_time(&units[i], airtime).min(share),
         None => 0,
     };
-    room = room.saturating_sub(reserve);
+    let poll_reserve = match first_turn(&units, &polls, turns.polls.as_deref()) {
+        Some(i) => unit_time(&units[i], airtime).min(share),
+        None => 0,
+    };
+    room = room.saturating_sub(reserve + poll_reserve);
     let mut chosen: Vec<usize> = Vec::new();
     let picked = take_turns(
         &units,
@@ -137,6 +153,8 @@ pub fn plan(
         airtime,
     ));
     chosen.sort_unstable();
+    room += poll_reserve;
+    let polled = take_turns(&units, &polls, &mut turns.polls, &mut room, true, airtime);
     room += reserve;
     let rotated = take_turns(
         &units,
@@ -146,13 +164,12 @@ pub fn plan(
         true,
         airtime,
     );
-    let mut closing_units = closing;
+    let mut closing_units: Vec<usize> = closing_fixed.into_iter().chain(polled).collect();
     // Index screens at most a tenth of the airtime: drop closing lists first.
     let total_of = |ids: &[usize], airtime: &mut dyn Airtime| -> u64 {
         ids.iter().map(|&i| unit_time(&units[i], airtime)).sum()
     };
     let body_time = total_of(&chosen, airtime) + total_of(&rotated, airtime);
-    let is_index = |i: usize| units[i].items.iter().all(|it| it.screen.is_index());
     let mut with_summary = program.summary;
     loop {
         let index_time: u64 = closing_units
@@ -382,6 +399,25 @@ mod tests {
         let b = plan(&program, "台", now(), 700, &mut secs, &mut turns);
         assert_eq!(keys(&a), ["fresh", "old0", "old1", "g"]);
         assert_eq!(keys(&b), ["fresh", "old2", "old3", "g"]);
+    }
+
+    #[test]
+    fn polls_take_turns_when_they_do_not_all_fit() {
+        let program = Program {
+            items: vec![
+                item("n1", Part::Always, 500),
+                item("p1", Part::Closing, 200),
+                item("p2", Part::Closing, 200),
+                item("p3", Part::Closing, 200),
+            ],
+            summary: false,
+            ..Program::default()
+        };
+        let mut turns = Turns::default();
+        let a = plan(&program, "台", now(), 800, &mut secs, &mut turns);
+        let b = plan(&program, "台", now(), 800, &mut secs, &mut turns);
+        assert_eq!(keys(&a), ["n1", "p1"]);
+        assert_eq!(keys(&b), ["n1", "p2"]);
     }
 
     #[test]

@@ -229,3 +229,39 @@ fn stats_without_a_database_says_where_it_looked() {
         "stats must not create a database"
     );
 }
+
+#[test]
+fn a_half_sent_request_is_cut_off_while_other_clients_are_served() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Headend::start(&dir.path().join("data"), &["--no-demo"]).unwrap();
+    let mut slow = std::net::TcpStream::connect(&server.addr).unwrap();
+    slow.write_all(b"GET /heal").unwrap();
+    let started = std::time::Instant::now();
+    // Meanwhile the server answers others.
+    for _ in 0..3 {
+        let (status, body) = e2e::http_get(&server.addr, "/healthz").unwrap();
+        assert_eq!((status, body.as_str()), (200, "ok"));
+    }
+    // The half request is dropped after the header-read timeout (10 s): the read ends
+    // (EOF, or a 408 and EOF) well before the 40 s this read would wait.
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(40)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let result = slow.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(
+        result.is_ok(),
+        "the server closed the connection: {result:?}"
+    );
+    assert!(
+        waited >= std::time::Duration::from_secs(8) && waited < std::time::Duration::from_secs(30),
+        "cut off after {waited:?}"
+    );
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+    assert!(server.stop().success());
+}
