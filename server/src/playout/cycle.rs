@@ -32,6 +32,9 @@ pub const SUMMARY_KEY: &str = "summary";
 /// What the status line calls the next cycle's summary.
 pub const SUMMARY_HEADLINE: &str = "本轮节目导视";
 
+/// Units longer than the room passed over in a row before a pool's turn ends.
+const MAX_PASSED: usize = 8;
+
 /// Index screens' largest share of a cycle's airtime, in percent.
 pub const INDEX_SHARE_PERCENT: u64 = 10;
 
@@ -265,6 +268,9 @@ fn take_turns(
     }
     let start = start_of(units, pool, last.as_deref());
     let mut taken = Vec::new();
+    // A unit longer than the room is passed over (a smaller one after it may fit); after
+    // a few in a row the pool's turn ends.
+    let mut passed = 0;
     for off in 0..pool.len() {
         let i = pool[(start + off) % pool.len()];
         let t: u64 = units[i]
@@ -275,8 +281,12 @@ fn take_turns(
         if t <= *room || (at_least_one && taken.is_empty()) {
             *room = room.saturating_sub(t);
             taken.push(i);
+            passed = 0;
         } else {
-            break;
+            passed += 1;
+            if passed >= MAX_PASSED {
+                break;
+            }
         }
     }
     if taken.len() < pool.len() {
