@@ -32,5 +32,5 @@ mkdir -p docs/frames
 cut sd 3 sd-urgent
 cut sd 78 sd-summary
 cut sd 138 sd-notice
-cut hd720 615 hd720-guide
+cut hd720 615 hd720-list
 ls -l docs/frames
