@@ -236,7 +236,7 @@ impl<'a> Composer<'a> {
         );
         let area = self.area;
         self.place(&line, style, area.x, area.w);
-        self.gap(style.px * 0.3);
+        self.gap(style.px * 0.2);
     }
 
     fn page(&mut self) -> &mut Page {
