@@ -6,7 +6,7 @@
 mod live;
 pub mod metrics;
 mod overview;
-mod preview;
+pub mod preview;
 pub mod sources;
 pub mod stb;
 
@@ -40,6 +40,8 @@ pub struct AppState {
     pub layouts: Arc<LayoutRegistry>,
     /// Manifests and page images served to set-top boxes.
     pub stb: Arc<stb::StbState>,
+    /// Previews drawn at once (see [`preview::MAX_CONCURRENT_PREVIEWS`]).
+    pub preview_permits: Arc<tokio::sync::Semaphore>,
     /// Ingest sources and the admin token for their write endpoints; `None` (the default
     /// of [`AppState::new`]) answers the sources endpoints with 503.
     pub ingest: Option<sources::IngestApi>,
@@ -55,6 +57,9 @@ impl AppState {
             playout: Arc::new(OnceLock::new()),
             layouts: Arc::new(LayoutRegistry::default()),
             stb: Arc::new(stb::StbState::default()),
+            preview_permits: Arc::new(tokio::sync::Semaphore::new(
+                preview::MAX_CONCURRENT_PREVIEWS,
+            )),
             ingest: None,
         }
     }
@@ -171,6 +176,10 @@ pub enum ApiError {
     /// The body is larger than the endpoint takes; Chinese.
     #[error("too large: {0}")]
     TooLarge(String),
+    /// The request is well formed but asks for too much (e.g. a screen too large to
+    /// preview); Chinese.
+    #[error("unprocessable: {0}")]
+    Unprocessable(String),
 }
 
 impl IntoResponse for ApiError {
@@ -182,6 +191,7 @@ impl IntoResponse for ApiError {
             ApiError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
             ApiError::TooMany(m) => (StatusCode::TOO_MANY_REQUESTS, m.clone()),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone()),
+            ApiError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, m.clone()),
             ApiError::Store(StoreError::Closed) | ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "服务暂时不可用，请稍后再试".to_owned(),
