@@ -163,26 +163,21 @@ async fn previews_too_large_or_too_long_are_refused_in_chinese() {
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert!(v["error"].as_str().unwrap().contains("过大"));
     // A small body asking for too many items: 422, nothing drawn.
-    let items: Vec<String> = (0..600)
-        .map(|i| format!(r#"{{"label":"第{i}项","target":"x"}}"#))
-        .collect();
-    let list = format!(
-        r#"{{"kind":"list","title":"列表","items":[{}]}}"#,
-        items.join(",")
-    );
-    let (status, _, body) = post("/api/v1/preview", &list).await;
+    let list = |n: usize| {
+        let items: Vec<String> = (0..n)
+            .map(|i| format!(r#"{{"label":"第{i}项","target":"x"}}"#))
+            .collect();
+        format!(
+            r#"{{"kind":"list","title":"列表","items":[{}]}}"#,
+            items.join(",")
+        )
+    };
+    let (status, _, body) = post("/api/v1/preview", &list(600)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert!(v["error"].as_str().unwrap().contains("过多"));
     // Within the limits it renders.
-    let items: Vec<String> = (0..400)
-        .map(|i| format!(r#"{{"label":"第{i}项","target":"x"}}"#))
-        .collect();
-    let list = format!(
-        r#"{{"kind":"list","title":"列表","items":[{}]}}"#,
-        items.join(",")
-    );
-    let (status, headers, _) = post("/api/v1/preview?page=67", &list).await;
+    let (status, headers, _) = post("/api/v1/preview?page=67", &list(400)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["x-pages"], "67");
 }
