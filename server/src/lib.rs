@@ -2,7 +2,7 @@
 //! content, stores it, renders TV screens, airs channels and serves set-top boxes.
 //!
 //! Modules are domains: [`store`] owns the SQLite file, [`content`] the shared vocabulary,
-//! [`demo`] the embedded demo county, [`ingest`] reads the platform's feeds and exports,
+//! [`demo`] the embedded demo county, [`digest`] hashes and secrets, [`ingest`] reads the platform's feeds and exports,
 //! [`fonts`] the pinned faces, [`render`] the pure renderer, [`pages`] builds page models
 //! from the store, [`mask`] masks personal data before it airs, [`playout`] airs the
 //! channels, [`stb`] builds the set-top-box screen graph and images, [`web`] the HTTP
@@ -11,6 +11,7 @@
 pub mod config;
 pub mod content;
 pub mod demo;
+pub mod digest;
 pub mod fonts;
 pub mod ingest;
 pub mod mask;

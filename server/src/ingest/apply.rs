@@ -18,7 +18,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::export::{CaseItem, CatalogueItem};
 use super::feed::{NoticeItem, Parsed};
@@ -102,8 +101,7 @@ fn stamp(t: DateTime<Utc>) -> String {
 
 fn content_hash(value: &serde_json::Value) -> String {
     // serde_json's map is ordered by key, so the text (and hash) is stable.
-    let digest = Sha256::digest(value.to_string().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::sha256_hex(&value.to_string())
 }
 
 /// Lookups a pass needs, read once at its start.

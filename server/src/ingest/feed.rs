@@ -130,8 +130,7 @@ impl ParseError {
 
 /// Hex SHA-256 prefix used for generated ids.
 pub fn short_hash(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
+    crate::digest::hex(&Sha256::digest(text.as_bytes())[..12])
 }
 
 /// A key fit for storage: trimmed, invisible characters removed, long ones hashed.

@@ -149,22 +149,17 @@ impl AsRun {
             }
         };
         text.push('\n');
-        let result = path
-            .parent()
-            .map_or(Ok(()), |p| {
-                if p.as_os_str().is_empty() {
-                    Ok(())
-                } else {
-                    std::fs::create_dir_all(p)
-                }
-            })
-            .and_then(|()| {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)
-            })
-            .and_then(|mut f| f.write_all(text.as_bytes()));
+        let append = || -> std::io::Result<()> {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)?
+                .write_all(text.as_bytes())
+        };
+        let result = append();
         match result {
             Ok(()) => self.lines += 1,
             Err(e) => {

@@ -193,6 +193,16 @@ struct Shot {
     layout: Arc<Layout>,
 }
 
+/// What a second shows, for the as-run log.
+enum Shown {
+    /// A frame of the page on air.
+    Frame(Shot, Page),
+    /// The slate.
+    Slate,
+    /// The picture of the second before, again (the next frame is not encoded yet).
+    Held,
+}
+
 /// A run of seconds showing one frame, for the as-run log.
 struct Run {
     start: u64,
@@ -286,13 +296,12 @@ fn content_chars(layouts: &[Layout], pages: usize) -> usize {
 /// when the band comes or goes in the middle of a screen.
 fn page_holding(layouts: &[Layout], n: usize) -> u32 {
     let mut seen = 0;
-    for (i, _) in layouts.iter().enumerate() {
-        seen = content_chars(layouts, i + 1);
+    for (i, layout) in layouts.iter().enumerate() {
+        seen += content_chars(std::slice::from_ref(layout), 1);
         if seen > n {
             return i as u32 + 1;
         }
     }
-    let _ = seen;
     layouts.len().max(1) as u32
 }
 
@@ -556,27 +565,33 @@ impl Lane {
     /// The item of the cycle that airs next (dropping what left the program, taking the
     /// fresh version of what changed); plans a new cycle when this one is over.
     fn next_item(&mut self, k: u64) -> Option<Item> {
-        for _ in 0..2 {
-            while let Some(front) = self.cycle.front() {
-                if front.key == cycle::SUMMARY_KEY {
-                    return Some(front.clone());
+        if let Some(item) = self.queued_item() {
+            return Some(item);
+        }
+        // A new cycle from fresh content.
+        self.refresh(k, false);
+        self.plan_cycle(k);
+        self.queued_item()
+    }
+
+    /// The front of the cycle, dropping what left the program and taking the fresh version
+    /// of what changed.
+    fn queued_item(&mut self) -> Option<Item> {
+        while let Some(front) = self.cycle.front() {
+            if front.key == cycle::SUMMARY_KEY {
+                return Some(front.clone());
+            }
+            match self.program.item(&front.key).cloned() {
+                Some(fresh) => {
+                    if let Some(f) = self.cycle.front_mut() {
+                        *f = fresh.clone();
+                    }
+                    return Some(fresh);
                 }
-                match self.program.item(&front.key) {
-                    Some(fresh) => {
-                        let fresh = fresh.clone();
-                        if let Some(f) = self.cycle.front_mut() {
-                            *f = fresh.clone();
-                        }
-                        return Some(fresh);
-                    }
-                    None => {
-                        self.cycle.pop_front();
-                    }
+                None => {
+                    self.cycle.pop_front();
                 }
             }
-            // A new cycle from fresh content.
-            self.refresh(k, false);
-            self.plan_cycle(k);
         }
         None
     }
@@ -602,12 +617,13 @@ impl Lane {
         self.changed();
     }
 
-    /// The headline of what airs after the item on air: the cycle's next item, or the
-    /// next cycle's summary.
-    fn following(&self) -> Option<String> {
+    /// The headline of what airs after the item on air: the cycle's next item (passing
+    /// over the first `skip` queued ones), or the next cycle's summary.
+    fn following(&self, skip: usize) -> Option<String> {
         let queued = self
             .cycle
             .iter()
+            .skip(skip)
             .find(|i| i.key == cycle::SUMMARY_KEY || self.program.item(&i.key).is_some());
         match queued {
             Some(i) => Some(i.screen.headline()),
@@ -645,7 +661,7 @@ impl Lane {
             if !slot.slate && still_on && p.page < p.pages() {
                 let (item, page, old) = (p.item.clone(), p.page, Arc::clone(&p.layouts));
                 let urgent = p.urgent;
-                let next = self.following();
+                let next = self.following(0);
                 let context = if urgent {
                     self.context(next, false)
                 } else {
@@ -671,7 +687,7 @@ impl Lane {
                 let still_on =
                     self.program.item(&item.key).is_some() || item.key == cycle::SUMMARY_KEY;
                 if still_on {
-                    let next = self.following();
+                    let next = self.following(0);
                     let context = self.context(next, band);
                     candidate = self
                         .page_of(item, page, context, false)
@@ -683,12 +699,8 @@ impl Lane {
         }
         if candidate.is_none() {
             if let Some(item) = self.next_item(k) {
-                // `following` must not see the item itself.
-                let front = self.cycle.pop_front();
-                let next = self.following();
-                if let Some(f) = front {
-                    self.cycle.push_front(f);
-                }
+                // The item is the cycle's front: what follows it comes after.
+                let next = self.following(1);
                 let context = self.context(next, band);
                 candidate = self
                     .page_of(item, 1, context, false)
@@ -875,7 +887,7 @@ impl Lane {
     }
 
     /// Decides second `k`: its GOP and the frame it shows (`None` for the slate).
-    fn decide(&mut self, k: u64) -> (Arc<Gop>, Option<(Shot, Page)>) {
+    fn decide(&mut self, k: u64) -> (Arc<Gop>, Shown) {
         if let Some(v) = &self.version {
             let now = v.load(Ordering::Relaxed);
             if now != self.seen_version {
@@ -892,65 +904,53 @@ impl Lane {
             }
             let next = self.peek(k);
             let Some((page, via)) = next else {
-                // Nothing to air: the slate, and the program is read again next second.
-                self.refresh(k, false);
+                // Nothing to air (the program was just read again): the slate.
                 if self.slot.as_ref().is_none_or(|s| !s.slate) {
                     self.slot = None;
                     self.set_on_air("slate", 1);
                     LaneStats::add(&self.stats.screens, 1);
                 }
-                return (Arc::clone(&self.slate), None);
+                return (Arc::clone(&self.slate), Shown::Slate);
             };
             let Some(shot) = self.shot(&page, self.strip_next) else {
                 self.commit(page, via, k, true);
-                return (Arc::clone(&self.slate), None);
+                return (Arc::clone(&self.slate), Shown::Slate);
             };
             match self.status(&page.item.key, &shot) {
                 Status::Ready(gop) => {
                     self.commit(page.clone(), via, k, false);
-                    return (gop, Some((shot, page)));
+                    return (gop, Shown::Frame(shot, page));
                 }
                 Status::Failed => {
                     self.commit(page, via, k, true);
                     self.set_on_air("slate", 1);
-                    return (Arc::clone(&self.slate), None);
+                    return (Arc::clone(&self.slate), Shown::Slate);
                 }
                 Status::Pending => {
                     LaneStats::add(&self.stats.late_gops, 1);
                     match &mut self.slot {
                         // Hold the current screen one more second.
                         Some(s) => s.dwell += 1,
-                        None => return (Arc::clone(&self.slate), None),
+                        None => return (Arc::clone(&self.slate), Shown::Slate),
                     }
                 }
             }
         }
         let Some(slot) = &self.slot else {
-            return (Arc::clone(&self.slate), None);
+            return (Arc::clone(&self.slate), Shown::Slate);
         };
         if slot.slate {
-            return (Arc::clone(&self.slate), None);
+            return (Arc::clone(&self.slate), Shown::Slate);
         }
         let Some((shot, page)) = self.slot_shot(k) else {
-            return (Arc::clone(&self.slate), None);
+            return (Arc::clone(&self.slate), Shown::Slate);
         };
         match self.status(&page.item.key, &shot) {
-            Status::Ready(gop) => (gop, Some((shot, page))),
-            Status::Failed => (Arc::clone(&self.slate), None),
+            Status::Ready(gop) => (gop, Shown::Frame(shot, page)),
+            Status::Failed => (Arc::clone(&self.slate), Shown::Slate),
             Status::Pending => {
                 // Keep showing what is on the picture now (its run goes on).
-                let last = Arc::clone(&self.last);
-                let frame = self.run.as_ref().filter(|r| !r.slate).map(|r| r.hash);
-                match frame {
-                    Some(hash) if !Arc::ptr_eq(&last, &self.slate) => {
-                        let shot = Shot {
-                            hash,
-                            layout: Arc::clone(&shot.layout),
-                        };
-                        (last, Some((shot, page)))
-                    }
-                    _ => (last, None),
-                }
+                (Arc::clone(&self.last), Shown::Held)
             }
         }
     }
@@ -1003,17 +1003,23 @@ impl Lane {
     }
 
     /// Notes what second `k` shows in the as-run log.
-    fn log_second(&mut self, k: u64, shown: Option<&(Shot, Page)>) {
-        let hash = shown.map_or(self.slate_shot.hash, |(s, _)| s.hash);
+    fn log_second(&mut self, k: u64, shown: &Shown) {
+        let frame = match shown {
+            // The picture of the second before goes on: so does its run.
+            Shown::Held if self.run.is_some() => return,
+            Shown::Frame(shot, page) => Some((shot, page)),
+            Shown::Held | Shown::Slate => None,
+        };
+        let hash = frame.map_or(self.slate_shot.hash, |(s, _)| s.hash);
         if self
             .run
             .as_ref()
-            .is_some_and(|r| r.hash == hash && r.slate == shown.is_none())
+            .is_some_and(|r| r.hash == hash && r.slate == frame.is_none())
         {
             return;
         }
         self.close_run(k);
-        let run = match shown {
+        let run = match frame {
             Some((shot, page)) => {
                 self.as_run.layout(shot.hash, &shot.layout);
                 Run {
@@ -1053,12 +1059,16 @@ impl Lane {
     pub fn tick(&mut self, k: u64) {
         self.collect(None);
         let (gop, shown) = self.decide(k);
-        let slate = shown.is_none();
+        let slate = match &shown {
+            Shown::Frame(..) => false,
+            Shown::Slate => true,
+            Shown::Held => Arc::ptr_eq(&gop, &self.slate),
+        };
         let wait = self.blocking();
         for out in &self.outputs {
             out.send(&gop, k, wait);
         }
-        self.log_second(k, shown.as_ref());
+        self.log_second(k, &shown);
         LaneStats::add(&self.stats.gops, 1);
         if slate {
             LaneStats::add(&self.stats.slate_gops, 1);

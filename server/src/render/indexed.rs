@@ -82,26 +82,19 @@ pub fn palette(layout: &Layout, max_ramp: usize) -> Vec<Rgb> {
     out
 }
 
-fn nearest(palette: &[Rgb], r: u8, g: u8, b: u8) -> (u8, u8) {
-    let mut best = (0usize, u32::MAX);
-    for (i, c) in palette.iter().enumerate() {
-        let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).pow(2) as u32;
-        let dist = d(c.0, r) + d(c.1, g) + d(c.2, b);
-        if dist < best.1 {
-            best = (i, dist);
-        }
-    }
-    let c = palette[best.0];
-    let err = [c.0.abs_diff(r), c.1.abs_diff(g), c.2.abs_diff(b)]
-        .into_iter()
-        .max()
-        .unwrap_or(0);
-    (best.0 as u8, err)
+/// The palette entry nearest to (r, g, b).
+fn nearest(palette: &[Rgb], r: u8, g: u8, b: u8) -> u8 {
+    let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).pow(2) as u32;
+    palette
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, c)| d(c.0, r) + d(c.1, g) + d(c.2, b))
+        .map_or(0, |(i, _)| i as u8)
 }
 
 /// Encodes `pixmap` (drawn from `layout`) as an indexed PNG over the layout's palette.
 pub fn encode(pixmap: &Pixmap, layout: &Layout) -> Result<IndexedPng, png::EncodingError> {
-    encode_with(pixmap, layout, MAX_RAMP, png::Filter::NoFilter)
+    encode_reduced(pixmap, layout, MAX_RAMP, png::Filter::NoFilter, 256)
 }
 
 /// Merges the least-used palette entries into their nearest neighbours (weighted by use)
@@ -147,17 +140,8 @@ fn reduce(palette: &[Rgb], counts: &[u64], max: usize) -> (Vec<Rgb>, Vec<usize>)
     (live.into_iter().map(|(c, _, _)| c).collect(), map)
 }
 
-/// [`encode`] with `max_ramp` steps per text ramp and PNG row filter `filter`.
-pub fn encode_with(
-    pixmap: &Pixmap,
-    layout: &Layout,
-    max_ramp: usize,
-    filter: png::Filter,
-) -> Result<IndexedPng, png::EncodingError> {
-    encode_reduced(pixmap, layout, max_ramp, filter, 256)
-}
-
-/// [`encode_with`] keeping at most `max_colours` palette entries (the least used merged
+/// [`encode`] with `max_ramp` steps per text ramp, PNG row filter `filter`, and at most
+/// `max_colours` palette entries (the least used merged
 /// into their nearest neighbours).
 pub fn encode_reduced(
     pixmap: &Pixmap,
@@ -172,18 +156,16 @@ pub fn encode_reduced(
     }
     let (w, h) = (pixmap.width(), pixmap.height());
     let mut index: Vec<u8> = Vec::with_capacity(w as usize * h as usize);
-    let mut seen: HashMap<u32, (u8, u8)> = HashMap::new();
-    let mut max_error = 0u8;
+    let mut seen: HashMap<u32, u8> = HashMap::new();
     let mut last: Option<(u32, u8)> = None;
     for p in pixmap.data().chunks_exact(4) {
         let key = u32::from(p[0]) << 16 | u32::from(p[1]) << 8 | u32::from(p[2]);
         let i = match last {
             Some((k, i)) if k == key => i,
             _ => {
-                let (i, err) = *seen
+                let i = *seen
                     .entry(key)
                     .or_insert_with(|| nearest(&pal, p[0], p[1], p[2]));
-                max_error = max_error.max(err);
                 last = Some((key, i));
                 i
             }
@@ -200,12 +182,16 @@ pub fn encode_reduced(
     for v in &mut index {
         *v = map[*v as usize] as u8;
     }
-    max_error = 0;
-    for (key, (i, _)) in &seen {
-        let c = compact[map[*i as usize]];
-        let (r, g, b) = ((key >> 16) as u8, (key >> 8) as u8, *key as u8);
-        max_error = max_error.max(c.0.abs_diff(r).max(c.1.abs_diff(g)).max(c.2.abs_diff(b)));
-    }
+    // The largest difference of any colour in the picture from the entry it became.
+    let max_error = seen
+        .iter()
+        .map(|(key, i)| {
+            let c = compact[map[*i as usize]];
+            let (r, g, b) = ((key >> 16) as u8, (key >> 8) as u8, *key as u8);
+            c.0.abs_diff(r).max(c.1.abs_diff(g)).max(c.2.abs_diff(b))
+        })
+        .max()
+        .unwrap_or(0);
     let colours = compact.len();
     let depth = if colours <= 16 {
         png::BitDepth::Four

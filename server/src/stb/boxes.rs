@@ -2,9 +2,9 @@
 //! per box per poll, and the anonymous view counts boxes report once a day. Plain
 //! functions over a connection, run on the store's thread.
 
+use crate::digest::{hex, same_secret, sha256_hex};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::store::StoreError;
 
@@ -41,19 +41,12 @@ impl From<rusqlite::Error> for BoxError {
     }
 }
 
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// `n` random bytes as hex, from the operating system.
 pub fn random_hex(n: usize) -> std::io::Result<String> {
     use std::io::Read;
     let mut bytes = vec![0u8; n];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&bytes))
 }
 
 /// Registers the box `device` with `secret` (again: a box that lost its secret gets new
@@ -134,14 +127,7 @@ pub fn authenticate(
     let Some((stored, region)) = row else {
         return Err(BoxError::Unauthorised);
     };
-    let given = sha256_hex(secret);
-    let same = stored.len() == given.len()
-        && stored
-            .bytes()
-            .zip(given.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if !same {
+    if !same_secret(stored.as_bytes(), sha256_hex(secret).as_bytes()) {
         return Err(BoxError::Unauthorised);
     }
     conn.execute(

@@ -32,13 +32,12 @@ pub struct Built {
     pub images: Vec<ImageRef>,
 }
 
-fn action_for(target: &str, known: &dyn Fn(&str) -> bool) -> Option<Action> {
+/// The action of a selectable `target` on a screen (a poll's screen when `poll` is set):
+/// `None` for targets that lead nowhere in this graph.
+fn action_for(target: &str, poll: Option<i64>, known: &dyn Fn(&str) -> bool) -> Option<Action> {
     if let Some(option) = target.strip_prefix("vote:") {
-        // The poll is filled in by the caller, which knows the screen.
-        return option
-            .parse()
-            .ok()
-            .map(|option| Action::Vote { poll: 0, option });
+        let option = option.parse().ok()?;
+        return poll.map(|poll| Action::Vote { poll, option });
     }
     match target {
         "help" => Some(Action::Help),
@@ -64,8 +63,7 @@ fn version_of(manifest: &Manifest) -> String {
     let mut unversioned = manifest.clone();
     unversioned.version = String::new();
     let bytes = serde_json::to_vec(&unversioned).unwrap_or_default();
-    let digest = Sha256::digest(&bytes);
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::hex(&Sha256::digest(&bytes)[..8])
 }
 
 /// Keys that work on every page unless the page binds them itself.
@@ -149,10 +147,8 @@ pub fn node(
                 });
                 continue;
             }
-            let action = match (action_for(&s.target, &known), poll_id) {
-                (Some(Action::Vote { option, .. }), Some(poll)) => Action::Vote { poll, option },
-                (Some(Action::Vote { .. }), None) | (None, _) => continue,
-                (Some(a), _) => a,
+            let Some(action) = action_for(&s.target, poll_id, known) else {
+                continue;
             };
             if let Some(k) = s.key {
                 keys.push(Binding {

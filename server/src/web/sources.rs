@@ -115,11 +115,6 @@ fn api(state: &AppState) -> Result<&IngestApi, SourcesError> {
     state.ingest.as_ref().ok_or(SourcesError::Disabled)
 }
 
-/// Compares in time independent of where the first difference is.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Checks the bearer token of a write request.
 pub(super) fn authorise<'a>(
     state: &'a AppState,
@@ -135,7 +130,7 @@ pub(super) fn authorise<'a>(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or(SourcesError::Unauthorized)?;
-    if same(given.as_bytes(), token.as_bytes()) {
+    if crate::digest::same_secret(given.as_bytes(), token.as_bytes()) {
         Ok(api)
     } else {
         Err(SourcesError::Unauthorized)

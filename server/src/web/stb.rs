@@ -194,7 +194,6 @@ pub async fn image(
         .and_then(stb_protocol::parse_page_image)
         .and_then(|(hash, page)| Some((ScreenHash::parse(hash)?, page)))
         .ok_or_else(|| ApiError::NotFound(format!("没有名为“{file}”的图片")))?;
-    let hash = key;
     let etag = format!("\"{}-{}\"", key.0, key.1);
     let mut common = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&etag) {
@@ -207,13 +206,13 @@ pub async fn image(
     if etag_matches(&headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, common).into_response());
     }
-    let png = match state.stb.images.cached(hash) {
+    let png = match state.stb.images.cached(key) {
         Some(png) => png,
         None => {
             let source = state
                 .stb
                 .images
-                .source(hash)
+                .source(key)
                 .ok_or_else(|| ApiError::NotFound(format!("没有名为“{file}”的图片")))?;
             let state2 = state.clone();
             let png = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
@@ -223,7 +222,7 @@ pub async fn image(
             .await
             .map_err(|e| ApiError::Unavailable(format!("image task failed: {e}")))??;
             let png: Arc<[u8]> = Arc::from(png);
-            state.stb.images.keep(hash, Arc::clone(&png));
+            state.stb.images.keep(key, Arc::clone(&png));
             png
         }
     };

@@ -1,0 +1,34 @@
+//! Hashes and secrets: hex SHA-256 for content hashes and ids, and comparison of secrets
+//! in time independent of where they differ.
+
+use sha2::{Digest, Sha256};
+
+/// `bytes` as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SHA-256 of `text` as 64 lowercase hex digits.
+pub fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// Whether two secrets are equal, compared in time independent of where the first
+/// difference is (the length is not secret).
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_and_secrets() {
+        assert_eq!(hex(&[0, 15, 255]), "000fff");
+        assert_eq!(sha256_hex("").len(), 64);
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abc", b"abd"));
+        assert!(!same_secret(b"abc", b"ab"));
+    }
+}
