@@ -83,6 +83,10 @@ pub struct ViewCount {
 pub struct ErrorBody {
     /// What went wrong, in Chinese (a box may show it to the viewer).
     pub error: String,
+    /// A screen to show instead, where the headend has one: a second vote in a poll is
+    /// refused (409) with the poll's results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen: Option<Screen>,
 }
 
 #[cfg(test)]

@@ -554,7 +554,10 @@ proptest! {
             day: s(4),
             counts: counts.into_iter().map(|(screen, views)| ViewCount { screen, views }).collect(),
         })?;
-        round_trip(&ErrorBody { error: s(5) })?;
+        round_trip(&ErrorBody {
+            error: s(5),
+            screen: None,
+        })?;
     }
 
     #[test]

@@ -342,6 +342,7 @@ pub fn poll(conn: &Connection, id: i64, results: bool) -> Result<Option<PollScre
         question,
         closes,
         votes: results.then(|| options.iter().map(|o| o.1).collect()),
+        chosen: None,
         options: options.into_iter().map(|o| o.0).collect(),
     }))
 }

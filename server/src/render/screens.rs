@@ -187,6 +187,10 @@ pub struct PollScreen {
     /// Votes per option: results are shown as bars when present.
     #[serde(default)]
     pub votes: Option<Vec<u32>>,
+    /// The option (counting from 1) a viewer chose and is asked to confirm: the screen
+    /// shows that choice alone and asks for OK (vote) or Back (cancel). Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<u32>,
 }
 
 /// The urgent banner.
@@ -328,6 +332,7 @@ const HINTS_HOME: &[(&str, &str)] = &[("数字", "选择栏目"), ("帮助", "�
 const HINTS_SLATE: &[(&str, &str)] = &[("菜单", "回首页")];
 const HINTS_LOOKUP: &[(&str, &str)] = &[("数字", "输入编号"), ("确定", "查询"), ("返回", "删除")];
 const HINTS_POLL: &[(&str, &str)] = &[("数字", "投票"), ("返回", "上一级")];
+const HINTS_CONFIRM: &[(&str, &str)] = &[("确定", "投票"), ("返回", "取消")];
 
 /// QR caption.
 const QR_CAPTION: &str = "用手机扫码，查看网上详情和在线办理";
@@ -1088,7 +1093,50 @@ fn case_result(r: &CaseResultScreen, mut c: Composer<'_>) -> Vec<super::layout::
     c.finish(HINTS_ITEM)
 }
 
-fn poll(p: &PollScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
+/// A poll's confirmation: the question, the chosen option alone, what OK and Back do.
+fn confirm_vote(
+    p: &PollScreen,
+    key: u32,
+    option: &str,
+    mut c: Composer<'_>,
+) -> Vec<super::layout::Layout> {
+    title_band(&mut c, &p.question);
+    let meta = c.meta();
+    c.block("您选择了：", meta);
+    let body = c.body();
+    let chosen = BlockStyle {
+        role: Role::Item,
+        indent_em: 0.0,
+        justify: false,
+        fg: c.theme.accent,
+        weight: Weight::Bold,
+        ..body
+    };
+    let area = c.area();
+    let lines = c.lines(&format!("{key}. {option}"), chosen, area.w);
+    c.need(lines.len() as f32 * chosen.px * chosen.pitch);
+    let top = c.y();
+    for l in &lines {
+        c.place(l, chosen, area.x, area.w);
+    }
+    let rect = Rect::new(area.x, top, area.w, c.y() - top);
+    c.selectable(None, rect, format!("vote:{key}"), option.to_owned());
+    c.block("按确定键投票，按返回键取消", meta);
+    c.finish(HINTS_CONFIRM)
+}
+
+fn poll(p: &PollScreen, c: Composer<'_>) -> Vec<super::layout::Layout> {
+    let chosen = p.chosen.and_then(|k| {
+        let option = p.options.get((k as usize).checked_sub(1)?)?;
+        (k <= 9).then_some((k, option))
+    });
+    match chosen {
+        Some((k, option)) => confirm_vote(p, k, option, c),
+        None => poll_options(p, c),
+    }
+}
+
+fn poll_options(p: &PollScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
     title_band(&mut c, &p.question);
     let meta = c.meta();
     let total: u32 = p.votes.as_ref().map_or(0, |v| v.iter().sum());
@@ -1149,9 +1197,16 @@ fn poll(p: &PollScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
             c.gap(y + bar_h * 2.0 - c.y());
         }
         let rect = Rect::new(area.x, top, area.w, c.y() - top);
-        c.selectable(Some(key), rect, format!("vote:{key}"), option.clone());
+        if p.votes.is_none() {
+            c.selectable(Some(key), rect, format!("vote:{key}"), option.clone());
+        }
     }
-    c.finish(HINTS_POLL)
+    // Results are read, not voted on.
+    c.finish(if p.votes.is_some() {
+        HINTS_ITEM
+    } else {
+        HINTS_POLL
+    })
 }
 
 fn banner(b: &BannerScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {

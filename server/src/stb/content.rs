@@ -1,6 +1,7 @@
 //! What a region's set-top boxes may show, read from the store: every screen of the graph
 //! as a page model with its id. Links between screens are the models' own selectable
-//! targets (`notice:42`, `section:power`, `vote:2` …), which [`super::graph`] resolves.
+//! targets (`notice:42`, `section:power`, `vote:2` …), which [`super::graph`] resolves. A
+//! poll's options lead to confirmation screens, `vote:<poll>:<option>`.
 
 use chrono::{DateTime, FixedOffset};
 use rusqlite::{Connection, OptionalExtension};
@@ -233,6 +234,16 @@ pub fn read(
     ));
     for (id, _) in polls {
         if let Some(p) = pages::poll(conn, id, false)? {
+            // One confirmation screen per option: a digit chooses, OK votes.
+            for k in 1..=p.options.len().min(9) as u32 {
+                screens.push(ContentScreen {
+                    id: format!("vote:{id}:{k}"),
+                    model: Model::Poll(crate::render::screens::PollScreen {
+                        chosen: Some(k),
+                        ..p.clone()
+                    }),
+                });
+            }
             screens.push(ContentScreen {
                 id: format!("poll:{id}"),
                 model: Model::Poll(p),

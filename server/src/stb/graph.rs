@@ -3,7 +3,8 @@
 //! and focus regions taken from what the layout marks selectable.
 //!
 //! Keys: on every page, the digits of the numbered items on it (a list's items, the home
-//! tiles, an entry's 办事指南/办理流程, a poll's options) and, on lists, `0` for the next
+//! tiles, an entry's 办事指南/办理流程, a poll's options, each leading to a confirmation
+//! screen where OK votes) and, on lists, `0` for the next
 //! page; for the whole manifest (global keys), BACK, MENU home, INFO help, RED the case
 //! lookup, GREEN the polls; PAGEDOWN/PAGEUP page implicitly. On the case lookup, digits go
 //! into the entry field and OK submits it. Page images are named `<screen image>-<page>`,
@@ -32,12 +33,41 @@ pub struct Built {
     pub images: Vec<ImageRef>,
 }
 
-/// The action of a selectable `target` on a screen (a poll's screen when `poll` is set):
-/// `None` for targets that lead nowhere in this graph.
-fn action_for(target: &str, poll: Option<i64>, known: &dyn Fn(&str) -> bool) -> Option<Action> {
+/// Which poll a screen belongs to: a poll's own screen (`poll:<id>`), or one of its
+/// confirmation screens (`vote:<id>:<option>`).
+#[derive(Debug, Clone, Copy)]
+enum PollScreen {
+    Choose(i64),
+    Confirm(i64),
+}
+
+impl PollScreen {
+    fn of(id: &str) -> Option<PollScreen> {
+        if let Some(poll) = id.strip_prefix("poll:") {
+            return poll.parse().ok().map(PollScreen::Choose);
+        }
+        let (poll, _option) = id.strip_prefix("vote:")?.split_once(':')?;
+        poll.parse().ok().map(PollScreen::Confirm)
+    }
+}
+
+/// The action of a selectable `target` on a screen (`poll` when it is a poll's): `None`
+/// for targets that lead nowhere in this graph. On a poll an option leads to its
+/// confirmation screen; there, the chosen option votes.
+fn action_for(
+    target: &str,
+    poll: Option<PollScreen>,
+    known: &dyn Fn(&str) -> bool,
+) -> Option<Action> {
     if let Some(option) = target.strip_prefix("vote:") {
-        let option = option.parse().ok()?;
-        return poll.map(|poll| Action::Vote { poll, option });
+        let option: u32 = option.parse().ok()?;
+        return match poll? {
+            PollScreen::Confirm(poll) => Some(Action::Vote { poll, option }),
+            PollScreen::Choose(poll) => {
+                let screen = format!("vote:{poll}:{option}");
+                known(&screen).then_some(Action::Go { screen })
+            }
+        };
     }
     match target {
         "help" => Some(Action::Help),
@@ -112,10 +142,12 @@ pub fn node(
     let layouts = renderer.layout_in(&model, profile, &ScreenContext::Interactive);
     let hash = ScreenHash::of(&model, profile, renderer.theme());
     let pages_n = layouts.len() as u32;
-    let poll_id = cs
+    let poll_id = PollScreen::of(&cs.id);
+    let confirm_option: Option<u32> = cs
         .id
-        .strip_prefix("poll:")
-        .and_then(|p| p.parse::<i64>().ok());
+        .strip_prefix("vote:")
+        .and_then(|rest| rest.rsplit_once(':'))
+        .and_then(|(_, option)| option.parse().ok());
     let is_home = cs.id == "home";
     let is_lookup = cs.id == "case_lookup";
     let is_list = matches!(*model, crate::render::Screen::List(_));
@@ -173,6 +205,13 @@ pub fn node(
                 action: Action::Submit {
                     field: "case_no".into(),
                 },
+            });
+        }
+        if let (Some(PollScreen::Confirm(poll)), Some(option)) = (poll_id, confirm_option) {
+            // Confirming a vote: OK votes, on every page.
+            keys.push(Binding {
+                key: Key::Ok,
+                action: Action::Vote { poll, option },
             });
         }
         // PAGEDOWN/PAGEUP page implicitly; on lists 0 is 更多 (the next page).

@@ -40,6 +40,9 @@ pub struct StbState {
     pub images: Images,
     /// Case lookups per box and per address.
     pub limiter: RateLimiter,
+    /// Rows changed by the boxes' own writes (registration, last contact, votes, views):
+    /// none of them changes a manifest, so they are not counted in its fingerprint.
+    box_changes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Query of the manifest.
@@ -99,9 +102,18 @@ pub fn profile_of(name: Option<&str>) -> Result<Profile, ApiError> {
 /// Builds (or reuses) the manifest of `region` in `profile`.
 async fn served(state: &AppState, region: &str, profile: Profile) -> Result<Arc<Served>, ApiError> {
     let now = chrono::Utc::now().with_timezone(&crate::content::county_offset());
+    // The store's fingerprint without the boxes' own writes (read on the store's thread,
+    // where those writes happen, so the two agree).
+    let counter = Arc::clone(&state.stb.box_changes);
     let fingerprint = state
         .store
-        .call(|conn| crate::playout::program::content_fingerprint(conn))
+        .call(move |conn| {
+            let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+            let own = conn
+                .total_changes()
+                .saturating_sub(counter.load(std::sync::atomic::Ordering::Relaxed));
+            Ok(format!("{version}/{own}"))
+        })
         .await?;
     let stamp = format!("{fingerprint}|{}", now.date_naive());
     let key = (region.to_owned(), profile.name());
@@ -304,9 +316,16 @@ async fn boxes_call<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&rusqlite::Connection) -> Result<T, stb::boxes::BoxError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    let counter = Arc::clone(&state.stb.box_changes);
     state
         .store
-        .call(move |conn| Ok(f(conn)))
+        .call(move |conn| {
+            let before = conn.total_changes();
+            let result = f(conn);
+            let changed = conn.total_changes().saturating_sub(before);
+            counter.fetch_add(changed, std::sync::atomic::Ordering::Relaxed);
+            Ok(result)
+        })
         .await?
         .map_err(box_error)
 }
@@ -424,7 +443,7 @@ pub async fn lookup(
 }
 
 /// `POST /stb/v1/polls/{id}/votes`: one vote per registered box per poll; answers the
-/// results screen.
+/// results screen, also to a second vote (409 with `error` and `screen`).
 pub async fn vote(
     State(state): State<AppState>,
     Path(poll): Path<String>,
@@ -437,12 +456,18 @@ pub async fn vote(
         .map_err(|_| ApiError::NotFound("没有这项民意调查".into()))?;
     let req: stb_protocol::VoteRequest = json_body(body).await?;
     let today = county_now().date_naive().to_string();
-    boxes_call(&state, move |c| {
+    let voted = boxes_call(&state, move |c| {
         let now = stamp();
         stb::boxes::authenticate(c, &req.box_id, &req.secret, &now)?;
         stb::boxes::vote(c, &req.box_id, poll, req.option, &today, &now)
     })
-    .await?;
+    .await;
+    // A second vote is refused (409), with the results screen a box shows instead.
+    let duplicate = match voted {
+        Ok(()) => None,
+        Err(ApiError::Conflict(message)) => Some(message),
+        Err(e) => return Err(e),
+    };
     let results = state
         .store
         .call(move |c| crate::pages::poll(c, poll, true))
@@ -455,7 +480,14 @@ pub async fn vote(
         profile,
     )
     .await?;
-    Ok(axum::Json(screen).into_response())
+    Ok(match duplicate {
+        None => axum::Json(screen).into_response(),
+        Some(error) => (
+            StatusCode::CONFLICT,
+            axum::Json(serde_json::json!({"error": error, "screen": screen.screen})),
+        )
+            .into_response(),
+    })
 }
 
 /// `POST /stb/v1/views`: a box's anonymous view counts for one day (204).

@@ -8,6 +8,7 @@ mod ingest;
 mod playout;
 mod render;
 mod stb;
+mod stb_client_assets;
 
 use headend::store::Store;
 

@@ -186,6 +186,7 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
         options: vec!["戏曲演出".into(), "健康讲座".into(), "电影放映".into()],
         closes: "2026-12-15".into(),
         votes: Some(vec![12, 30, 7]),
+        chosen: None,
     };
     let banner = BannerScreen {
         title: "寒潮预警".into(),
