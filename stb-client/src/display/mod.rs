@@ -1,0 +1,54 @@
+//! Where frames go: the Linux framebuffer ([`fbdev`]), or memory (`headless`, for tests and
+//! screenshots).
+
+pub mod fbdev;
+
+use crate::picture::Frame;
+
+/// A display backend.
+pub trait Display {
+    /// The mode's size in pixels: frames passed to [`Display::show`] have this size.
+    fn size(&self) -> (u32, u32);
+    /// Shows a frame.
+    fn show(&mut self, frame: &Frame) -> std::io::Result<()>;
+}
+
+/// A display in memory: keeps the last frame shown.
+#[derive(Debug)]
+pub struct Headless {
+    width: u32,
+    height: u32,
+    last: Option<Frame>,
+}
+
+impl Headless {
+    /// A headless display of `width` × `height`.
+    pub fn new(width: u32, height: u32) -> Headless {
+        Headless {
+            width,
+            height,
+            last: None,
+        }
+    }
+
+    /// The last frame shown.
+    pub fn last(&self) -> Option<&Frame> {
+        self.last.as_ref()
+    }
+}
+
+impl Display for Headless {
+    fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    fn show(&mut self, frame: &Frame) -> std::io::Result<()> {
+        match &mut self.last {
+            Some(last) if last.width == frame.width && last.height == frame.height => {
+                last.pixels.copy_from_slice(&frame.pixels);
+            }
+            last => *last = Some(frame.clone()),
+        }
+        Ok(())
+    }
+}
