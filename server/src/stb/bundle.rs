@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use chrono::{DateTime, FixedOffset};
 
@@ -62,8 +63,7 @@ pub fn write(
             Err(ContentError::Store(e)) => Err(e),
         })?
         .map_err(BundleError::UnknownRegion)?;
-    let mut renderer = Renderer::new()?;
-    let built = build(&content, profile, &renderer);
+    let built = build(&content, profile, &Renderer::new()?);
     let io = |path: &Path| {
         let path = path.display().to_string();
         move |source| BundleError::Io { path, source }
@@ -72,20 +72,56 @@ pub fn write(
     std::fs::create_dir_all(&img_dir).map_err(io(&img_dir))?;
     let manifest = out.join("manifest.json");
     std::fs::write(&manifest, &*built.json).map_err(io(&manifest))?;
-    let mut bytes = built.json.len() as u64;
-    let mut written = HashSet::new();
-    for image in &built.images {
-        if !written.insert(image.key()) {
-            continue;
+    // Each image once, rendered by one worker a core, each with its own renderer.
+    let mut seen = HashSet::new();
+    let unique: Vec<&images::ImageRef> = built
+        .images
+        .iter()
+        .filter(|image| seen.insert(image.key()))
+        .collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, unique.len().max(1));
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let work = || -> Result<u64, BundleError> {
+        let mut renderer = Renderer::new()?;
+        let mut bytes = 0;
+        while !failed.load(Ordering::Relaxed) {
+            let Some(image) = unique.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                break;
+            };
+            let written = images::render(&mut renderer, image)
+                .map_err(BundleError::from)
+                .and_then(|png| {
+                    let path = img_dir.join(image.file_name());
+                    std::fs::write(&path, &png).map_err(io(&path))?;
+                    Ok(png.len() as u64)
+                });
+            match written {
+                Ok(n) => bytes += n,
+                Err(e) => {
+                    failed.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
         }
-        let png = images::render(&mut renderer, image)?;
-        let path = img_dir.join(image.file_name());
-        std::fs::write(&path, &png).map_err(io(&path))?;
-        bytes += png.len() as u64;
+        Ok(bytes)
+    };
+    let results: Vec<Result<u64, BundleError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers).map(|_| s.spawn(work)).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut bytes = built.json.len() as u64;
+    for r in results {
+        bytes += r?;
     }
     Ok(BundleReport {
         screens: built.manifest.screens.len(),
-        images: written.len(),
+        images: unique.len(),
         bytes,
         version: built.manifest.version,
     })
