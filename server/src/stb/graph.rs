@@ -237,6 +237,23 @@ pub fn node(
         }
         pages.push(Page { keys, focus });
     }
+    if matches!(*model, crate::render::Screen::Entry(_)) {
+        // An entry's 办事指南/办理流程 are listed on its last page; their digits work on
+        // every page, so a viewer who knows them need not page through the entry first.
+        let links: Vec<Binding> = pages
+            .iter()
+            .flat_map(|p: &Page| p.keys.iter())
+            .filter(|b| matches!(b.key, Key::Digit(_)) && matches!(b.action, Action::Go { .. }))
+            .cloned()
+            .collect();
+        for page in &mut pages {
+            for link in &links {
+                if !page.keys.iter().any(|b| b.key == link.key) {
+                    page.keys.push(link.clone());
+                }
+            }
+        }
+    }
     let screen = Screen {
         id: cs.id.clone(),
         title: cs.model.headline(),
