@@ -10,15 +10,16 @@ CARGO ?= cargo
 #   curl: the demo's readiness check
 #   libav*-dev, clang, libclang-dev: FFmpeg 5.1 for playout (ffmpeg-next builds its bindings with bindgen)
 #   ffmpeg (ffprobe), tstools (tsreport): the playout tests validate streams with independent tools
+#   xvfb: the set-top-box client's development window is tested on a real X server
 DEB_PACKAGES := gcc libc6-dev pkg-config procps curl \
 	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev \
-	libavdevice-dev libswresample-dev clang libclang-dev ffmpeg tstools
+	libavdevice-dev libswresample-dev clang libclang-dev ffmpeg tstools xvfb
 
 .PHONY: all deps bench-deps build demo test bench frames check-cargo
 
 # Extra packages only the benchmarks need: the renderer is compared with headless Chromium,
-# the set-top-box API with nginx under wrk.
-BENCH_PACKAGES := chromium chromium-driver wrk nginx-light
+# the set-top-box API with nginx under wrk, the client with Chromium (figures by GNU time).
+BENCH_PACKAGES := chromium chromium-driver wrk nginx-light time
 
 all: build
 
@@ -66,3 +67,5 @@ bench: bench-deps check-cargo
 	$(CARGO) bench -p headend --bench render
 	$(CARGO) bench -p headend --bench playout
 	ulimit -n "$$(ulimit -Hn)" && $(CARGO) bench -p headend --bench stb
+	$(CARGO) build --release -p headend -p stb-client
+	$(CARGO) bench -p e2e --bench client

@@ -160,6 +160,8 @@ pub struct Step {
     pub screen: String,
     /// Page on show, from 1.
     pub page: usize,
+    /// Name of the page image on show (none for the built-in screen).
+    pub image: Option<String>,
     /// Where the image came from.
     pub origin: Origin,
 }
@@ -497,13 +499,14 @@ impl Client {
             self.count_view();
         }
         let origin = self.draw();
-        let (screen, page) = match &self.nav {
-            Some(n) => (n.screen_id().to_owned(), n.view().page + 1),
-            None => ("builtin:empty".to_owned(), 1),
+        let (screen, page, image) = match &self.nav {
+            Some(n) => (n.screen_id().to_owned(), n.view().page + 1, n.image()),
+            None => ("builtin:empty".to_owned(), 1, None),
         };
         Step {
             screen,
             page,
+            image,
             origin,
         }
     }

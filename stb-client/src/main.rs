@@ -12,7 +12,9 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use stb_client::app::{Client, Settings, Step};
 use stb_client::display::fbdev::Fbdev;
-use stb_client::display::{Display, Headless};
+#[cfg(feature = "window")]
+use stb_client::display::window::Window;
+use stb_client::display::{Display, Headless, WindowEvent};
 use stb_client::Key;
 
 /// GovChannel set-top-box client: shows the headend's screens and follows them with the
@@ -48,7 +50,7 @@ struct Cli {
     /// Display: fbdev[:/dev/fbN], window or headless [default: fbdev].
     #[arg(long)]
     display: Option<String>,
-    /// Headless display size WIDTHxHEIGHT [default: the profile's].
+    /// Headless or window size WIDTHxHEIGHT [default: the profile's].
     #[arg(long)]
     size: Option<String>,
     /// Input: evdev[:/dev/input/eventN] [default: evdev, the first device with keys].
@@ -58,7 +60,7 @@ struct Cli {
     /// from standard input.
     #[arg(long)]
     keys: Option<String>,
-    /// Headless: write one JSON line per key here (- for standard output).
+    /// Write one JSON line per key here (- for standard output).
     #[arg(long)]
     trace: Option<PathBuf>,
     /// Headless: save the final frame here as PNG.
@@ -102,6 +104,8 @@ fn device_id() -> String {
 enum Output {
     Headless(Headless),
     Fb(Box<Fbdev>),
+    #[cfg(feature = "window")]
+    Window(Box<Window>),
 }
 
 impl Output {
@@ -109,6 +113,8 @@ impl Output {
         match self {
             Output::Headless(h) => h,
             Output::Fb(f) => f.as_mut(),
+            #[cfg(feature = "window")]
+            Output::Window(w) => w.as_mut(),
         }
     }
 }
@@ -159,20 +165,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(script) => Some(stb_client::parse_keys(script).context("--keys")?),
     };
     let stdin_keys = cli.keys.as_deref() == Some("-");
+    let size = match &cli.size {
+        Some(s) => {
+            let (w, h) = s
+                .split_once('x')
+                .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+                .filter(|&(w, h): &(u32, u32)| (16..=3840).contains(&w) && (16..=2160).contains(&h))
+                .context("--size: expected WIDTHxHEIGHT, e.g. 1920x1080")?;
+            (w, h)
+        }
+        None => profile_px,
+    };
+    // Window events (keys, expose, close); the remote's keys are forwarded here too.
+    let (events_tx, events) = mpsc::channel::<WindowEvent>();
     let mut output = if display == "headless" {
-        let size = match &cli.size {
-            Some(s) => {
-                let (w, h) = s
-                    .split_once('x')
-                    .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
-                    .filter(|&(w, h): &(u32, u32)| {
-                        (16..=3840).contains(&w) && (16..=2160).contains(&h)
-                    })
-                    .context("--size: expected WIDTHxHEIGHT, e.g. 1920x1080")?;
-                (w, h)
-            }
-            None => profile_px,
-        };
         Output::Headless(Headless::new(size.0, size.1))
     } else if let Some(dev) = display.strip_prefix("fbdev") {
         let dev = dev.strip_prefix(':').unwrap_or("/dev/fb0");
@@ -180,9 +186,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .with_context(|| format!("cannot open the framebuffer {dev}"))?;
         Output::Fb(Box::new(fb))
     } else if display == "window" {
-        bail!(
-            "--display window is not part of this build: use headless (with --screenshot) or fbdev"
-        );
+        window(size, events_tx.clone())?
     } else {
         bail!("--display {display:?}: expected fbdev[:DEV], window or headless");
     };
@@ -218,7 +222,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let result = match &mut output {
         Output::Headless(h) => scripted(&mut client, h, keys, stdin_keys, &outputs),
-        Output::Fb(fb) => interactive(&mut client, fb.as_mut(), input),
+        Output::Fb(fb) => {
+            remote(input, events_tx)?;
+            interactive(&mut client, fb.as_mut(), &events, &outputs)
+        }
+        #[cfg(feature = "window")]
+        Output::Window(w) => {
+            eprintln!("stb-client: window {:#x} open", w.id());
+            interactive(&mut client, w.as_mut(), &events, &outputs)
+        }
     };
     client.save_views();
     result
@@ -235,12 +247,24 @@ fn trace_line(key: Key, step: &Step, latency: Duration, client: &Client) -> Stri
         "key": key.to_string(),
         "screen": step.screen,
         "page": step.page,
+        "image": step.image,
         "latency_us": latency.as_micros() as u64,
         "source": step.origin.name(),
         "offline": client.offline(),
         "version": client.nav().map(|n| n.manifest().version.clone()),
     })
     .to_string()
+}
+
+/// The trace, if asked for: a file, or standard output for `-`.
+fn open_trace(outputs: &Outputs) -> anyhow::Result<Option<Box<dyn Write>>> {
+    Ok(match &outputs.trace {
+        Some(p) if p.as_os_str() == "-" => Some(Box::new(std::io::stdout())),
+        Some(p) => Some(Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
+        ))),
+        None => None,
+    })
 }
 
 /// Headless: presses the script's keys (or standard input's), waiting between keys until
@@ -252,13 +276,7 @@ fn scripted(
     stdin_keys: bool,
     outputs: &Outputs,
 ) -> anyhow::Result<()> {
-    let mut trace: Option<Box<dyn Write>> = match &outputs.trace {
-        Some(p) if p.as_os_str() == "-" => Some(Box::new(std::io::stdout())),
-        Some(p) => Some(Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
-        ))),
-        None => None,
-    };
+    let mut trace = open_trace(outputs)?;
     client.wait_prefetch();
     let mut press = |client: &mut Client, key: Key| -> anyhow::Result<()> {
         client.tick();
@@ -305,16 +323,21 @@ fn scripted(
     Ok(())
 }
 
-/// On a box: keys from the remote until SIGTERM or SIGINT.
-fn interactive(
-    client: &mut Client,
-    display: &mut Fbdev,
-    input: Option<String>,
-) -> anyhow::Result<()> {
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))?;
-    }
+/// `--display window`: an X11 window of the display's size.
+#[cfg(feature = "window")]
+fn window(size: (u32, u32), events: mpsc::Sender<WindowEvent>) -> anyhow::Result<Output> {
+    let w = Window::open(size.0, size.1, events)
+        .context("cannot open a window (is DISPLAY set to a running X server?)")?;
+    Ok(Output::Window(Box::new(w)))
+}
+
+#[cfg(not(feature = "window"))]
+fn window(_: (u32, u32), _: mpsc::Sender<WindowEvent>) -> anyhow::Result<Output> {
+    bail!("--display window is not part of this build (cargo feature `window`): use fbdev or headless")
+}
+
+/// The remote (evdev) on a thread of its own, its keys forwarded to `events`.
+fn remote(input: Option<String>, events: mpsc::Sender<WindowEvent>) -> anyhow::Result<()> {
     let input = input.unwrap_or_else(|| "evdev".into());
     let Some(dev) = input.strip_prefix("evdev") else {
         bail!("--input {input:?}: expected evdev[:/dev/input/eventN]");
@@ -326,27 +349,58 @@ fn interactive(
     let (tx, rx) = mpsc::channel();
     stb_client::input::evdev(&dev, tx)
         .with_context(|| format!("cannot read the remote at {}", dev.display()))?;
+    let name = dev.display().to_string();
+    std::thread::Builder::new()
+        .name("remote".into())
+        .spawn(move || {
+            for key in rx {
+                if events.send(WindowEvent::Key(key)).is_err() {
+                    return;
+                }
+            }
+            eprintln!("stb-client: the remote {name} went away");
+            let _ = events.send(WindowEvent::Closed);
+        })?;
+    Ok(())
+}
+
+/// On a box or in a window: keys until SIGTERM or SIGINT (or the window is closed).
+fn interactive(
+    client: &mut Client,
+    display: &mut dyn Display,
+    events: &mpsc::Receiver<WindowEvent>,
+    outputs: &Outputs,
+) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    let mut trace = open_trace(outputs)?;
     let mut saved = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let wait = client
             .next_due()
             .saturating_duration_since(Instant::now())
             .clamp(Duration::from_millis(10), Duration::from_millis(500));
-        match rx.recv_timeout(wait) {
-            Ok(key) => {
-                client.press(key);
+        match events.recv_timeout(wait) {
+            Ok(WindowEvent::Key(key)) => {
+                let started = Instant::now();
+                let step = client.press(key);
                 display.show(client.frame())?;
+                if let Some(t) = &mut trace {
+                    writeln!(t, "{}", trace_line(key, &step, started.elapsed(), client))?;
+                    t.flush()?;
+                }
                 if client.tick() {
                     display.show(client.frame())?;
                 }
             }
+            Ok(WindowEvent::Expose) => display.show(client.frame())?,
+            Ok(WindowEvent::Closed) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if client.tick() {
                     display.show(client.frame())?;
                 }
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                bail!("the remote {} went away", dev.display())
             }
         }
         if saved.elapsed() > Duration::from_secs(300) {

@@ -1,9 +1,25 @@
-//! Where frames go: the Linux framebuffer ([`fbdev`]), or memory (`headless`, for tests and
-//! screenshots).
+//! Where frames go: the Linux framebuffer ([`fbdev`]), an X11 window for development
+//! (`window`, cargo feature `window`), or memory (`headless`, for tests and screenshots).
 
 pub mod fbdev;
+#[cfg(feature = "window")]
+pub mod window;
+
+use stb_protocol::Key;
 
 use crate::picture::Frame;
+
+/// What the interactive loop waits for: a key (from the remote or the window's keyboard),
+/// a request to draw again, or the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowEvent {
+    /// A key of the remote.
+    Key(Key),
+    /// The window needs drawing again (uncovered).
+    Expose,
+    /// The window was closed, or the remote went away.
+    Closed,
+}
 
 /// A display backend.
 pub trait Display {

@@ -13,11 +13,11 @@ use stb_client::cache::Cache;
 use stb_client::picture::{self, rgb, Frame};
 use stb_client::{builtin, Key};
 
-const W: u32 = 720;
-const H: u32 = 576;
+pub const W: u32 = 720;
+pub const H: u32 = 576;
 
 /// Screens of the synthetic bundle: id, image base, page count, background.
-const SCREENS: [(&str, &str, u32, u32); 4] = [
+pub const SCREENS: [(&str, &str, u32, u32); 4] = [
     (
         "home",
         "00000000000000000000000000000001",
@@ -45,7 +45,7 @@ const SCREENS: [(&str, &str, u32, u32); 4] = [
 ];
 
 /// A page image: the screen's background with a block whose place depends on the page.
-fn page_frame(screen: usize, page: u32) -> Frame {
+pub fn page_frame(screen: usize, page: u32) -> Frame {
     let (_, _, _, bg) = SCREENS[screen];
     let mut f = Frame::new(W, H, bg);
     let x = 60 + 90 * i64::from(page) + 30 * screen as i64;
@@ -85,7 +85,7 @@ fn manifest_json() -> String {
 }
 
 /// Writes the bundle: `manifest.json` and `img/<image>-<n>.png`.
-fn write_bundle(dir: &Path) {
+pub fn write_bundle(dir: &Path) {
     fs::create_dir_all(dir.join("img")).unwrap();
     fs::write(dir.join("manifest.json"), manifest_json()).unwrap();
     for (i, (_, image, pages, _)) in SCREENS.iter().enumerate() {
@@ -132,7 +132,7 @@ fn same_body(a: &Frame, b: &Frame) -> bool {
     a.pixels[rows.start * w..rows.end * w] == b.pixels[rows.start * w..rows.end * w]
 }
 
-fn page_name(screen: usize, page: u32) -> String {
+pub fn page_name(screen: usize, page: u32) -> String {
     format!("{}-{page}", SCREENS[screen].1)
 }
 
@@ -330,4 +330,46 @@ proptest! {
             assert_cache_whole(&s.cache, &s.bundle);
         }
     }
+}
+
+#[test]
+fn the_shipped_config_file_is_read_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle");
+    write_bundle(&bundle);
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/govchannel-stb.toml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stb-client"))
+        .args([
+            "--config",
+            config,
+            "--display",
+            "headless",
+            "--keys",
+            "1 PAGEDOWN",
+        ])
+        .args(["--trace", "-", "--server"])
+        .arg(&bundle)
+        .arg("--cache")
+        .arg(dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trace = String::from_utf8(out.stdout).unwrap();
+    let last: serde_json::Value = serde_json::from_str(trace.lines().last().unwrap()).unwrap();
+    assert_eq!(last["screen"], "notice:1");
+    assert_eq!(last["page"], 2);
+    // An unknown setting is refused with its name, not ignored.
+    let bad = dir.path().join("bad.toml");
+    fs::write(&bad, "server = \"http://127.0.0.1:1\"\nregoin = \"1\"\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stb-client"))
+        .arg("--config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("regoin"));
 }
