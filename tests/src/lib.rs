@@ -41,11 +41,17 @@ impl Headend {
     /// process prints its serving line (the server accepts connections from then on).
     /// Returns the process's stderr text instead if it exits before serving.
     pub fn start(data: &Path, extra: &[&str]) -> Result<Headend, String> {
+        Headend::start_at(data, "127.0.0.1:0", extra)
+    }
+
+    /// Like [`Headend::start`], listening on `listen` (e.g. the address of a headend that
+    /// was stopped, to restart it where its clients expect it).
+    pub fn start_at(data: &Path, listen: &str, extra: &[&str]) -> Result<Headend, String> {
         let mut child = Command::new(workspace_binary("headend"))
             .arg("serve")
             .arg("--data")
             .arg(data)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod broadcast;
+mod client;
 mod foundation;
 mod render;
 mod stb;
