@@ -8,6 +8,8 @@
 //!    (seeded) and traces each key's latency: key in → new frame shown, decode, overlays
 //!    and blit included, pausing between keys until prefetching is done as a viewer would.
 //!    Whole-process user+system CPU and peak RSS come from GNU time.
+//!    Then, at hd1080, a walk that opens 500 different screens, each from home by its
+//!    shortest key path (peak RSS after browsing them).
 //! 2. The headend is stopped; the client starts 20 times from the warm hd1080 cache and
 //!    exits after its first frame (start to first screen, whole process).
 //! 3. The obvious alternative for a box's portal, in the same run: headless Chromium
@@ -20,6 +22,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use e2e::{workspace_binary, Headend};
+use stb_protocol::{Action, Key, Manifest};
 
 const REGION: &str = "339901101201";
 const KEYS: usize = 1000;
@@ -83,6 +86,58 @@ fn random_keys(seed: u64) -> String {
         .join(" ")
 }
 
+/// The shortest key path from home to the first page of every screen, in breadth-first
+/// order (the screens a viewer reaches with fewest keys first).
+fn paths(m: &Manifest) -> Vec<(String, Vec<Key>)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut queue = std::collections::VecDeque::from([((m.home.clone(), 0usize), Vec::new())]);
+    let mut out = Vec::new();
+    while let Some(((id, page), keys)) = queue.pop_front() {
+        if !seen.insert((id.clone(), page)) {
+            continue;
+        }
+        if page == 0 && id != m.home {
+            out.push((id.clone(), keys.clone()));
+        }
+        let Some(screen) = m.screen(&id) else {
+            continue;
+        };
+        let Some(p) = screen.pages.get(page) else {
+            continue;
+        };
+        for b in p.keys.iter().chain(&m.keys) {
+            let next = match &b.action {
+                Action::Go { screen } => (screen.clone(), 0),
+                Action::NextPage => (id.clone(), page + 1),
+                _ => continue,
+            };
+            let mut k = keys.clone();
+            k.push(b.key);
+            queue.push_back((next, k));
+        }
+        if page + 1 < screen.pages.len() {
+            let mut k = keys.clone();
+            k.push(Key::PageDown);
+            queue.push_back(((id.clone(), page + 1), k));
+        }
+    }
+    out
+}
+
+/// A script that opens `n` different screens, each from home (MENU, then its path).
+fn browse_script(m: &Manifest, n: usize) -> String {
+    paths(m)
+        .into_iter()
+        .filter(|(id, _)| !id.starts_with("vote:"))
+        .take(n)
+        .map(|(_, keys)| {
+            let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
+            format!("MENU {}", keys.join(" "))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
@@ -102,7 +157,7 @@ struct Walk {
     screens: usize,
 }
 
-fn walk(server: &str, cache: &Path, profile: &str, trace: &Path) -> Walk {
+fn walk(server: &str, cache: &Path, profile: &str, keys: &str, trace: &Path) -> Walk {
     let report = trace.with_extension("time");
     let usage = measure(
         timed(workspace_binary("stb-client"), &report)
@@ -114,7 +169,7 @@ fn walk(server: &str, cache: &Path, profile: &str, trace: &Path) -> Walk {
                 "--region",
                 REGION,
             ])
-            .args(["--server", server, "--keys", &random_keys(7)])
+            .args(["--server", server, "--keys", keys])
             .arg("--cache")
             .arg(cache)
             .arg("--trace")
@@ -130,13 +185,17 @@ fn walk(server: &str, cache: &Path, profile: &str, trace: &Path) -> Walk {
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let us = v["latency_us"].as_u64().unwrap();
-        screens.insert(format!("{}#{}", v["screen"], v["page"]));
+        screens.insert(v["screen"].as_str().unwrap().to_owned());
         match v["source"].as_str().unwrap() {
             "cache" => cached.push(us),
             _ => network.push(us),
         }
     }
-    assert_eq!(cached.len() + network.len(), KEYS, "one trace line a key");
+    assert_eq!(
+        cached.len() + network.len(),
+        keys.split_whitespace().count(),
+        "one trace line a key"
+    );
     cached.sort_unstable();
     network.sort_unstable();
     Walk {
@@ -153,19 +212,39 @@ fn main() {
     let headend = Headend::start(&data, &[]).expect("release headend (cargo build --release)");
     let url = headend.url.clone();
 
-    println!("| profile | keys | from cache: p50 / p99 / max ms | from the headend: n, p50 ms | pages seen | client CPU-s | peak RSS MB |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| run | profile | keys | from cache: p50 / p99 / max ms | from the headend: n, p50 ms | screens seen | client CPU-s | peak RSS MB |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let random = random_keys(7);
     let mut hd_cache = None;
-    for profile in ["sd", "hd1080"] {
+    for (run, profile) in [
+        ("1,000 random keys", "sd"),
+        ("1,000 random keys", "hd1080"),
+        ("500 screens", "hd1080"),
+    ] {
         let cache = dir.path().join(format!("cache-{profile}"));
+        let keys = if run == "500 screens" {
+            let (_, _, body) = e2e::http_raw(
+                &headend.addr,
+                "GET",
+                &format!("/stb/v1/manifest?profile={profile}&region={REGION}"),
+                &[],
+                b"",
+            )
+            .unwrap();
+            browse_script(&serde_json::from_slice(&body).unwrap(), 500)
+        } else {
+            random.clone()
+        };
         let w = walk(
             &url,
             &cache,
             profile,
+            &keys,
             &dir.path().join(format!("{profile}.jsonl")),
         );
         println!(
-            "| {profile} | {KEYS} | {} / {} / {} | {}, {} | {} | {:.2} | {:.1} |",
+            "| {run} | {profile} | {} | {} / {} / {} | {}, {} | {} | {:.2} | {:.1} |",
+            keys.split_whitespace().count(),
             ms(percentile(&w.cached, 0.5)),
             ms(percentile(&w.cached, 0.99)),
             ms(*w.cached.last().unwrap_or(&0)),
