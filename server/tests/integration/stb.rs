@@ -25,18 +25,26 @@ fn now() -> DateTime<FixedOffset> {
 /// A village of the demo county, its town, and another village of another town.
 const VILLAGE: &str = "339901101201";
 
+// Graph checks over the whole demo county: a village, a town of another branch and the
+// county, each in every profile.
+
 #[test]
-fn a_village_graph_of_the_demo_county_passes_every_check() {
-    graph_checks(VILLAGE, Profile::Sd);
+fn a_village_graph_of_the_demo_county_passes_every_check_in_every_profile() {
+    graph_checks(VILLAGE);
 }
 
 #[test]
-fn the_county_and_a_town_graph_pass_every_check_in_other_profiles() {
-    graph_checks("339901", Profile::Hd1080);
-    graph_checks("339901102", Profile::SdWide);
+fn a_town_graph_passes_every_check_in_every_profile() {
+    graph_checks("339901102");
 }
 
-fn graph_checks(region: &'static str, profile: Profile) {
+#[test]
+fn the_county_graph_passes_every_check_in_every_profile() {
+    graph_checks("339901");
+}
+
+/// Loads the demo county once, then checks the region's graph in every profile.
+fn graph_checks(region: &'static str) {
     let store = Store::open_in_memory().unwrap();
     let county = headend::demo::embedded().unwrap();
     let (content, foreign) = store
@@ -65,15 +73,25 @@ fn graph_checks(region: &'static str, profile: Profile) {
         "only the county sees every notice"
     );
     let renderer = Renderer::new().unwrap();
-    let built = stb::build(&content, profile, &renderer);
+    for profile in Profile::ALL {
+        check_graph(
+            region,
+            profile,
+            &stb::build(&content, profile, &renderer),
+            &foreign,
+        );
+    }
+}
+
+fn check_graph(region: &str, profile: Profile, built: &stb::Built, foreign: &[i64]) {
     let m = &built.manifest;
     let problems = m.check();
-    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(problems.is_empty(), "{region} {profile:?}: {problems:#?}");
     let ids: HashSet<&str> = m.screens.iter().map(|s| s.id.as_str()).collect();
-    for id in &foreign {
+    for id in foreign {
         assert!(
             !ids.contains(format!("notice:{id}").as_str()),
-            "notice {id} of another village"
+            "notice {id} of another village ({profile:?})"
         );
     }
     // Every kind of content is there and reachable by digits (and paging).
@@ -86,7 +104,10 @@ fn graph_checks(region: &'static str, profile: Profile) {
         "case_lookup",
         "help",
     ] {
-        assert!(m.screens.iter().any(|s| s.kind == kind), "no {kind} screen");
+        assert!(
+            m.screens.iter().any(|s| s.kind == kind),
+            "no {kind} screen ({region} {profile:?})"
+        );
     }
     let presses = m.digit_presses();
     let content_screens: Vec<&str> = m
@@ -98,7 +119,7 @@ fn graph_checks(region: &'static str, profile: Profile) {
     for id in &content_screens {
         assert!(
             presses.contains_key(*id),
-            "{id} cannot be reached by digits and paging"
+            "{id} cannot be reached by digits and paging ({region} {profile:?})"
         );
     }
     let within3 = content_screens
