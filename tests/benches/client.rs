@@ -21,8 +21,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e::{workspace_binary, Headend};
-use stb_protocol::{Action, Key, Manifest};
+use e2e::{key_paths, workspace_binary, Headend};
+use stb_protocol::Manifest;
 
 const REGION: &str = "339901101201";
 const KEYS: usize = 1000;
@@ -86,47 +86,9 @@ fn random_keys(seed: u64) -> String {
         .join(" ")
 }
 
-/// The shortest key path from home to the first page of every screen, in breadth-first
-/// order (the screens a viewer reaches with fewest keys first).
-fn paths(m: &Manifest) -> Vec<(String, Vec<Key>)> {
-    let mut seen = std::collections::HashSet::new();
-    let mut queue = std::collections::VecDeque::from([((m.home.clone(), 0usize), Vec::new())]);
-    let mut out = Vec::new();
-    while let Some(((id, page), keys)) = queue.pop_front() {
-        if !seen.insert((id.clone(), page)) {
-            continue;
-        }
-        if page == 0 && id != m.home {
-            out.push((id.clone(), keys.clone()));
-        }
-        let Some(screen) = m.screen(&id) else {
-            continue;
-        };
-        let Some(p) = screen.pages.get(page) else {
-            continue;
-        };
-        for b in p.keys.iter().chain(&m.keys) {
-            let next = match &b.action {
-                Action::Go { screen } => (screen.clone(), 0),
-                Action::NextPage => (id.clone(), page + 1),
-                _ => continue,
-            };
-            let mut k = keys.clone();
-            k.push(b.key);
-            queue.push_back((next, k));
-        }
-        if page + 1 < screen.pages.len() {
-            let mut k = keys.clone();
-            k.push(Key::PageDown);
-            queue.push_back(((id.clone(), page + 1), k));
-        }
-    }
-    out
-}
-
 /// A script that opens `n` different screens, each from home (MENU, then its path).
 fn browse_script(m: &Manifest, n: usize) -> String {
-    paths(m)
+    key_paths(m)
         .into_iter()
         .filter(|(id, _)| !id.starts_with("vote:"))
         .take(n)

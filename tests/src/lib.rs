@@ -167,3 +167,43 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// The shortest key path from home (first page) to the first page of every other screen of
+/// `m`, in breadth-first order: over the keys bound on each page and the global keys
+/// (digits, 0 = next page, colour keys) and PAGEDOWN on screens of several pages.
+pub fn key_paths(m: &stb_protocol::Manifest) -> Vec<(String, Vec<stb_protocol::Key>)> {
+    use stb_protocol::{Action, Key};
+    let mut seen = std::collections::HashSet::new();
+    let mut queue = std::collections::VecDeque::from([((m.home.clone(), 0usize), Vec::new())]);
+    let mut out = Vec::new();
+    while let Some(((id, page), keys)) = queue.pop_front() {
+        if !seen.insert((id.clone(), page)) {
+            continue;
+        }
+        if page == 0 && id != m.home {
+            out.push((id.clone(), keys.clone()));
+        }
+        let Some(screen) = m.screen(&id) else {
+            continue;
+        };
+        let Some(p) = screen.pages.get(page) else {
+            continue;
+        };
+        for b in p.keys.iter().chain(&m.keys) {
+            let next = match &b.action {
+                Action::Go { screen } => (screen.clone(), 0),
+                Action::NextPage => (id.clone(), page + 1),
+                _ => continue,
+            };
+            let mut k: Vec<Key> = keys.clone();
+            k.push(b.key);
+            queue.push_back((next, k));
+        }
+        if page + 1 < screen.pages.len() {
+            let mut k = keys.clone();
+            k.push(Key::PageDown);
+            queue.push_back(((id.clone(), page + 1), k));
+        }
+    }
+    out
+}

@@ -4,15 +4,14 @@
 //! while the headend is down; a notice published after a restart seen after the refresh;
 //! the same walks from a bundle directory.
 
-use std::collections::{HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use e2e::{http_raw, workspace_binary, Headend};
+use e2e::{http_raw, key_paths, workspace_binary, Headend};
 use serde_json::Value;
 use stb_client::picture::{self, Frame};
-use stb_protocol::{Action, Key, Manifest};
+use stb_protocol::{Key, Manifest};
 
 /// A village of the demo county.
 const VILLAGE: &str = "339901101201";
@@ -40,36 +39,10 @@ fn served_image(addr: &str, name: &str) -> Frame {
 /// The shortest key path from home (first page) to a screen whose id satisfies `want`,
 /// over the keys bound on each page (digits, 0 = next page, colour keys).
 fn path_to(m: &Manifest, want: impl Fn(&str) -> bool) -> (String, Vec<Key>) {
-    let mut seen = HashSet::new();
-    let mut queue = VecDeque::from([((m.home.clone(), 0usize), Vec::<Key>::new())]);
-    while let Some(((id, page), keys)) = queue.pop_front() {
-        if want(&id) && page == 0 {
-            return (id, keys);
-        }
-        if !seen.insert((id.clone(), page)) {
-            continue;
-        }
-        let screen = m.screen(&id).unwrap();
-        let Some(p) = screen.pages.get(page) else {
-            continue;
-        };
-        for b in p.keys.iter().chain(&m.keys) {
-            let next = match &b.action {
-                Action::Go { screen } => (screen.clone(), 0),
-                Action::NextPage => (id.clone(), page + 1),
-                _ => continue,
-            };
-            let mut k = keys.clone();
-            k.push(b.key);
-            queue.push_back((next, k));
-        }
-        if page + 1 < screen.pages.len() {
-            let mut k = keys.clone();
-            k.push(Key::PageDown);
-            queue.push_back(((id.clone(), page + 1), k));
-        }
-    }
-    panic!("no path to the screen wanted");
+    key_paths(m)
+        .into_iter()
+        .find(|(id, _)| want(id))
+        .expect("a path to the screen wanted")
 }
 
 fn script(keys: &[Key]) -> String {
