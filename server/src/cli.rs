@@ -162,17 +162,29 @@ impl From<Profile> for headend::render::Profile {
 
 #[derive(Debug, Subcommand)]
 enum UserCommand {
-    /// Add an account; the password is read from standard input.
+    /// Add an account and print its one-time password (changed at first login).
     Add {
+        /// Login name (letters, digits, '.', '_' or '-').
+        name: String,
+        /// Role: editor (信息员), reviewer (审核员), operator (播出员) or admin (管理员);
+        /// repeat for several.
+        #[arg(long, required = true)]
+        role: Vec<String>,
+        /// Department code the editor or reviewer roles act for (a reviewer without one
+        /// reviews for the whole county; an editor needs one).
+        #[arg(long, value_name = "CODE")]
+        department: Option<String>,
+        /// Name shown to staff.
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// Give an account a new one-time password (also unlocks it and ends its sessions).
+    Reset {
         /// Login name.
         name: String,
-        /// Role.
-        #[arg(long)]
-        role: String,
-        /// Department code the account acts for.
-        #[arg(long)]
-        department: Option<String>,
     },
+    /// List the accounts.
+    List,
 }
 
 /// Sets up logging to standard error: `info` for `serve`, `warn` otherwise (so command
@@ -222,7 +234,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
         } => bundle(&config, &region, &profile, &out),
         Command::Epg { .. } => not_available("epg", "the programme guide"),
-        Command::User { .. } => not_available("user add", "staff accounts"),
+        Command::User { action } => user(&config, action),
     }
 }
 
@@ -467,6 +479,87 @@ fn stats(config: &Config) -> anyhow::Result<ExitCode> {
     let store = open_existing_store(config)?;
     let stats = store.call_blocking(headend::store::Stats::read)?;
     println!("{}", serde_json::to_string_pretty(&stats)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn user(config: &Config, action: UserCommand) -> anyhow::Result<ExitCode> {
+    use headend::accounts::{self, Grant, NewUser, Role};
+    let store = open_existing_store(config)?;
+    let now = chrono::Utc::now();
+    match action {
+        UserCommand::Add {
+            name,
+            role,
+            department,
+            display_name,
+        } => {
+            let mut grants = Vec::new();
+            for r in &role {
+                let role = Role::parse(r).with_context(|| {
+                    format!("unknown role {r:?}: use editor, reviewer, operator or admin")
+                })?;
+                let department = match role {
+                    Role::Editor | Role::Reviewer => department.clone(),
+                    Role::Operator | Role::Admin => None,
+                };
+                grants.push(Grant { role, department });
+            }
+            let password = accounts::one_time_password()?;
+            let hash = accounts::hash_password(&password)?;
+            let added = store.call_blocking(move |conn| {
+                let user = NewUser {
+                    name: &name,
+                    display_name: display_name.as_deref().unwrap_or(""),
+                    password_hash: &hash,
+                    grants: &grants,
+                    must_change: true,
+                };
+                Ok(accounts::add_user(conn, &user, "cli", now))
+            })?;
+            added?;
+            println!("{password}");
+            eprintln!("one-time password printed above: the user must change it at first login");
+        }
+        UserCommand::Reset { name } => {
+            let password = accounts::one_time_password()?;
+            let hash = accounts::hash_password(&password)?;
+            store.call_blocking(move |conn| {
+                Ok(accounts::reset_password(conn, &name, &hash, "cli", now))
+            })??;
+            println!("{password}");
+            eprintln!("one-time password printed above: the user must change it at next login");
+        }
+        UserCommand::List => {
+            let users = store.call_blocking(move |conn| Ok(accounts::list_users(conn, now)))??;
+            for u in users {
+                let grants: Vec<String> = u
+                    .grants
+                    .iter()
+                    .map(|g| match &g.department {
+                        Some(d) => format!("{}@{d}", g.role.as_str()),
+                        None => g.role.as_str().to_owned(),
+                    })
+                    .collect();
+                let mut flags = Vec::new();
+                if u.disabled {
+                    flags.push("disabled");
+                }
+                if u.locked {
+                    flags.push("locked");
+                }
+                if u.must_change {
+                    flags.push("one-time password");
+                }
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    u.name,
+                    u.display_name,
+                    grants.join(","),
+                    flags.join(",")
+                );
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

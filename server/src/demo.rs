@@ -381,6 +381,66 @@ pub struct LoadReport {
     pub cases: usize,
 }
 
+/// A demo account: login name, name shown, password, and roles (role, department).
+pub struct DemoAccount {
+    /// Login name.
+    pub name: &'static str,
+    /// Name shown to staff.
+    pub display_name: &'static str,
+    /// Its password, published in the README: demo stores only.
+    pub password: &'static str,
+    /// Roles held, each for a department or (`None`) the county.
+    pub grants: &'static [(crate::accounts::Role, Option<&'static str>)],
+}
+
+/// The demo county's staff: one account per role, with published passwords (the README
+/// lists them). A real county adds its accounts with `headend user add`, which hands out
+/// one-time passwords instead.
+pub const ACCOUNTS: &[DemoAccount] = {
+    use crate::accounts::Role::{Admin, Editor, Operator, Reviewer};
+    &[
+        DemoAccount {
+            name: "admin",
+            display_name: "系统管理员",
+            password: "shifan-admin-2026",
+            grants: &[(Admin, None)],
+        },
+        DemoAccount {
+            name: "editor",
+            display_name: "民政局信息员",
+            password: "shifan-editor-2026",
+            grants: &[(Editor, Some("mzj"))],
+        },
+        DemoAccount {
+            name: "reviewer",
+            display_name: "民政局审核员",
+            password: "shifan-reviewer-2026",
+            grants: &[(Reviewer, Some("mzj"))],
+        },
+        DemoAccount {
+            name: "chief",
+            display_name: "县政府办审核员",
+            password: "shifan-chief-2026",
+            grants: &[(Reviewer, None), (Editor, Some("xfb"))],
+        },
+        DemoAccount {
+            name: "operator",
+            display_name: "广电播出员",
+            password: "shifan-operator-2026",
+            grants: &[(Operator, None)],
+        },
+    ]
+};
+
+/// Whether the store holds the demo county (loaded now or by an earlier start).
+pub fn is_demo_store(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM store_facts WHERE key = ?1)",
+        [LOADED_FACT],
+        |r| r.get(0),
+    )?)
+}
+
 /// Parses the embedded demo county.
 pub fn embedded() -> Result<County, DemoError> {
     Ok(serde_json::from_str(COUNTY_JSON)?)

@@ -1,5 +1,5 @@
-//! Hashes and secrets: hex SHA-256 for content hashes and ids, and comparison of secrets
-//! in time independent of where they differ.
+//! Hashes and secrets: hex SHA-256 for content hashes and ids, random secrets from the
+//! operating system, and comparison of secrets in time independent of where they differ.
 
 use sha2::{Digest, Sha256};
 
@@ -11,6 +11,19 @@ pub fn hex(bytes: &[u8]) -> String {
 /// The SHA-256 of `text` as 64 lowercase hex digits.
 pub fn sha256_hex(text: &str) -> String {
     hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// `n` random bytes from the operating system.
+pub fn random_bytes(n: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = vec![0u8; n];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// `n` random bytes as hex, from the operating system (secrets, tokens).
+pub fn random_hex(n: usize) -> std::io::Result<String> {
+    Ok(hex(&random_bytes(n)?))
 }
 
 /// Whether two secrets are equal, compared in time independent of where the first

@@ -62,11 +62,12 @@ pub fn notice(
         }
         _ => None,
     };
+    // Personal data typed into the text airs masked; the store keeps it whole.
     Ok(Some(NoticeScreen {
-        title,
+        title: mask::text(&title),
         publisher,
         date,
-        body,
+        body: mask::text(&body),
         publicity,
         url: None,
         urgent: false,

@@ -39,6 +39,9 @@ pub enum ServeError {
     /// The server stopped with an I/O error.
     #[error("HTTP server failed")]
     Io(#[from] std::io::Error),
+    /// The demo accounts could not be created.
+    #[error("cannot create the demo accounts: {0}")]
+    Accounts(String),
     /// The ingest HTTP client could not be built.
     #[error(transparent)]
     Ingest(#[from] crate::ingest::FetchError),
@@ -69,8 +72,68 @@ pub async fn open_store(config: &Config) -> Result<Store, ServeError> {
                 "loaded the demo county into an empty store"
             );
         }
+        add_demo_accounts(&store).await?;
     }
     Ok(store)
+}
+
+/// Gives a demo store without accounts the demo county's staff ([`demo::ACCOUNTS`]).
+async fn add_demo_accounts(store: &Store) -> Result<(), ServeError> {
+    use crate::accounts::{self, Grant, NewUser};
+    let wanted = store
+        .call(|conn| {
+            Ok(demo::is_demo_store(conn)?
+                && accounts::no_users(conn).map_err(account_store_error)?)
+        })
+        .await?;
+    if !wanted {
+        return Ok(());
+    }
+    // Hashing is slow by design: off the runtime's threads and the store's.
+    let hashed = tokio::task::spawn_blocking(|| {
+        demo::ACCOUNTS
+            .iter()
+            .map(|a| accounts::hash_password(a.password).map(|h| (a, h)))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|e| ServeError::Accounts(e.to_string()))?
+    .map_err(|e| ServeError::Accounts(e.to_string()))?;
+    let now = chrono::Utc::now();
+    let names = store
+        .call(move |conn| {
+            let mut names = Vec::new();
+            for (a, hash) in &hashed {
+                let grants: Vec<Grant> = a
+                    .grants
+                    .iter()
+                    .map(|(role, d)| Grant {
+                        role: *role,
+                        department: d.map(str::to_owned),
+                    })
+                    .collect();
+                let user = NewUser {
+                    name: a.name,
+                    display_name: a.display_name,
+                    password_hash: hash,
+                    grants: &grants,
+                    must_change: false,
+                };
+                accounts::add_user(conn, &user, "demo", now).map_err(account_store_error)?;
+                names.push(a.name);
+            }
+            Ok(names)
+        })
+        .await?;
+    tracing::info!(accounts = ?names, "added the demo county's staff accounts (passwords in the README)");
+    Ok(())
+}
+
+fn account_store_error(e: crate::accounts::AccountError) -> StoreError {
+    match e {
+        crate::accounts::AccountError::Store(s) => s,
+        other => StoreError::Malformed(other.to_string()),
+    }
 }
 
 /// Seeds the sources table from the config's `[[sources]]` and starts one poller per source.
@@ -148,6 +211,7 @@ pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     let shutdown = Shutdown::install();
     ready(addr);
     let state = AppState::new(store.clone()).with_ingest(hub, config.admin_token.clone());
+    start_publishing_clock(store.clone());
     start_playout(
         &config,
         store,
@@ -156,6 +220,43 @@ pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     );
     serve_http(listener, app(state), shutdown.wait()).await;
     Ok(())
+}
+
+/// How often approved notices are checked for their first day and published ones for
+/// their last.
+pub const PUBLISHING_SWEEP: Duration = Duration::from_secs(30);
+
+/// Publishes approved notices when their validity starts and expires published ones when
+/// it ends ([`crate::publishing::sweep`]), now and every [`PUBLISHING_SWEEP`].
+fn start_publishing_clock(store: Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PUBLISHING_SWEEP);
+        loop {
+            tick.tick().await;
+            let now = chrono::Utc::now();
+            match store
+                .call(move |conn| Ok(crate::publishing::sweep(conn, now)))
+                .await
+            {
+                Ok(Ok((published, expired))) => {
+                    if !published.is_empty() || !expired.is_empty() {
+                        tracing::info!(
+                            ?published,
+                            ?expired,
+                            "publishing clock: notices published and expired"
+                        );
+                    }
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(error = %crate::web::error_chain(&e), "publishing clock failed")
+                }
+                Err(StoreError::Closed) => return,
+                Err(e) => {
+                    tracing::error!(error = %crate::web::error_chain(&e), "publishing clock failed")
+                }
+            }
+        }
+    });
 }
 
 /// Longest a client may take to send a request's headers: a half-sent request line never

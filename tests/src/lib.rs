@@ -123,9 +123,17 @@ pub fn http_raw(
         .iter()
         .map(|(k, v)| format!("{k}: {v}\r\n"))
         .collect();
+    let content_type = if headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        ""
+    } else {
+        "Content-Type: application/json\r\n"
+    };
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{content_type}Content-Length: {}\r\n{extra}Connection: close\r\n\r\n",
         body.len()
     )
     .map_err(|e| e.to_string())?;
@@ -149,6 +157,64 @@ pub fn http_raw(
         body.to_vec()
     };
     Ok((status, head, body))
+}
+
+/// `application/x-www-form-urlencoded` text of `fields`.
+pub fn form_encode(fields: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Logs in to the staff pages as a browser would (the login page's double-submit cookie
+/// and token, then the form): (status, response head in lower case, session cookie).
+pub fn staff_login(
+    addr: &str,
+    name: &str,
+    password: &str,
+) -> Result<(u16, String, Option<String>), String> {
+    let (status, head, body) = http_raw(addr, "GET", "/login", &[], b"")?;
+    if status != 200 {
+        return Err(format!("GET /login answered {status}"));
+    }
+    let cookie_of = |head: &str, name: &str| {
+        head.lines()
+            .filter_map(|l| l.strip_prefix("set-cookie: "))
+            .find_map(|c| {
+                c.strip_prefix(&format!("{name}="))
+                    .map(|v| v.split(';').next().unwrap_or("").to_owned())
+            })
+    };
+    let login_cookie = cookie_of(&head, "govchannel_login").ok_or("no login cookie")?;
+    let body = String::from_utf8_lossy(&body);
+    let at = body.find("name=\"csrf\" value=\"").ok_or("no csrf field")? + 19;
+    let token = &body[at..at + body[at..].find('"').ok_or("unterminated csrf")?];
+    let form = form_encode(&[("csrf", token), ("name", name), ("password", password)]);
+    let cookie = format!("govchannel_login={login_cookie}");
+    let (status, head, _) = http_raw(
+        addr,
+        "POST",
+        "/login",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", &cookie),
+        ],
+        form.as_bytes(),
+    )?;
+    let session = cookie_of(&head, "govchannel_session");
+    Ok((status, head, session))
 }
 
 fn dechunk(mut body: &[u8]) -> Vec<u8> {

@@ -2,7 +2,7 @@
 //! per box per poll, and the anonymous view counts boxes report once a day. Plain
 //! functions over a connection, run on the store's thread.
 
-use crate::digest::{hex, same_secret, sha256_hex};
+use crate::digest::{same_secret, sha256_hex};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
@@ -39,14 +39,6 @@ impl From<rusqlite::Error> for BoxError {
     fn from(e: rusqlite::Error) -> Self {
         BoxError::Store(StoreError::from(e))
     }
-}
-
-/// `n` random bytes as hex, from the operating system.
-pub fn random_hex(n: usize) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut bytes = vec![0u8; n];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(hex(&bytes))
 }
 
 /// Registers the box `device` with `secret` (again: a box that lost its secret gets new

@@ -16,6 +16,12 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     ),
     (3, "ingest", include_str!("migrations/0003_ingest.sql")),
     (4, "boxes", include_str!("migrations/0004_boxes.sql")),
+    (5, "accounts", include_str!("migrations/0005_accounts.sql")),
+    (
+        6,
+        "publishing",
+        include_str!("migrations/0006_publishing.sql"),
+    ),
 ];
 
 /// The schema version recorded in the file (0 for a new, empty database).

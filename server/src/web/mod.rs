@@ -8,6 +8,7 @@ pub mod metrics;
 mod overview;
 pub mod preview;
 pub mod sources;
+pub mod staff;
 pub mod stb;
 
 use std::sync::{Arc, OnceLock};
@@ -106,23 +107,31 @@ pub fn app(state: AppState) -> Router {
         .route("/stb/v1/views", post(stb::views))
         .route("/api/v1/boxes", get(stb::boxes))
         .route("/api/v1/views", get(stb::view_counts))
+        .merge(staff::routes())
         .layer(axum::middleware::map_response(json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            staff::csrf_guard,
+        ))
         .with_state(state)
 }
 
-/// Gives every error response the API's JSON shape, `{"error": "<Chinese message>"}`:
-/// axum's own rejections (a malformed query, a body too large, a wrong content type, an
+/// Gives every error response the API's JSON shape, `{"error": "<Chinese message>"}`
+/// (the staff pages' HTML error pages stay as they are): axum's own rejections (a malformed query, a body too large, a wrong content type, an
 /// unknown path or method) answer plain text otherwise.
 async fn json_errors(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let is_json = response
+    // JSON errors from the API and HTML error pages of the staff UI are already shaped.
+    let shaped = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if is_json {
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+        });
+    if shaped {
         return response;
     }
     let message = match status {
@@ -182,9 +191,10 @@ pub enum ApiError {
     Unprocessable(String),
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, message) = match &self {
+impl ApiError {
+    /// The status and the Chinese message shown for this error (logged as well).
+    pub fn status_and_message(&self) -> (StatusCode, String) {
+        let (status, message) = match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
@@ -202,10 +212,17 @@ impl IntoResponse for ApiError {
             ),
         };
         if status.is_server_error() {
-            tracing::error!(error = %error_chain(&self), status = status.as_u16(), "request failed");
+            tracing::error!(error = %error_chain(self), status = status.as_u16(), "request failed");
         } else {
-            tracing::info!(error = %error_chain(&self), status = status.as_u16(), "request refused");
+            tracing::info!(error = %error_chain(self), status = status.as_u16(), "request refused");
         }
+        (status, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = self.status_and_message();
         (status, Json(serde_json::json!({ "error": message }))).into_response()
     }
 }

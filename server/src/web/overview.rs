@@ -66,7 +66,7 @@ pub async fn get(State(state): State<AppState>) -> Result<Html<String>, ApiError
          <title>{county} 政务频道前端</title>\
          <style>body{{font-family:sans-serif;background:#1c2a3a;color:#e8e8e8;margin:2em}}\
          table{{border-collapse:collapse}}th,td{{padding:.3em 1em;text-align:left}}</style></head>\
-         <body><h1>{county} 政务频道前端</h1><p>服务运行中，已运行 {secs} 秒。</p>\
+         <body><h1>{county} 政务频道前端</h1><p>服务运行中，已运行 {secs} 秒。<a style=\"color:#9cf\" href=\"/admin\">工作人员登录</a></p>\
          <table>{table}</table></body></html>",
         county = escape(&county),
         secs = state.started.elapsed().as_secs(),

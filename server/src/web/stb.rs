@@ -355,7 +355,7 @@ pub async fn register(
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let req: stb_protocol::RegisterBox = json_body(body).await?;
-    let secret = stb::boxes::random_hex(16)
+    let secret = crate::digest::random_hex(16)
         .map_err(|e| ApiError::Unavailable(format!("no randomness: {e}")))?;
     let s = secret.clone();
     let id = boxes_call(&state, move |c| {

@@ -7,6 +7,7 @@ mod http;
 mod ingest;
 mod playout;
 mod render;
+mod staff;
 mod stb;
 mod stb_client_assets;
 

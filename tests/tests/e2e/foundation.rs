@@ -205,18 +205,102 @@ fn a_config_file_with_an_unknown_key_names_it() {
 fn later_capabilities_say_not_available_yet() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    for args in [
-        vec!["epg", "--channel", "county", "--days", "1", "--data", d],
-        vec!["user", "add", "wang", "--role", "reviewer", "--data", d],
+    let args = ["epg", "--channel", "county", "--days", "1", "--data", d];
+    let out = headend(&args);
+    assert_eq!(out.status.code(), Some(3), "{args:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is not available yet"),
+        "{args:?}: {stderr}"
+    );
+}
+
+#[test]
+fn user_add_prints_a_one_time_password_and_refuses_bad_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    // No database yet: said, and none created.
+    let out = headend(&["user", "add", "wang", "--role", "reviewer", "--data", d]);
+    assert_one_error_line(&out, &["no database at"]);
+    let server = Headend::start(&data, &[]).unwrap();
+    let out = headend(&[
+        "user",
+        "add",
+        "wang",
+        "--role",
+        "reviewer",
+        "--role",
+        "editor",
+        "--department",
+        "mzj",
+        "--display-name",
+        "王伟",
+        "--data",
+        d,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let password = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(password.len(), 12, "{password:?}");
+    for (args, words) in [
+        (
+            vec!["user", "add", "wang", "--role", "admin"],
+            vec!["exists"],
+        ),
+        (
+            vec!["user", "add", "li", "--role", "editor"],
+            vec!["department"],
+        ),
+        (
+            vec!["user", "add", "li", "--role", "boss"],
+            vec!["unknown role", "boss"],
+        ),
+        (
+            vec![
+                "user",
+                "add",
+                "li",
+                "--role",
+                "editor",
+                "--department",
+                "nope",
+            ],
+            vec!["no department", "nope"],
+        ),
     ] {
+        let mut args = args.clone();
+        args.extend(["--data", d]);
         let out = headend(&args);
-        assert_eq!(out.status.code(), Some(3), "{args:?}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_one_error_line(&out, &words);
+    }
+    let out = headend(&["user", "list", "--data", d]);
+    let listed = String::from_utf8(out.stdout).unwrap();
+    let wang = listed.lines().find(|l| l.starts_with("wang\t")).unwrap();
+    assert!(
+        wang.contains("editor@mzj") && wang.contains("reviewer@mzj"),
+        "{wang}"
+    );
+    assert!(wang.contains("one-time password"), "{wang}");
+    // The demo county's accounts are there too, already usable.
+    for name in ["admin", "editor", "reviewer", "chief", "operator"] {
         assert!(
-            stderr.contains("is not available yet"),
-            "{args:?}: {stderr}"
+            listed.lines().any(|l| l.starts_with(&format!("{name}\t"))),
+            "{listed}"
         );
     }
+    // The one-time password logs in, and the account must change it first.
+    let (status, head, session) = e2e::staff_login(&server.addr, "wang", &password).unwrap();
+    assert_eq!(status, 303, "{head}");
+    assert!(head.contains("location: /admin/password"), "{head}");
+    assert!(session.is_some(), "{head}");
+    // A demo account logs straight in with its published password.
+    let (status, head, _) = e2e::staff_login(&server.addr, "editor", "shifan-editor-2026").unwrap();
+    assert_eq!(status, 303, "{head}");
+    assert!(
+        head.lines().any(|l| l.trim() == "location: /admin"),
+        "{head}"
+    );
+    drop(server);
 }
 
 #[test]

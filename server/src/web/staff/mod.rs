@@ -1,0 +1,387 @@
+//! The staff web UI (管理后台): server-rendered Simplified Chinese pages for county staff,
+//! with no JavaScript. This module owns what every page shares: the session cookie, the
+//! CSRF check on every form, the templates, and errors shown as pages. The pages
+//! themselves are in [`account`] (login, logout, password, users), [`notices`] (drafting
+//! and review) and [`audit`] (the audit log).
+//!
+//! Sessions: the cookie holds a random token (only its SHA-256 is stored), `HttpOnly`,
+//! `SameSite=Strict`, and `Secure` when the request came over TLS (a reverse proxy's
+//! `X-Forwarded-Proto: https`). Every POST under `/admin` and to `/logout` must carry the
+//! session's CSRF token (form field `csrf` or header `X-CSRF-Token`); the login form,
+//! before there is a session, uses a double-submit cookie.
+
+pub mod account;
+pub mod audit;
+pub mod notices;
+
+use std::sync::OnceLock;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use minijinja::Environment;
+
+use super::{ApiError, AppState};
+use crate::accounts::{self, Role, User};
+use crate::digest::same_secret;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "govchannel_session";
+/// Name of the login form's double-submit cookie.
+pub const LOGIN_COOKIE: &str = "govchannel_login";
+/// Largest form body accepted.
+pub const MAX_FORM_BYTES: usize = 512 * 1024;
+/// Login attempts one address may make a minute (on top of the per-account lockout).
+pub const LOGINS_PER_ADDRESS: usize = 20;
+
+/// The county's name in page titles.
+const COUNTY: &str = "示范县";
+
+fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, text) in [
+            ("base.html", include_str!("../../../templates/base.html")),
+            ("login.html", include_str!("../../../templates/login.html")),
+            (
+                "password.html",
+                include_str!("../../../templates/password.html"),
+            ),
+            ("error.html", include_str!("../../../templates/error.html")),
+            (
+                "dashboard.html",
+                include_str!("../../../templates/dashboard.html"),
+            ),
+            (
+                "notices.html",
+                include_str!("../../../templates/notices.html"),
+            ),
+            (
+                "notice.html",
+                include_str!("../../../templates/notice.html"),
+            ),
+            ("audit.html", include_str!("../../../templates/audit.html")),
+            ("users.html", include_str!("../../../templates/users.html")),
+        ] {
+            if let Err(e) = env.add_template(name, text) {
+                // The templates are compiled into the binary and tested; a broken one
+                // shows as an error page for the pages using it.
+                tracing::error!(template = name, error = %e, "template does not parse");
+            }
+        }
+        env
+    })
+}
+
+/// A signed-in staff member and their session.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    /// Who.
+    pub user: User,
+    /// The session's CSRF token, for the forms of the page.
+    pub csrf: String,
+    /// The session cookie's value.
+    pub token: String,
+}
+
+impl Staff {
+    /// What the page header shows about the user.
+    fn header(&self) -> minijinja::Value {
+        minijinja::context! {
+            display_name => self.user.display_name,
+            roles => roles_text(&self.user.grants),
+            admin => self.user.has(Role::Admin),
+        }
+    }
+}
+
+/// Roles as staff read them: 信息员（民政局）、审核员（全县）.
+pub fn roles_text(grants: &[accounts::Grant]) -> String {
+    grants
+        .iter()
+        .map(|g| match (&g.department, g.role) {
+            (Some(d), _) => format!("{}（{d}）", g.role.label()),
+            (None, Role::Reviewer) => format!("{}（全县）", g.role.label()),
+            (None, _) => g.role.label().to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// Why a page could not be shown.
+#[derive(Debug)]
+pub enum PageError {
+    /// Not signed in: to the login page, then back to `next`.
+    Login {
+        /// Where to go after logging in.
+        next: String,
+    },
+    /// Signed in with a one-time password: to the password page first.
+    MustChange,
+    /// The CSRF token is missing or wrong.
+    Csrf,
+    /// Anything else, shown as an error page with its Chinese message.
+    Api(ApiError),
+}
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        PageError::Api(e)
+    }
+}
+
+impl From<crate::store::StoreError> for PageError {
+    fn from(e: crate::store::StoreError) -> Self {
+        PageError::Api(ApiError::Store(e))
+    }
+}
+
+impl From<accounts::AccountError> for PageError {
+    fn from(e: accounts::AccountError) -> Self {
+        match e {
+            accounts::AccountError::Store(s) => PageError::Api(ApiError::Store(s)),
+            other => PageError::Api(ApiError::Unavailable(other.to_string())),
+        }
+    }
+}
+
+impl From<crate::publishing::PublishError> for PageError {
+    fn from(e: crate::publishing::PublishError) -> Self {
+        use crate::publishing::PublishError as P;
+        PageError::Api(match e {
+            P::Store(s) => ApiError::Store(s),
+            P::Forbidden(m) => ApiError::Forbidden(m),
+            P::NotFound(id) => ApiError::NotFound(format!("没有编号为{id}的信息")),
+            P::WrongState(m) => ApiError::Conflict(m),
+            P::Invalid(errors) => ApiError::BadRequest(
+                errors
+                    .into_iter()
+                    .map(|(_, m)| m)
+                    .collect::<Vec<_>>()
+                    .join("；"),
+            ),
+        })
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::Login { next } => {
+                let next = if next.starts_with("/admin") {
+                    next
+                } else {
+                    "/admin".into()
+                };
+                let query =
+                    serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default();
+                Redirect::to(&format!("/login?{query}")).into_response()
+            }
+            PageError::MustChange => Redirect::to("/admin/password").into_response(),
+            PageError::Csrf => error_page(
+                StatusCode::FORBIDDEN,
+                "请求未通过安全校验",
+                "页面已过期或请求来源不明（缺少或不符的表单令牌）。请返回并刷新页面后重试。",
+            ),
+            PageError::Api(e) => {
+                let (status, message) = e.status_and_message();
+                let heading = match status {
+                    StatusCode::FORBIDDEN => "没有权限",
+                    StatusCode::NOT_FOUND => "没有找到",
+                    StatusCode::CONFLICT => "当前状态下不能这样办理",
+                    StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "填写的内容有误",
+                    _ => "出错了",
+                };
+                error_page(status, heading, &message)
+            }
+        }
+    }
+}
+
+fn error_page(status: StatusCode, heading: &str, message: &str) -> Response {
+    let ctx = minijinja::context! { county => COUNTY, heading, message, back => "/admin" };
+    match templates()
+        .get_template("error.html")
+        .and_then(|t| t.render(ctx))
+    {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => (status, message.to_owned()).into_response(),
+    }
+}
+
+/// Renders template `name` for `staff` (or nobody) with `ctx` merged in.
+pub fn page(
+    name: &str,
+    staff: Option<&Staff>,
+    nav: &str,
+    ctx: minijinja::Value,
+) -> Result<Html<String>, PageError> {
+    let base = minijinja::context! {
+        county => COUNTY,
+        me => staff.map(Staff::header),
+        csrf => staff.map(|s| s.csrf.clone()),
+        nav,
+    };
+    let ctx = minijinja::context! { ..ctx, ..base };
+    templates()
+        .get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map(Html)
+        .map_err(|e| PageError::Api(ApiError::Unavailable(format!("template {name}: {e:#}"))))
+}
+
+/// The value of cookie `name`.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+/// Whether the request came over TLS (as a reverse proxy says).
+fn over_tls(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Secure over TLS.
+pub fn set_cookie(
+    headers: &HeaderMap,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+) -> HeaderValue {
+    let secure = if over_tls(headers) { "; Secure" } else { "" };
+    let text = format!(
+        "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
+    );
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+async fn session_of(state: &AppState, headers: &HeaderMap) -> Result<Option<Staff>, PageError> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let t = token.clone();
+    let now = chrono::Utc::now();
+    let session = state
+        .store
+        .call(move |conn| Ok(accounts::session(conn, &t, now)))
+        .await??;
+    Ok(session.map(|s| Staff {
+        user: s.user,
+        csrf: s.csrf,
+        token,
+    }))
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let staff = match parts.extensions.get::<Staff>() {
+            Some(s) => s.clone(),
+            None => session_of(state, &parts.headers)
+                .await?
+                .ok_or_else(|| PageError::Login {
+                    next: parts
+                        .uri
+                        .path_and_query()
+                        .map_or("/admin".into(), |p| p.as_str().to_owned()),
+                })?,
+        };
+        if staff.user.must_change
+            && parts.uri.path() != "/admin/password"
+            && parts.uri.path() != "/logout"
+        {
+            return Err(PageError::MustChange);
+        }
+        Ok(staff)
+    }
+}
+
+/// Checks the CSRF token of every state-changing request to the staff pages (`/admin…`,
+/// `/logout`) against the session, before any handler runs; the session found is handed
+/// on in the request's extensions.
+pub async fn csrf_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let guarded = (path.starts_with("/admin") || path == "/logout")
+        && !matches!(
+            *request.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS
+        );
+    if !guarded {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let staff = match session_of(&state, &parts.headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return PageError::Login {
+                next: "/admin".into(),
+            }
+            .into_response()
+        }
+        Err(e) => return e.into_response(),
+    };
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return PageError::Api(ApiError::TooLarge("提交的内容过大".into())).into_response();
+    };
+    let from_header = parts
+        .headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let from_form = || {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v))
+    };
+    let given = from_header.or_else(from_form).unwrap_or_default();
+    if given.is_empty() || !same_secret(given.as_bytes(), staff.csrf.as_bytes()) {
+        tracing::warn!(path = %parts.uri.path(), user = %staff.user.name, "form without a valid CSRF token refused");
+        return PageError::Csrf.into_response();
+    }
+    parts.extensions.insert(staff);
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
+/// The routes of the staff pages.
+pub fn routes() -> axum::Router<AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/login", get(account::login_page).post(account::login))
+        .route("/logout", post(account::logout))
+        .route("/admin", get(account::dashboard))
+        .route(
+            "/admin/password",
+            get(account::password_page).post(account::change_password),
+        )
+        .route("/admin/users", get(account::users).post(account::add_user))
+        .route("/admin/notices", get(notices::list))
+        .route(
+            "/admin/notices/new",
+            get(notices::new_page).post(notices::create),
+        )
+        .route(
+            "/admin/notices/{id}",
+            get(notices::show).post(notices::save),
+        )
+        .route("/admin/notices/{id}/{action}", post(notices::act))
+        .route("/admin/notices/{id}/preview.png", get(notices::preview))
+        .route("/admin/audit", get(audit::list))
+        .route("/admin/audit.csv", get(audit::csv))
+}

@@ -1,0 +1,669 @@
+//! The staff pages over the production route table (`app().oneshot`), with a cookie jar:
+//! login and lockout, CSRF, the forced password change, the publishing workflow from
+//! draft to the air and off, permissions by role and department, escaping, the audit log.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use headend::accounts::{self, Grant, NewUser, Role};
+use headend::store::Store;
+use headend::web::{app, AppState};
+use tower::ServiceExt;
+
+use crate::mini_store;
+
+const PASSWORD: &str = "correct-horse-9";
+
+/// One browser: the app, its cookies, and the last page's CSRF token.
+struct Browser {
+    app: axum::Router,
+    cookies: HashMap<String, String>,
+    forwarded_https: bool,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The value of the first hidden `csrf` field.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a form with a CSRF token");
+        let rest = &self.body[at + 19..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+}
+
+impl Browser {
+    fn new(store: &Store) -> Browser {
+        Browser {
+            app: app(AppState::new(store.clone())),
+            cookies: HashMap::new(),
+            forwarded_https: false,
+        }
+    }
+
+    async fn send(&mut self, request: Request<Body>) -> Page {
+        let mut request = request;
+        let jar: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !jar.is_empty() {
+            request
+                .headers_mut()
+                .insert(header::COOKIE, jar.join("; ").parse().unwrap());
+        }
+        if self.forwarded_https {
+            request
+                .headers_mut()
+                .insert("x-forwarded-proto", "https".parse().unwrap());
+        }
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        for v in response.headers().get_all(header::SET_COOKIE) {
+            let text = v.to_str().unwrap();
+            let (pair, _) = text.split_once(';').unwrap_or((text, ""));
+            let (k, v) = pair.split_once('=').unwrap();
+            if v.is_empty() {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), 8 << 20)
+            .await
+            .unwrap();
+        Page {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send(Request::get(path).body(Body::empty()).unwrap())
+            .await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        self.send(
+            Request::post(path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn login(&mut self, name: &str, password: &str) -> Page {
+        let form = self.get("/login").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let csrf = form.csrf();
+        self.post(
+            "/login",
+            &[("csrf", &csrf), ("name", name), ("password", password)],
+        )
+        .await
+    }
+
+    /// A form posted with the CSRF token of the page at `from`.
+    async fn submit(&mut self, from: &str, to: &str, fields: &[(&str, &str)]) -> Page {
+        let page = self.get(from).await;
+        assert_eq!(page.status, StatusCode::OK, "{from}: {}", page.body);
+        let csrf = page.csrf();
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.post(to, &form).await
+    }
+}
+
+/// Roles, each for a department or the county.
+type Grants = &'static [(Role, Option<&'static str>)];
+
+async fn county() -> Store {
+    let store = tokio::task::spawn_blocking(mini_store).await.unwrap();
+    let hash = tokio::task::spawn_blocking(|| accounts::hash_password(PASSWORD).unwrap())
+        .await
+        .unwrap();
+    store
+        .call(move |conn| {
+            let users: [(&str, Grants, bool); 6] = [
+                ("editor", &[(Role::Editor, Some("mzj"))], false),
+                ("reviewer", &[(Role::Reviewer, Some("mzj"))], false),
+                ("townrev", &[(Role::Reviewer, Some("xkz"))], false),
+                (
+                    "both",
+                    &[(Role::Editor, Some("mzj")), (Role::Reviewer, None)],
+                    false,
+                ),
+                ("admin", &[(Role::Admin, None)], false),
+                ("newbie", &[(Role::Operator, None)], true),
+            ];
+            for (name, grants, must_change) in users {
+                let grants: Vec<Grant> = grants
+                    .iter()
+                    .map(|(role, d)| Grant {
+                        role: *role,
+                        department: d.map(str::to_owned),
+                    })
+                    .collect();
+                let user = NewUser {
+                    name,
+                    display_name: "",
+                    password_hash: &hash,
+                    grants: &grants,
+                    must_change,
+                };
+                accounts::add_user(conn, &user, "test", chrono::Utc::now()).unwrap();
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    store
+}
+
+async fn audit_actions(store: &Store, kind: &str) -> Vec<(String, String)> {
+    let kind = kind.to_owned();
+    store
+        .call(move |conn| {
+            Ok(conn
+                .prepare("SELECT actor, action FROM audit_log WHERE object_kind = ?1 ORDER BY id")?
+                .query_map([kind], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_http_only_cookie_and_wrong_passwords_lock_the_account() {
+    let store = county().await;
+    let mut b = Browser::new(&store);
+    // Anonymous: every staff page sends you to the login page, and back afterwards.
+    let page = b.get("/admin/notices?status=submitted").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        page.location(),
+        "/login?next=%2Fadmin%2Fnotices%3Fstatus%3Dsubmitted"
+    );
+    // No double-submit token: refused.
+    let page = b
+        .post("/login", &[("name", "editor"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.body.contains("登录页面已过期"), "{}", page.body);
+
+    let page = b.login("editor", PASSWORD).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(page.location(), "/admin");
+    let cookie = page.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(cookie.starts_with("govchannel_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP on loopback: {cookie}"
+    );
+    let page = b.get("/admin").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("信息员（mzj）"), "{}", page.body);
+
+    // Behind a TLS proxy the cookie is Secure as well.
+    let mut tls = Browser::new(&store);
+    tls.forwarded_https = true;
+    let page = tls.login("reviewer", PASSWORD).await;
+    let cookie = page.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+
+    // Five wrong passwords lock the account; then even the right one is refused.
+    let mut attacker = Browser::new(&store);
+    for i in 1..=5 {
+        let page = attacker.login("reviewer", "guess-wrong-1").await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+        assert!(!attacker.cookies.contains_key("govchannel_session"));
+        if i == 5 {
+            assert!(page.body.contains("账号已锁定15分钟"), "{}", page.body);
+        } else {
+            assert!(page.body.contains("用户名或密码不正确"), "{}", page.body);
+        }
+    }
+    let page = attacker.login("reviewer", PASSWORD).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.body.contains("已锁定"));
+    assert!(!attacker.cookies.contains_key("govchannel_session"));
+    // An unknown name reads exactly like a wrong password.
+    let page = attacker.login("nobody", PASSWORD).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    assert!(page.body.contains("用户名或密码不正确"));
+    let actions = audit_actions(&store, "user").await;
+    assert_eq!(
+        actions.iter().filter(|(_, a)| a == "login_failed").count(),
+        6
+    );
+    assert!(actions.contains(&("system".into(), "user_locked".into())));
+
+    // Logging out needs the token too, and ends the session.
+    let page = b.post("/logout", &[]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let page = b.submit("/admin", "/logout", &[]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.get("/admin").await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_one_time_password_must_be_changed_before_anything_else() {
+    let store = county().await;
+    let mut b = Browser::new(&store);
+    let page = b.login("newbie", PASSWORD).await;
+    assert_eq!(page.location(), "/admin/password");
+    let page = b.get("/admin/notices").await;
+    assert_eq!(
+        (page.status, page.location()),
+        (StatusCode::SEE_OTHER, "/admin/password")
+    );
+    let page = b.get("/admin/password").await;
+    assert!(page.body.contains("请先设置您自己的密码"));
+    // Too short, and not repeated the same: both said next to their fields.
+    let page = b
+        .submit(
+            "/admin/password",
+            "/admin/password",
+            &[("current", PASSWORD), ("new", "short"), ("repeat", "other")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body.contains("新密码至少需要10个字符")
+            && page.body.contains("两次输入的新密码不一致")
+    );
+    let page = b
+        .submit(
+            "/admin/password",
+            "/admin/password",
+            &[
+                ("current", PASSWORD),
+                ("new", "my-own-secret-7"),
+                ("repeat", "my-own-secret-7"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (page.status, page.location()),
+        (StatusCode::SEE_OTHER, "/admin?flash=password")
+    );
+    assert_eq!(b.get("/admin/notices").await.status, StatusCode::OK);
+    // The old password no longer works; the new one does, without the detour.
+    let mut again = Browser::new(&store);
+    assert_eq!(
+        again.login("newbie", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        again.login("newbie", "my-own-secret-7").await.location(),
+        "/admin"
+    );
+}
+
+fn notice_form<'a>(
+    title: &'a str,
+    today: &'a str,
+    checked: bool,
+    list: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("kind", "publicity"),
+        ("title", title),
+        ("department", "mzj"),
+        ("region", "339902"),
+        ("valid_from", today),
+        ("valid_until", ""),
+        ("priority", "normal"),
+        (
+            "body",
+            "经评议，以下人员拟享受临时救助，联系人手机13812345678。",
+        ),
+        ("objection_start", today),
+        ("objection_end", today),
+        ("objection_contact", "县民政局社会救助科"),
+        ("objection_phone", "0579-87110001"),
+        ("list_title", "临时救助对象名单"),
+        ("list", list),
+        ("then", "save"),
+    ];
+    if checked {
+        form.push(("confidentiality_checked", "on"));
+    }
+    form
+}
+
+async fn notice_status(store: &Store, id: i64) -> String {
+    store
+        .call(move |conn| {
+            Ok(
+                conn.query_row("SELECT status FROM notices WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_notice_is_drafted_returned_fixed_approved_aired_and_withdrawn() {
+    let store = county().await;
+    let today = headend::content::county_today().to_string();
+    let xss = "冬季救助公示<script>alert('x')</script>";
+    let sql = "'; DROP TABLE notices; --";
+    let list = format!("张三明,1200元,339902195301021238,13912345678\n{sql},800元");
+    let mut editor = Browser::new(&store);
+    editor.login("editor", PASSWORD).await;
+
+    // A mistake keeps everything typed and says what to fix next to the field.
+    let mut bad = notice_form(xss, &today, false, &list);
+    bad[1] = ("title", "");
+    let page = editor
+        .submit("/admin/notices/new", "/admin/notices/new", &bad)
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("请填写标题"));
+    assert!(
+        page.body.contains("县民政局社会救助科") && page.body.contains("339902195301021238"),
+        "input kept"
+    );
+
+    // Saved, then submitting without the confidentiality box is refused with a reason.
+    let page = editor
+        .submit(
+            "/admin/notices/new",
+            "/admin/notices/new",
+            &notice_form(xss, &today, false, &list),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let path = page.location().split('?').next().unwrap().to_owned();
+    let id: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
+    let page = editor.get(&path).await;
+    assert!(page.body.contains("草稿"));
+    assert!(!page.body.contains("<script>alert"), "escaped in the UI");
+    assert!(page.body.contains("&lt;script&gt;"));
+    // The scan flags the ID number and both mobiles for the reviewer.
+    assert!(page.body.contains("保密审查提示（3 处）"), "{}", page.body);
+    let page = editor.submit(&path, &format!("{path}/submit"), &[]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("提交前请完成保密审查并勾选确认"));
+    let mut form = notice_form(xss, &today, true, &list);
+    form.retain(|(k, _)| *k != "then");
+    form.push(("then", "submit"));
+    let page = editor.submit(&path, &path, &form).await;
+    assert_eq!(page.location(), format!("{path}?flash=submitted"));
+    assert_eq!(notice_status(&store, id).await, "submitted");
+
+    // A reviewer of another department cannot see it; the department's reviewer returns it.
+    let mut town = Browser::new(&store);
+    town.login("townrev", PASSWORD).await;
+    assert_eq!(town.get(&path).await.status, StatusCode::FORBIDDEN);
+    let mut reviewer = Browser::new(&store);
+    reviewer.login("reviewer", PASSWORD).await;
+    let page = reviewer.get("/admin").await;
+    assert!(page.body.contains("待我审核（1）"), "{}", page.body);
+    let page = reviewer.get(&path).await;
+    assert!(page.body.contains("<mark"), "findings highlighted");
+    let page = reviewer
+        .submit(
+            &path,
+            &format!("{path}/return"),
+            &[("reason", "名单缺少村别，请补充")],
+        )
+        .await;
+    assert_eq!(page.location(), format!("{path}?flash=returned"));
+    let page = editor.get(&path).await;
+    assert!(page.body.contains("退回原因：名单缺少村别，请补充"));
+    // The editor cannot approve; fixes it and submits again.
+    let page = editor.submit(&path, &format!("{path}/approve"), &[]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let fixed = format!("{list},城关村");
+    let mut form = notice_form(xss, &today, true, &fixed);
+    form.retain(|(k, _)| *k != "then");
+    form.push(("then", "submit"));
+    assert_eq!(
+        editor.submit(&path, &path, &form).await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    // A county reviewer who is also an editor may approve others' items, never their own.
+    let mut both = Browser::new(&store);
+    both.login("both", PASSWORD).await;
+    let page = both.get(&path).await;
+    assert!(page.body.contains("id=\"approve\""), "{}", page.body);
+    let mut own = notice_form("自己起草的通知", &today, true, "");
+    own.retain(|(k, _)| *k != "then");
+    own.push(("then", "submit"));
+    let page = both
+        .submit("/admin/notices/new", "/admin/notices/new", &own)
+        .await;
+    let own_path = page.location().split('?').next().unwrap().to_owned();
+    let page = both.get(&own_path).await;
+    assert!(page.body.contains("待审核") && !page.body.contains("id=\"approve\""));
+    let page = both
+        .submit(&own_path, &format!("{own_path}/approve"), &[])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(
+        page.body.contains("不能审核自己起草的信息"),
+        "{}",
+        page.body
+    );
+
+    let page = reviewer
+        .submit(&path, &format!("{path}/approve"), &[])
+        .await;
+    assert_eq!(page.location(), format!("{path}?flash=published"));
+    assert_eq!(notice_status(&store, id).await, "published");
+
+    // On air: masked, and SQL-looking text stored and drawn verbatim.
+    let today_date = headend::content::county_today();
+    let on_air = store
+        .call(move |conn| headend::pages::notices_on_air(conn, "339902", today_date, 50))
+        .await
+        .unwrap();
+    let (_, _, screen) = on_air
+        .iter()
+        .find(|(nid, _, _)| *nid == id)
+        .expect("published notice on air");
+    assert!(
+        screen.title.contains("<script>alert('x')</script>"),
+        "drawn literally"
+    );
+    assert!(screen.body.contains("138****5678") && !screen.body.contains("13812345678"));
+    let stored: (String, String) = store
+        .call(move |conn| {
+            Ok(conn.query_row(
+                "SELECT n.title, r.name FROM notices n JOIN public_lists l ON l.notice_id = n.id
+                 JOIN public_list_rows r ON r.list_id = l.id WHERE n.id = ?1 AND r.seq = 2",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored, (xss.to_owned(), sql.to_owned()));
+    let list_screen = store
+        .call(move |conn| headend::pages::public_lists_of(conn, id))
+        .await
+        .unwrap();
+    let text = serde_json::to_string(&list_screen).unwrap();
+    assert!(
+        !text.contains("339902195301021238") && !text.contains("13912345678"),
+        "{text}"
+    );
+    assert!(text.contains("张*明"), "{text}");
+
+    // Withdrawn: off the air.
+    let page = reviewer
+        .submit(
+            &path,
+            &format!("{path}/withdraw"),
+            &[("reason", "政策调整")],
+        )
+        .await;
+    assert_eq!(page.location(), format!("{path}?flash=withdrawn"));
+    let on_air = store
+        .call(move |conn| headend::pages::notices_on_air(conn, "339902", today_date, 50))
+        .await
+        .unwrap();
+    assert!(on_air.iter().all(|(nid, _, _)| *nid != id));
+
+    // Every step in the audit log, by who did it.
+    let id_text = id.to_string();
+    let steps: Vec<(String, String)> = store
+        .call(move |conn| {
+            Ok(conn
+                .prepare("SELECT actor, action FROM audit_log WHERE object_kind = 'notice' AND object_id = ?1 ORDER BY id")?
+                .query_map([id_text], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+        .unwrap();
+    let steps: Vec<(&str, &str)> = steps
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("editor", "create"),
+            ("editor", "edit"),
+            ("editor", "submit"),
+            ("reviewer", "return"),
+            ("editor", "edit"),
+            ("editor", "submit"),
+            ("reviewer", "approve"),
+            ("system", "publish"),
+            ("reviewer", "withdraw"),
+        ]
+    );
+    // The admin exports the log as CSV; the editor sees only their own actions.
+    let mut admin = Browser::new(&store);
+    admin.login("admin", PASSWORD).await;
+    let csv = admin
+        .get(&format!("/admin/audit.csv?object=notice:{id}"))
+        .await;
+    assert_eq!(csv.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    assert_eq!(csv.body.lines().count(), 1 + 9, "{}", csv.body);
+    assert!(csv.body.contains("审核通过") && csv.body.contains("名单缺少村别"));
+    let page = editor.get("/admin/audit?action=return").await;
+    assert!(page.body.contains("共 0 条"), "{}", page.body);
+    let page = admin.get("/admin/audit?action=return").await;
+    assert!(page.body.contains("共 1 条"));
+}
+
+#[tokio::test]
+async fn forms_without_the_csrf_token_change_nothing() {
+    let store = county().await;
+    let today = headend::content::county_today().to_string();
+    let mut editor = Browser::new(&store);
+    editor.login("editor", PASSWORD).await;
+    let form = notice_form("无令牌", &today, true, "");
+    let page = editor.post("/admin/notices/new", &form).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.body.contains("请求未通过安全校验"));
+    let mut forged = vec![("csrf", "0".repeat(64))];
+    forged.extend(form.iter().map(|(k, v)| (*k, v.to_string())));
+    let forged: Vec<(&str, &str)> = forged.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        editor.post("/admin/notices/new", &forged).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let created: i64 = store
+        .call(|conn| {
+            Ok(conn.query_row(
+                "SELECT count(*) FROM notices WHERE title = '无令牌'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(created, 0);
+    // The header form of the token works for scripts.
+    let csrf = editor.get("/admin").await.csrf();
+    let body = serde_urlencoded::to_string(&form).unwrap();
+    let page = editor
+        .send(
+            Request::post("/admin/notices/new")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header("x-csrf-token", csrf)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn only_administrators_manage_accounts_and_new_ones_get_a_one_time_password() {
+    let store = county().await;
+    let mut editor = Browser::new(&store);
+    editor.login("editor", PASSWORD).await;
+    assert_eq!(
+        editor.get("/admin/users").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mut admin = Browser::new(&store);
+    admin.login("admin", PASSWORD).await;
+    let page = admin
+        .submit(
+            "/admin/users",
+            "/admin/users",
+            &[
+                ("name", "li"),
+                ("display_name", "李"),
+                ("role", "editor"),
+                ("department", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("信息员必须选择所属单位"));
+    let page = admin
+        .submit(
+            "/admin/users",
+            "/admin/users",
+            &[
+                ("name", "li"),
+                ("display_name", "李"),
+                ("role", "editor"),
+                ("department", "xkz"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let at = page.body.find("id=\"one-time-password\">").unwrap();
+    let password = &page.body[at + 23..at + 35];
+    let mut li = Browser::new(&store);
+    assert_eq!(li.login("li", password).await.location(), "/admin/password");
+    assert!(audit_actions(&store, "user")
+        .await
+        .contains(&("admin".into(), "user_add".into())));
+}
