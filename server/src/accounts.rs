@@ -133,6 +133,9 @@ pub enum AccountError {
     /// No such user.
     #[error("there is no user {0:?}")]
     UnknownUser(String),
+    /// Too many password checks are waiting; try again shortly.
+    #[error("too many password checks at once")]
+    Busy,
     /// Hashing failed (out of memory, or no randomness for the salt).
     #[error("password hashing failed: {0}")]
     Hash(String),
@@ -186,10 +189,88 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
 }
 
 /// A hash to verify against when the user does not exist, so that a wrong name takes as
-/// long as a wrong password.
+/// long as a wrong password: the same argon2id parameters as every stored hash, an output
+/// no password produces in practice (all zero bytes).
 pub fn decoy_hash() -> &'static str {
-    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DECOY.get_or_init(|| hash_password("decoy password that never matches").unwrap_or_default())
+    "$argon2id$v=19$m=19456,t=2,p=1$ZGVjb3lkZWNveWRlY295$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+}
+
+/// Password hashing and verification on one thread of its own: each argon2id run takes
+/// 19 MiB and tens of milliseconds, so running them one at a time bounds both the memory
+/// (one block, reused) and the CPU a burst of logins can take. Cloneable handle; the
+/// thread ends when the last handle is dropped.
+#[derive(Debug, Clone)]
+pub struct Passwords {
+    jobs: std::sync::mpsc::SyncSender<PasswordJob>,
+}
+
+enum PasswordJob {
+    Hash(
+        String,
+        tokio::sync::oneshot::Sender<Result<String, AccountError>>,
+    ),
+    Verify(String, String, tokio::sync::oneshot::Sender<bool>),
+}
+
+/// Password jobs that may wait; more are refused ([`AccountError::Busy`]).
+pub const PASSWORD_QUEUE: usize = 32;
+
+impl Passwords {
+    /// Starts the thread.
+    pub fn start() -> Result<Passwords, AccountError> {
+        let (jobs, inbox) = std::sync::mpsc::sync_channel::<PasswordJob>(PASSWORD_QUEUE);
+        std::thread::Builder::new()
+            .name("passwords".into())
+            .spawn(move || {
+                while let Ok(job) = inbox.recv() {
+                    match job {
+                        PasswordJob::Hash(password, reply) => {
+                            let _ = reply.send(hash_password(&password));
+                        }
+                        PasswordJob::Verify(hash, password, reply) => {
+                            let _ = reply.send(verify_password(&hash, &password));
+                        }
+                    }
+                }
+            })
+            .map_err(|e| AccountError::Hash(format!("cannot start the password thread: {e}")))?;
+        Ok(Passwords { jobs })
+    }
+
+    /// A handle whose thread is gone: every call fails (used only when no thread starts).
+    pub fn stopped() -> Passwords {
+        let (jobs, _) = std::sync::mpsc::sync_channel(0);
+        Passwords { jobs }
+    }
+
+    fn send(&self, job: PasswordJob) -> Result<(), AccountError> {
+        self.jobs.try_send(job).map_err(|e| match e {
+            std::sync::mpsc::TrySendError::Full(_) => AccountError::Busy,
+            std::sync::mpsc::TrySendError::Disconnected(_) => {
+                AccountError::Hash("the password thread has stopped".into())
+            }
+        })
+    }
+
+    /// [`hash_password`] on the password thread.
+    pub async fn hash(&self, password: &str) -> Result<String, AccountError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(PasswordJob::Hash(password.to_owned(), tx))?;
+        rx.await
+            .map_err(|_| AccountError::Hash("the password thread has stopped".into()))?
+    }
+
+    /// [`verify_password`] on the password thread.
+    pub async fn verify(&self, hash: &str, password: &str) -> Result<bool, AccountError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(PasswordJob::Verify(
+            hash.to_owned(),
+            password.to_owned(),
+            tx,
+        ))?;
+        rx.await
+            .map_err(|_| AccountError::Hash("the password thread has stopped".into()))
+    }
 }
 
 /// A one-time password: 12 characters from an alphabet without look-alikes.
@@ -701,6 +782,8 @@ mod tests {
         assert!(!verify_password(&h, "正确的马电池订书针"));
         assert!(!verify_password("not a hash", "x"));
         assert_ne!(h, hash_password("正确的马电池订书钉").unwrap(), "salted");
+        assert!(PasswordHash::new(decoy_hash()).is_ok(), "the decoy parses");
+        assert!(!verify_password(decoy_hash(), ""));
         let otp = one_time_password().unwrap();
         assert_eq!(otp.len(), 12);
         assert!(!otp.contains(['0', 'O', 'l', '1', 'I']));

@@ -89,21 +89,11 @@ async fn add_demo_accounts(store: &Store) -> Result<(), ServeError> {
     if !wanted {
         return Ok(());
     }
-    // Hashing is slow by design: off the runtime's threads and the store's.
-    let hashed = tokio::task::spawn_blocking(|| {
-        demo::ACCOUNTS
-            .iter()
-            .map(|a| accounts::hash_password(a.password).map(|h| (a, h)))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await
-    .map_err(|e| ServeError::Accounts(e.to_string()))?
-    .map_err(|e| ServeError::Accounts(e.to_string()))?;
     let now = chrono::Utc::now();
     let names = store
         .call(move |conn| {
             let mut names = Vec::new();
-            for (a, hash) in &hashed {
+            for a in demo::ACCOUNTS {
                 let grants: Vec<Grant> = a
                     .grants
                     .iter()
@@ -115,7 +105,7 @@ async fn add_demo_accounts(store: &Store) -> Result<(), ServeError> {
                 let user = NewUser {
                     name: a.name,
                     display_name: a.display_name,
-                    password_hash: hash,
+                    password_hash: a.password_hash,
                     grants: &grants,
                     must_change: false,
                 };

@@ -43,6 +43,8 @@ pub struct AppState {
     pub stb: Arc<stb::StbState>,
     /// Previews drawn at once (see [`preview::MAX_CONCURRENT_PREVIEWS`]).
     pub preview_permits: Arc<tokio::sync::Semaphore>,
+    /// Password hashing and verification, one at a time on their own thread.
+    pub passwords: crate::accounts::Passwords,
     /// Ingest sources and the admin token for their write endpoints; `None` (the default
     /// of [`AppState::new`]) answers the sources endpoints with 503.
     pub ingest: Option<sources::IngestApi>,
@@ -62,6 +64,12 @@ impl AppState {
                 preview::MAX_CONCURRENT_PREVIEWS,
             )),
             ingest: None,
+            passwords: crate::accounts::Passwords::start().unwrap_or_else(|e| {
+                // Only when no thread can be spawned at all; every password check then
+                // answers 503.
+                tracing::error!(error = %e, "no password thread");
+                crate::accounts::Passwords::stopped()
+            }),
         }
     }
 

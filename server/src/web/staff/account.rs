@@ -135,11 +135,19 @@ pub async fn login(
         || accounts::decoy_hash().to_owned(),
         |r| r.password_hash.clone(),
     );
-    let password = form.password.clone();
-    let ok = tokio::task::spawn_blocking(move || accounts::verify_password(&hash, &password))
-        .await
-        .unwrap_or(false)
-        && record.is_some();
+    let ok = match state.passwords.verify(&hash, &form.password).await {
+        Ok(ok) => ok && record.is_some(),
+        Err(accounts::AccountError::Busy) => {
+            return login_form(
+                &headers,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &name,
+                &form.next,
+                Some("系统繁忙，请稍后再试"),
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
     let Some(record) = record.filter(|_| ok) else {
         let n = name.clone();
         let a = address.clone();
@@ -234,11 +242,7 @@ pub async fn change_password(
         .store
         .call(move |conn| Ok(accounts::password_hash(conn, id)))
         .await??;
-    let current = form.current.clone();
-    let current_ok =
-        tokio::task::spawn_blocking(move || accounts::verify_password(&stored, &current))
-            .await
-            .unwrap_or(false);
+    let current_ok = state.passwords.verify(&stored, &form.current).await?;
     let mut errors: Vec<(&str, &str)> = Vec::new();
     if !current_ok {
         errors.push(("current", "当前密码不正确"));
@@ -261,10 +265,7 @@ pub async fn change_password(
         )?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
     }
-    let new = form.new.clone();
-    let hash = tokio::task::spawn_blocking(move || accounts::hash_password(&new))
-        .await
-        .map_err(|e| PageError::Api(ApiError::Unavailable(e.to_string())))??;
+    let hash = state.passwords.hash(&form.new).await?;
     let now = chrono::Utc::now();
     let keep = staff.token.clone();
     state
@@ -489,10 +490,7 @@ pub async fn add_user(
     let department = Some(form.department.trim().to_owned())
         .filter(|d| !d.is_empty() && matches!(role, Role::Editor | Role::Reviewer));
     let password = accounts::one_time_password()?;
-    let p = password.clone();
-    let hash = tokio::task::spawn_blocking(move || accounts::hash_password(&p))
-        .await
-        .map_err(|e| PageError::Api(ApiError::Unavailable(e.to_string())))??;
+    let hash = state.passwords.hash(&password).await?;
     let now = chrono::Utc::now();
     let actor = staff.user.name.clone();
     let (name, display_name) = (

@@ -142,6 +142,9 @@ impl From<accounts::AccountError> for PageError {
     fn from(e: accounts::AccountError) -> Self {
         match e {
             accounts::AccountError::Store(s) => PageError::Api(ApiError::Store(s)),
+            accounts::AccountError::Busy => {
+                PageError::Api(ApiError::TooMany("系统繁忙，请稍后再试".into()))
+            }
             other => PageError::Api(ApiError::Unavailable(other.to_string())),
         }
     }
