@@ -13,16 +13,18 @@ CARGO ?= cargo
 #   xvfb: the set-top-box client's development window is tested on a real X server
 #   gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user: the client cross-built for
 #     an ARM box and run under emulation (when rustup can add the target)
+#   chromium, chromium-driver: the staff pages are tested in a real headless browser
 DEB_PACKAGES := gcc libc6-dev pkg-config procps curl \
 	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev \
 	libavdevice-dev libswresample-dev clang libclang-dev ffmpeg tstools xvfb \
-	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user chromium chromium-driver
 
 .PHONY: all deps bench-deps build demo test bench frames check-cargo cross-check
 
-# Extra packages only the benchmarks need: the renderer is compared with headless Chromium,
-# the set-top-box API with nginx under wrk, the client with Chromium (figures by GNU time).
-BENCH_PACKAGES := chromium chromium-driver wrk nginx-light time
+# Extra packages only the benchmarks need (Chromium, the renderer's and the client's peer,
+# is already in DEB_PACKAGES): the set-top-box API is compared with nginx under wrk,
+# whole-process figures are taken with GNU time.
+BENCH_PACKAGES := wrk nginx-light time
 
 all: build
 

@@ -159,6 +159,106 @@ pub fn http_raw(
     Ok((status, head, body))
 }
 
+/// Debian's `chromedriver` (package `chromium-driver`) on a free loopback port; killed
+/// when dropped.
+pub struct ChromeDriver {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl ChromeDriver {
+    /// Starts chromedriver and returns once its `/status` says it is ready (at most 30 s).
+    pub fn start() -> Result<ChromeDriver, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                format!("cannot start chromedriver (Debian package chromium-driver): {e}")
+            })?;
+        let driver = ChromeDriver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let addr = format!("127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if driver_ready(&addr) {
+                return Ok(driver);
+            }
+            if std::time::Instant::now() > deadline {
+                return Err("chromedriver did not become ready within 30 s".into());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    /// Capabilities for headless Chromium at an office PC's 1366×768, with its profile in
+    /// `profile_dir`.
+    pub fn headless_chromium(profile_dir: &Path) -> serde_json::Map<String, serde_json::Value> {
+        let caps = serde_json::json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--window-size=1366,768", "--no-first-run", "--disable-extensions",
+                    "--disable-background-networking", "--disable-sync", "--disable-component-update",
+                    format!("--user-data-dir={}", profile_dir.display()),
+                ]
+            }
+        });
+        match caps {
+            serde_json::Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        }
+    }
+}
+
+/// Whether the WebDriver server at `addr` says it is ready. chromedriver keeps the
+/// connection open after answering, so this reads only until the answer is seen.
+fn driver_ready(addr: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+    if write!(
+        stream,
+        "GET /status HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .is_err()
+    {
+        return false;
+    }
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buf[..n]);
+        if seen.windows(12).any(|w| w == b"\"ready\":true") {
+            return true;
+        }
+    }
+    false
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// `application/x-www-form-urlencoded` text of `fields`.
 pub fn form_encode(fields: &[(&str, &str)]) -> String {
     let enc = |s: &str| {

@@ -1,0 +1,305 @@
+//! The staff pages in real headless Chromium (Debian's `chromium` driven through
+//! `chromedriver` with fantoccini): an editor drafts a notice with a recipient list, sees
+//! the TV preview and submits it; a reviewer returns it; the editor fixes it; the reviewer
+//! approves it; it airs on the county channel (as-run log) and reaches the set-top-box
+//! manifest; the reviewer withdraws it and it leaves the manifest.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use e2e::{ChromeDriver, Headend};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::Value;
+
+const TITLE: &str = "关于发放2026年冬季临时救助金的公示";
+
+fn demo_data(dir: &Path) -> std::path::PathBuf {
+    let data = dir.join("data");
+    let server = Headend::start(&data, &[]).unwrap();
+    assert!(server.stop().success());
+    data
+}
+
+/// Polls `f` every 250 ms until it answers, for at most `secs`.
+fn wait_for<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    None
+}
+
+fn as_run(data: &Path) -> Vec<Value> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(data.join("asrun"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+        out.extend(text.lines().filter_map(|l| serde_json::from_str(l).ok()));
+    }
+    out
+}
+
+fn manifest(addr: &str) -> String {
+    let (status, body) = e2e::http_get(addr, "/stb/v1/manifest?profile=sd&region=339901").unwrap();
+    assert_eq!(status, 200);
+    body
+}
+
+struct Staff {
+    browser: Client,
+    base: String,
+}
+
+impl Staff {
+    async fn open(&self, path: &str) {
+        self.browser
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.browser
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn fill(&self, id: &str, text: &str) {
+        let field = self.browser.find(Locator::Id(id)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.browser
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Runs `act` (a click or Enter that loads a new page) and waits until the new page
+    /// has loaded (at most 20 s).
+    async fn navigating<F: std::future::Future<Output = ()>>(&self, act: F) {
+        self.browser
+            .execute("window.__before_navigation = true;", vec![])
+            .await
+            .unwrap();
+        act.await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let loaded = self
+                .browser
+                .execute(
+                    "return !window.__before_navigation && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await
+                .map(|v| v == Value::Bool(true))
+                .unwrap_or(false);
+            if loaded {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no new page within 20 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Clicks a button or link that loads a new page, and waits for it.
+    async fn follow(&self, css: &str) {
+        self.navigating(self.click(css)).await;
+    }
+
+    async fn path(&self) -> String {
+        let url = self.browser.current_url().await.unwrap();
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    /// Logs in through the login page as a person would: name, password, Enter.
+    async fn login(&self, name: &str, password: &str) {
+        self.open("/admin").await;
+        assert!(
+            self.path().await.starts_with("/login"),
+            "anonymous staff go to the login page"
+        );
+        self.fill("name", name).await;
+        self.navigating(self.fill("password", &format!("{password}\n")))
+            .await;
+        assert_eq!(self.path().await, "/admin");
+        assert!(self.text("h1").await.contains("工作台"));
+    }
+
+    async fn logout(&self) {
+        self.follow("header form button").await;
+        assert!(self.path().await.starts_with("/login"));
+    }
+
+    async fn status(&self) -> String {
+        match self.browser.find(Locator::Css("#status")).await {
+            Ok(e) => e.text().await.unwrap(),
+            Err(_) => {
+                let main = self.text("main").await;
+                panic!("no status on {}: {main}", self.path().await)
+            }
+        }
+    }
+}
+
+#[test]
+fn staff_publish_a_notice_through_review_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo_data(dir.path());
+    let config = dir.path().join("headend.toml");
+    std::fs::write(
+        &config,
+        "[[channels]]\nname = \"county\"\ndwell = 2\nread_rate = 0\n\
+         [[channels.outputs]]\nkind = \"hls\"\nprofile = \"sd\"\n",
+    )
+    .unwrap();
+    let server = Headend::start(&data, &["--config", config.to_str().unwrap()]).unwrap();
+    let driver = ChromeDriver::start().unwrap();
+    let profile = dir.path().join("chromium");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(ChromeDriver::headless_chromium(&profile))
+            .connect(&driver.url)
+            .await
+            .unwrap();
+        let staff = Staff {
+            browser,
+            base: server.url.clone(),
+        };
+
+        // The editor drafts a 公示 with a recipient list.
+        staff.login("editor", "shifan-editor-2026").await;
+        staff.follow("a[href='/admin/notices/new']").await;
+        staff
+            .browser
+            .find(Locator::Id("kind"))
+            .await
+            .unwrap()
+            .select_by_value("publicity")
+            .await
+            .unwrap();
+        staff.fill("title", TITLE).await;
+        staff
+            .fill("body", "经村（居）民代表会议评议、镇街审核，以下人员拟发放冬季临时救助金。如有异议，请在公示期内反映。")
+            .await;
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+            .date_naive();
+        let week = today + chrono::Duration::days(6);
+        // Date fields are set as the browser's date picker sets them (typed digits follow
+        // the browser's locale order).
+        for (id, day) in [("objection_start", today), ("objection_end", week)] {
+            staff
+                .browser
+                .execute(
+                    "document.getElementById(arguments[0]).value = arguments[1];",
+                    vec![Value::from(id), Value::from(day.to_string())],
+                )
+                .await
+                .unwrap();
+        }
+        staff.fill("objection_contact", "县民政局社会救助科").await;
+        staff.fill("objection_phone", "0579-87110001").await;
+        staff.fill("list_title", "冬季临时救助对象名单").await;
+        staff
+            .fill("list", "张三明,1200元,339901195301021238,13812345678\n李秀英,800元")
+            .await;
+        staff.follow("button[value='save']").await;
+        assert_eq!(staff.status().await, "草稿", "{}", staff.browser.source().await.unwrap());
+        let notice_path = staff.path().await.split('?').next().unwrap().to_owned();
+        let id: i64 = notice_path.rsplit('/').next().unwrap().parse().unwrap();
+
+        // The preview shows the notice as it airs: four frames, SD and HD, both contexts.
+        let widths = staff
+            .browser
+            .execute(
+                "return Array.from(document.querySelectorAll('.preview img')).map(i => i.complete ? i.naturalWidth : -1);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let widths: Vec<i64> = widths.as_array().unwrap().iter().filter_map(Value::as_i64).collect();
+        assert_eq!(widths, [720, 720, 1280, 1280], "SD and 720p, set-top box and on air");
+        // The scan flags the list's ID and mobile numbers.
+        assert!(staff.text("#scan-h").await.contains("2 处"));
+
+        // Submit: the confidentiality box first.
+        staff.click("#confidentiality_checked").await;
+        staff.follow("button[value='submit']").await;
+        assert_eq!(staff.status().await, "待审核");
+        staff.logout().await;
+
+        // The reviewer returns it with a reason.
+        staff.login("reviewer", "shifan-reviewer-2026").await;
+        assert!(staff.text("main").await.contains(TITLE), "in the review queue");
+        staff.follow(&format!("a[href='{notice_path}']")).await;
+        staff.fill("return-reason-input", "名单请补充所在村（社区）").await;
+        staff.follow("#return").await;
+        assert_eq!(staff.status().await, "已退回");
+        staff.logout().await;
+
+        // The editor sees why, fixes it and submits again.
+        staff.login("editor", "shifan-editor-2026").await;
+        staff.open(&notice_path).await;
+        assert!(staff.text("#return-reason").await.contains("名单请补充所在村（社区）"));
+        staff
+            .fill("list", "张三明,1200元,339901195301021238,13812345678,城关村\n李秀英,800元,,,溪口村")
+            .await;
+        staff.click("#confidentiality_checked").await;
+        staff.follow("button[value='submit']").await;
+        assert_eq!(staff.status().await, "待审核");
+        staff.logout().await;
+
+        // The reviewer approves: it publishes at once (its first day is today).
+        staff.login("reviewer", "shifan-reviewer-2026").await;
+        staff.open(&notice_path).await;
+        staff.follow("#approve").await;
+        assert_eq!(staff.status().await, "已发布");
+
+        // On air: the county channel's as-run log names it within the next cycle, and
+        // the county's set-top-box manifest carries it.
+        let aired = wait_for(240, || {
+            as_run(&data)
+                .iter()
+                .any(|l| l["item"].as_i64() == Some(id) && l["kind"] == "notice")
+                .then_some(())
+        });
+        assert!(aired.is_some(), "notice {id} not in the as-run log");
+        assert!(
+            wait_for(10, || manifest(&server.addr).contains(TITLE).then_some(())).is_some(),
+            "not in the manifest"
+        );
+
+        // Withdrawn: it leaves the manifest.
+        staff.fill("withdraw-reason", "救助标准调整，重新公示").await;
+        staff.follow("#withdraw").await;
+        assert_eq!(staff.status().await, "已撤回");
+        assert!(
+            wait_for(10, || (!manifest(&server.addr).contains(TITLE)).then_some(())).is_some(),
+            "still in the manifest"
+        );
+        staff.browser.close().await.unwrap();
+    });
+}
