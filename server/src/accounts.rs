@@ -695,6 +695,137 @@ pub fn reset_password(
     Ok(())
 }
 
+/// An API token as its owner sees it (never the token itself after creation).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TokenRow {
+    /// Row id.
+    pub id: i64,
+    /// What it is for.
+    pub name: String,
+    /// When created.
+    pub created_at: String,
+    /// When last used.
+    pub last_used_at: Option<String>,
+}
+
+/// Creates an API token named `name` for user `id`; returns its row id and the token
+/// (shown once: only its SHA-256 is stored).
+pub fn create_token(
+    conn: &Connection,
+    id: i64,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<(i64, String), AccountError> {
+    let token = format!(
+        "gct_{}",
+        random_hex(32).map_err(|e| AccountError::Hash(e.to_string()))?
+    );
+    let user: String =
+        conn.query_row("SELECT name FROM users WHERE id = ?1", [id], |r| r.get(0))?;
+    conn.execute(
+        "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![id, name, sha256_hex(&token), stamp(now)],
+    )?;
+    let row = conn.last_insert_rowid();
+    audit(
+        conn,
+        now,
+        &user,
+        "token_create",
+        &user,
+        serde_json::json!({ "token": row, "name": name }),
+    )?;
+    Ok((row, token))
+}
+
+/// User `id`'s API tokens.
+pub fn list_tokens(conn: &Connection, id: i64) -> Result<Vec<TokenRow>, AccountError> {
+    Ok(conn
+        .prepare("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = ?1 ORDER BY id")?
+        .query_map([id], |r| {
+            Ok(TokenRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                created_at: r.get(2)?,
+                last_used_at: r.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?)
+}
+
+/// Revokes token `token` of user `id`; whether there was one.
+pub fn revoke_token(
+    conn: &Connection,
+    id: i64,
+    token: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, AccountError> {
+    let gone = conn.execute(
+        "DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2",
+        params![token, id],
+    )? > 0;
+    if gone {
+        let user: String =
+            conn.query_row("SELECT name FROM users WHERE id = ?1", [id], |r| r.get(0))?;
+        audit(
+            conn,
+            now,
+            &user,
+            "token_revoke",
+            &user,
+            serde_json::json!({ "token": token }),
+        )?;
+    }
+    Ok(gone)
+}
+
+/// The user an API token belongs to (not disabled, password already changed); records
+/// its use (at most once a minute).
+pub fn token_user(
+    conn: &Connection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<User>, AccountError> {
+    let row = conn
+        .query_row(
+            "SELECT u.id, u.name, u.display_name, t.id, t.last_used_at FROM api_tokens t
+             JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = ?1 AND u.disabled = 0 AND u.must_change = 0",
+            [sha256_hex(token)],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((id, name, display_name, token_id, last)) = row else {
+        return Ok(None);
+    };
+    let minute_ago = stamp(now - Duration::minutes(1));
+    if last.is_none_or(|l| l < minute_ago) {
+        conn.execute(
+            "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1",
+            params![token_id, stamp(now)],
+        )?;
+    }
+    Ok(Some(User {
+        id,
+        display_name: if display_name.is_empty() {
+            name.clone()
+        } else {
+            display_name
+        },
+        name,
+        must_change: false,
+        grants: grants(conn, id)?,
+    }))
+}
+
 /// An account as the users page lists it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct UserRow {

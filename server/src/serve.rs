@@ -200,6 +200,9 @@ pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     let addr = listener.local_addr()?;
     let shutdown = Shutdown::install();
     ready(addr);
+    if config.admin_token.is_some() {
+        tracing::warn!("admin_token in the config is deprecated: it still acts as an administrator on the JSON API, but give each person an account and an API token (POST /api/v1/tokens) instead");
+    }
     let state = AppState::new(store.clone()).with_ingest(hub, config.admin_token.clone());
     start_publishing_clock(store.clone());
     start_playout(

@@ -22,6 +22,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "publishing",
         include_str!("migrations/0006_publishing.sql"),
     ),
+    (
+        7,
+        "api_tokens",
+        include_str!("migrations/0007_api_tokens.sql"),
+    ),
 ];
 
 /// The schema version recorded in the file (0 for a new, empty database).

@@ -3,6 +3,8 @@
 //! One `Router` built in one function is what production serves and what tests drive
 //! (`app(state).oneshot(request)`), so tests never assemble their own routes.
 
+pub mod access;
+pub mod api;
 mod live;
 pub mod metrics;
 mod overview;
@@ -115,6 +117,31 @@ pub fn app(state: AppState) -> Router {
         .route("/stb/v1/views", post(stb::views))
         .route("/api/v1/boxes", get(stb::boxes))
         .route("/api/v1/views", get(stb::view_counts))
+        .route("/api/openapi.json", get(access::document))
+        .route("/api/v1/me", get(api::me))
+        .route("/api/v1/tokens", get(api::tokens).post(api::create_token))
+        .route(
+            "/api/v1/tokens/{id}",
+            axum::routing::delete(api::revoke_token),
+        )
+        .route(
+            "/api/v1/notices",
+            get(api::notices).post(api::create_notice),
+        )
+        .route(
+            "/api/v1/notices/{id}",
+            get(api::notice).put(api::update_notice),
+        )
+        .route("/api/v1/notices/{id}/submit", post(api::submit))
+        .route("/api/v1/notices/{id}/approve", post(api::approve))
+        .route("/api/v1/notices/{id}/return", post(api::send_back))
+        .route("/api/v1/notices/{id}/withdraw", post(api::withdraw))
+        .route("/api/v1/audit", get(api::audit))
+        .route("/api/v1/users", get(api::users).post(api::create_user))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::guard,
+        ))
         .merge(staff::routes())
         .layer(axum::middleware::map_response(json_errors))
         .layer(axum::middleware::from_fn_with_state(

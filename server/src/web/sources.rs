@@ -1,6 +1,5 @@
-//! `/api/v1/sources`: the ingest sources with their state (read, open), and creating,
-//! replacing, deleting and polling them (write, behind the admin bearer token until
-//! accounts exist).
+//! `/api/v1/sources`: the ingest sources with their state (read: any staff member), and
+//! creating, replacing, deleting and polling them (write: administrators).
 //!
 //! | method | path | what |
 //! |---|---|---|
@@ -11,8 +10,8 @@
 //! | DELETE | `/api/v1/sources/{name}` | delete the source; its content stays; 204 |
 //! | POST | `/api/v1/sources/{name}/poll` | run a pass now; 200 with the counts, 502 if the source failed |
 //!
-//! Writes need `Authorization: Bearer <admin_token>`. With no token configured they are
-//! refused (403): a headend without a token has no way to tell staff from anyone else.
+//! Callers identify themselves as [`super::access`] describes (API token, session, or the
+//! deprecated shared `admin_token`); the access table decides who may call what.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -52,12 +51,6 @@ pub enum SourcesError {
     /// Ingest is not set up in this process (e.g. a test app without a hub).
     #[error("ingest is not enabled")]
     Disabled,
-    /// No admin token is configured.
-    #[error("no admin token configured")]
-    NoToken,
-    /// Missing or wrong bearer token.
-    #[error("missing or wrong bearer token")]
-    Unauthorized,
     /// The body is not a valid source (the message is the validation error).
     #[error("invalid source: {0}")]
     Invalid(String),
@@ -84,14 +77,6 @@ impl IntoResponse for SourcesError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "本前端未启用采集功能".to_owned(),
             ),
-            SourcesError::NoToken => (
-                StatusCode::FORBIDDEN,
-                "未配置管理令牌（admin_token），不能通过接口修改采集来源".to_owned(),
-            ),
-            SourcesError::Unauthorized => (
-                StatusCode::UNAUTHORIZED,
-                "需要有效的管理令牌（Authorization: Bearer …）".to_owned(),
-            ),
             SourcesError::Invalid(m) => (StatusCode::BAD_REQUEST, format!("采集来源设置有误：{m}")),
             SourcesError::NotFound(n) => {
                 (StatusCode::NOT_FOUND, format!("没有名为“{n}”的采集来源"))
@@ -100,14 +85,7 @@ impl IntoResponse for SourcesError {
             SourcesError::Pass(m) => (StatusCode::BAD_GATEWAY, m),
         };
         tracing::info!(error = %detail, status = status.as_u16(), "sources request refused");
-        let mut response = (status, Json(json!({ "error": message }))).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer"),
-            );
-        }
-        response
+        (status, Json(json!({ "error": message }))).into_response()
     }
 }
 
@@ -115,26 +93,14 @@ fn api(state: &AppState) -> Result<&IngestApi, SourcesError> {
     state.ingest.as_ref().ok_or(SourcesError::Disabled)
 }
 
-/// Checks the bearer token of a write request.
+/// The sources API of a write request: who may write was checked before the handler ran
+/// ([`super::access`]: administrators, by API token, session or the deprecated shared
+/// `admin_token`).
 pub(super) fn authorise<'a>(
     state: &'a AppState,
-    headers: &HeaderMap,
+    _headers: &HeaderMap,
 ) -> Result<&'a IngestApi, SourcesError> {
-    let api = api(state)?;
-    let Some(token) = &api.admin_token else {
-        return Err(SourcesError::NoToken);
-    };
-    let given = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or(SourcesError::Unauthorized)?;
-    if crate::digest::same_secret(given.as_bytes(), token.as_bytes()) {
-        Ok(api)
-    } else {
-        Err(SourcesError::Unauthorized)
-    }
+    api(state)
 }
 
 /// One source as the API shows it.

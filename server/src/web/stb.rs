@@ -509,11 +509,9 @@ pub async fn views(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `GET /api/v1/boxes`: registered boxes and their last contact (admin token).
-pub async fn boxes(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(e) = super::sources::authorise(&state, &headers) {
-        return e.into_response();
-    }
+/// `GET /api/v1/boxes`: registered boxes and their last contact (operators and
+/// administrators, see [`super::access`]).
+pub async fn boxes(State(state): State<AppState>) -> Response {
     match state.store.call(|c| stb::boxes::list(c)).await {
         Ok(list) => axum::Json(list).into_response(),
         Err(e) => ApiError::from(e).into_response(),
@@ -528,11 +526,9 @@ struct ViewRow {
     views: i64,
 }
 
-/// `GET /api/v1/views`: views per screen and day as boxes reported them (admin token).
-pub async fn view_counts(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(e) = super::sources::authorise(&state, &headers) {
-        return e.into_response();
-    }
+/// `GET /api/v1/views`: views per screen and day as boxes reported them (operators and
+/// administrators, see [`super::access`]).
+pub async fn view_counts(State(state): State<AppState>) -> Response {
     match state.store.call(|c| stb::boxes::views(c)).await {
         Ok(rows) => axum::Json(
             rows.into_iter()

@@ -706,7 +706,7 @@ async fn the_sources_api() {
         "department": "xkz", "interval": 300
     });
 
-    // Without a configured token, writes are refused in Chinese.
+    // Without a configured shared token, a bearer token must be a user's API token.
     let closed = AppState::new(store.clone()).with_ingest(hub.clone(), None);
     let (status, body) = call(
         &closed,
@@ -716,9 +716,9 @@ async fn the_sources_api() {
         Some(source.clone()),
     )
     .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(
-        body["error"].as_str().unwrap().contains("未配置管理令牌"),
+        body["error"].as_str().unwrap().contains("接口令牌"),
         "{body}"
     );
 
@@ -795,12 +795,21 @@ async fn the_sources_api() {
         "正文为空或为占位内容“无公开信息”"
     );
 
-    // Reads are open.
-    let (status, body) = call(&state, "GET", "/api/v1/sources", None, None).await;
+    // Reads need staff credentials (source URLs are internal).
+    let (status, _) = call(&state, "GET", "/api/v1/sources", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = call(&state, "GET", "/api/v1/sources", Some(TOKEN), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body[0]["name"], "county-notices");
     assert!(body[0]["state"]["last_success_at"].is_string(), "{body}");
-    let (status, body) = call(&state, "GET", "/api/v1/sources/county-notices", None, None).await;
+    let (status, body) = call(
+        &state,
+        "GET",
+        "/api/v1/sources/county-notices",
+        Some(TOKEN),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["rejections"][0]["code"], "placeholder_body");
     assert_eq!(body["state"]["last_report"]["added"], 3);
@@ -832,7 +841,14 @@ async fn the_sources_api() {
         body["error"].as_str().unwrap().contains("HTTP 404"),
         "{body}"
     );
-    let (_, body) = call(&state, "GET", "/api/v1/sources/county-notices", None, None).await;
+    let (_, body) = call(
+        &state,
+        "GET",
+        "/api/v1/sources/county-notices",
+        Some(TOKEN),
+        None,
+    )
+    .await;
     assert_eq!(body["state"]["consecutive_failures"], 1);
     assert!(body["state"]["last_error"]
         .as_str()
@@ -849,7 +865,14 @@ async fn the_sources_api() {
     )
     .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, body) = call(&state, "GET", "/api/v1/sources/county-notices", None, None).await;
+    let (status, body) = call(
+        &state,
+        "GET",
+        "/api/v1/sources/county-notices",
+        Some(TOKEN),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body["error"].as_str().unwrap().contains("county-notices"));
     let (status, _) = call(
@@ -868,8 +891,30 @@ async fn the_sources_api() {
     .await;
     assert_eq!(kept, ["3"], "deleting a source keeps its content");
 
-    // An app without ingest answers 503.
-    let bare = AppState::new(store);
+    // An app without ingest answers 503 (to staff: anonymous callers learn nothing).
+    let bare = AppState::new(store.clone());
     let (status, _) = call(&bare, "GET", "/api/v1/sources", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let token = store
+        .call(|conn| {
+            use headend::accounts::{self, Grant, NewUser, Role};
+            let grants = [Grant {
+                role: Role::Operator,
+                department: None,
+            }];
+            let user = NewUser {
+                name: "op",
+                display_name: "",
+                password_hash: "$unused",
+                grants: &grants,
+                must_change: false,
+            };
+            let now = chrono::Utc::now();
+            let id = accounts::add_user(conn, &user, "test", now).unwrap();
+            Ok(accounts::create_token(conn, id, "test", now).unwrap().1)
+        })
+        .await
+        .unwrap();
+    let (status, _) = call(&bare, "GET", "/api/v1/sources", Some(&token), None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }

@@ -1,6 +1,7 @@
 //! Integration tests of the headend library: the store with county bundles, the HTTP app.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod api;
 mod broadcast;
 mod demo_county;
 mod http;

@@ -667,3 +667,33 @@ async fn only_administrators_manage_accounts_and_new_ones_get_a_one_time_passwor
         .await
         .contains(&("admin".into(), "user_add".into())));
 }
+
+#[tokio::test]
+async fn the_json_api_takes_the_session_cookie_with_the_csrf_header_for_writes() {
+    let store = county().await;
+    let mut b = Browser::new(&store);
+    b.login("editor", PASSWORD).await;
+    let me = b.get("/api/v1/me").await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert!(me.body.contains("\"editor\""));
+    let today = headend::content::county_today().to_string();
+    let form = serde_json::json!({
+        "kind": "notice", "title": "会话写入", "department": "mzj", "region": "339902",
+        "valid_from": today, "priority": "normal", "body": "正文"
+    })
+    .to_string();
+    let post = |csrf: Option<String>| {
+        let mut req =
+            Request::post("/api/v1/notices").header(header::CONTENT_TYPE, "application/json");
+        if let Some(c) = csrf {
+            req = req.header("x-csrf-token", c);
+        }
+        req.body(Body::from(form.clone())).unwrap()
+    };
+    let page = b.send(post(None)).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert!(page.body.contains("X-CSRF-Token"));
+    let csrf = b.get("/admin").await.csrf();
+    let page = b.send(post(Some(csrf))).await;
+    assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
+}

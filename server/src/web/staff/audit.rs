@@ -12,7 +12,7 @@ use crate::accounts::Role;
 use crate::web::AppState;
 
 /// Rows per page.
-const PAGE_ROWS: u32 = 50;
+pub const PAGE_ROWS: u32 = 50;
 /// Most rows one CSV export holds.
 const MAX_EXPORT_ROWS: u32 = 100_000;
 
@@ -67,7 +67,8 @@ pub fn action_label(action: &str) -> &'static str {
     }
 }
 
-fn read(
+/// The entries matching `q` (only `staff_name`'s own when given): (rows, total).
+pub fn read(
     conn: &rusqlite::Connection,
     staff_name: Option<&str>,
     q: &AuditQuery,

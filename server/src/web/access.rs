@@ -1,0 +1,380 @@
+//! Who may call what: one table of every JSON endpoint ([`ENDPOINTS`]) with the roles it
+//! needs, enforced in one middleware ([`guard`]) before any handler runs, and published as
+//! the OpenAPI document at `/api/openapi.json` (each operation's `x-roles`), from which
+//! the permission-matrix test is generated.
+//!
+//! Callers identify themselves with `Authorization: Bearer <API token>` (per user, made on
+//! `POST /api/v1/tokens`), with the staff session cookie (state-changing requests then
+//! also need `X-CSRF-Token`), or with the deprecated shared `admin_token` of the config
+//! (acts as an administrator). An `/api/` route missing from the table is refused: new
+//! endpoints fail closed until they are listed.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::{ApiError, AppState};
+use crate::accounts::{self, Role, User};
+use crate::digest::same_secret;
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (health, metrics, the set-top-box API, which checks box secrets itself).
+    Public,
+    /// Any signed-in staff member.
+    Staff,
+    /// Staff holding one of these roles (department checks follow in the handler).
+    Roles(&'static [Role]),
+}
+
+/// One endpoint: method, path as routed, who may call it, a summary for the document,
+/// and the name of its JSON request body's schema, if it takes one.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path with `{param}`s, as the route table spells it.
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// What it does (Chinese, for the document).
+    pub summary: &'static str,
+    /// Request body schema in the document's components, if any.
+    pub body: Option<&'static str>,
+}
+
+const EDITORS: &[Role] = &[Role::Editor];
+const REVIEWERS: &[Role] = &[Role::Reviewer, Role::Admin];
+const ADMINS: &[Role] = &[Role::Admin];
+const OPERATORS: &[Role] = &[Role::Operator, Role::Admin];
+
+macro_rules! endpoints {
+    ($($method:literal $path:literal $access:expr, $summary:literal $(, $body:literal)?;)+) => {
+        /// Every JSON endpoint of the route table.
+        pub const ENDPOINTS: &[Endpoint] = &[
+            $(Endpoint { method: $method, path: $path, access: $access, summary: $summary, body: endpoints!(@body $($body)?) },)+
+        ];
+    };
+    (@body) => { None };
+    (@body $b:literal) => { Some($b) };
+}
+
+endpoints! {
+    "GET" "/healthz" Access::Public, "健康检查";
+    "GET" "/metrics" Access::Public, "运行指标（Prometheus）";
+    "GET" "/api/openapi.json" Access::Public, "本接口文档";
+    "GET" "/api/v1/stats" Access::Public, "内容统计";
+    "GET" "/live/{channel}/{file}" Access::Public, "频道直播（HLS）";
+    "POST" "/api/v1/preview" Access::Public, "电视画面预览（PNG）", "Screen";
+    "POST" "/api/v1/preview/layout" Access::Public, "电视画面预览（版面记录）", "Screen";
+    "GET" "/api/v1/screens/{hash}/layout" Access::Public, "已播出或预览画面的版面记录";
+    "GET" "/stb/v1/manifest" Access::Public, "机顶盒画面图";
+    "GET" "/stb/v1/img/{file}" Access::Public, "机顶盒画面图片";
+    "POST" "/stb/v1/boxes" Access::Public, "机顶盒注册", "RegisterBox";
+    "POST" "/stb/v1/cases/lookup" Access::Public, "办件查询", "CaseLookup";
+    "POST" "/stb/v1/polls/{id}/votes" Access::Public, "投票", "Vote";
+    "POST" "/stb/v1/views" Access::Public, "收看统计上报", "Views";
+    "GET" "/api/v1/me" Access::Staff, "当前用户及角色";
+    "GET" "/api/v1/tokens" Access::Staff, "我的接口令牌";
+    "POST" "/api/v1/tokens" Access::Staff, "新建接口令牌（只显示一次）", "NewToken";
+    "DELETE" "/api/v1/tokens/{id}" Access::Staff, "吊销接口令牌";
+    "GET" "/api/v1/notices" Access::Staff, "通知公告列表（本人可见范围）";
+    "GET" "/api/v1/notices/{id}" Access::Staff, "通知公告详情（含保密审查提示）";
+    "POST" "/api/v1/notices" Access::Roles(EDITORS), "起草通知公告", "NoticeForm";
+    "PUT" "/api/v1/notices/{id}" Access::Roles(EDITORS), "修改草稿或退回的通知公告", "NoticeForm";
+    "POST" "/api/v1/notices/{id}/submit" Access::Roles(EDITORS), "提交审核";
+    "POST" "/api/v1/notices/{id}/approve" Access::Roles(REVIEWERS), "审核通过";
+    "POST" "/api/v1/notices/{id}/return" Access::Roles(REVIEWERS), "退回修改", "Reason";
+    "POST" "/api/v1/notices/{id}/withdraw" Access::Roles(REVIEWERS), "撤回", "Reason";
+    "GET" "/api/v1/audit" Access::Staff, "审计日志（管理员可见全部，其他人可见本人）";
+    "GET" "/api/v1/users" Access::Roles(ADMINS), "账号列表";
+    "POST" "/api/v1/users" Access::Roles(ADMINS), "新增账号（返回一次性密码）", "NewUser";
+    "GET" "/api/v1/sources" Access::Staff, "采集来源及状态";
+    "POST" "/api/v1/sources" Access::Roles(ADMINS), "新增采集来源", "Source";
+    "GET" "/api/v1/sources/{name}" Access::Staff, "采集来源详情";
+    "PUT" "/api/v1/sources/{name}" Access::Roles(ADMINS), "修改采集来源", "Source";
+    "DELETE" "/api/v1/sources/{name}" Access::Roles(ADMINS), "删除采集来源";
+    "POST" "/api/v1/sources/{name}/poll" Access::Roles(ADMINS), "立即采集一次";
+    "GET" "/api/v1/boxes" Access::Roles(OPERATORS), "已注册的机顶盒";
+    "GET" "/api/v1/views" Access::Roles(OPERATORS), "各画面收看次数";
+}
+
+/// The endpoint routed as `path` for `method`.
+pub fn endpoint(method: &Method, path: &str) -> Option<&'static Endpoint> {
+    ENDPOINTS
+        .iter()
+        .find(|e| e.path == path && e.method == method.as_str())
+}
+
+/// Who is calling, once [`guard`] has let them through.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The staff member (the deprecated shared token acts as user `admin_token`).
+    pub user: User,
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    let mut response = (status, Json(json!({ "error": message }))).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 256)
+}
+
+/// The caller of a request, if they proved who they are: `Err` is the refusal to send.
+async fn identify(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Option<User>, Response> {
+    let now = chrono::Utc::now();
+    if let Some(token) = bearer(headers) {
+        let shared = state.ingest.as_ref().and_then(|i| i.admin_token.as_deref());
+        if let Some(shared) = shared {
+            if same_secret(token.as_bytes(), shared.as_bytes()) {
+                return Ok(Some(User {
+                    id: 0,
+                    name: "admin_token".into(),
+                    display_name: "共享管理令牌".into(),
+                    must_change: false,
+                    grants: vec![accounts::Grant {
+                        role: Role::Admin,
+                        department: None,
+                    }],
+                }));
+            }
+        }
+        let t = token.to_owned();
+        return match state
+            .store
+            .call(move |conn| Ok(accounts::token_user(conn, &t, now)))
+            .await
+        {
+            Ok(Ok(user)) => Ok(user),
+            Ok(Err(e)) => Err(super::staff::PageError::from(e).into_response()),
+            Err(e) => Err(ApiError::Store(e).into_response()),
+        };
+    }
+    let Some(cookie) = super::staff::cookie(headers, super::staff::SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let session = match state
+        .store
+        .call(move |conn| Ok(accounts::session(conn, &cookie, now)))
+        .await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(super::staff::PageError::from(e).into_response()),
+        Err(e) => return Err(ApiError::Store(e).into_response()),
+    };
+    let Some(session) = session else {
+        return Ok(None);
+    };
+    if session.user.must_change {
+        return Err(refuse(StatusCode::FORBIDDEN, "请先修改一次性密码"));
+    }
+    if !matches!(*method, Method::GET | Method::HEAD) {
+        let given = headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if given.is_empty() || !same_secret(given.as_bytes(), session.csrf.as_bytes()) {
+            return Err(refuse(
+                StatusCode::FORBIDDEN,
+                "请求未通过安全校验：缺少或不符的 X-CSRF-Token",
+            ));
+        }
+    }
+    Ok(Some(session.user))
+}
+
+/// Checks every routed JSON request against [`ENDPOINTS`]; hands the caller on in the
+/// request's extensions ([`Caller`]).
+pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let Some(path) = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+    else {
+        return next.run(request).await;
+    };
+    let api = path.starts_with("/api/")
+        || path.starts_with("/stb/")
+        || path == "/healthz"
+        || path == "/metrics"
+        || path.starts_with("/live/");
+    if !api {
+        // The staff pages check their session themselves (`web::staff`).
+        return next.run(request).await;
+    }
+    let method = if request.method() == Method::HEAD {
+        Method::GET
+    } else {
+        request.method().clone()
+    };
+    let Some(endpoint) = endpoint(&method, &path) else {
+        if ENDPOINTS.iter().any(|e| e.path == path) {
+            // A method the route does not have: the router answers 405.
+            return next.run(request).await;
+        }
+        tracing::error!(%path, %method, "an API route has no entry in the access table: refused");
+        return refuse(StatusCode::FORBIDDEN, "此接口尚未登记访问权限，暂不可用");
+    };
+    if endpoint.access == Access::Public {
+        return next.run(request).await;
+    }
+    let user = match identify(&state, &method, request.headers()).await {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "请先登录，或提供有效的接口令牌（Authorization: Bearer …）",
+            )
+        }
+        Err(response) => return response,
+    };
+    if let Access::Roles(roles) = endpoint.access {
+        if !roles.iter().any(|r| user.has(*r)) {
+            let needed: Vec<&str> = roles.iter().map(|r| r.label()).collect();
+            return refuse(
+                StatusCode::FORBIDDEN,
+                &format!("此操作需要以下角色之一：{}", needed.join("、")),
+            );
+        }
+    }
+    request.extensions_mut().insert(Caller { user });
+    next.run(request).await
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::Forbidden("请先登录".into()))
+    }
+}
+
+fn roles_of(access: Access) -> Value {
+    match access {
+        Access::Public => json!(["anonymous", "editor", "reviewer", "operator", "admin"]),
+        Access::Staff => json!(["editor", "reviewer", "operator", "admin"]),
+        Access::Roles(roles) => Value::from(roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()),
+    }
+}
+
+fn schemas() -> Value {
+    let s = json!({"type": "string"});
+    let notice_form = json!({
+        "type": "object",
+        "required": ["kind", "title", "department", "region", "valid_from", "priority", "body"],
+        "properties": {
+            "kind": {"type": "string", "enum": ["notice", "publicity"]},
+            "title": {"type": "string", "maxLength": crate::publishing::MAX_TITLE_CHARS},
+            "department": s, "region": s,
+            "valid_from": {"type": "string", "format": "date"},
+            "valid_until": s,
+            "priority": {"type": "string", "enum": ["normal", "important", "urgent"]},
+            "body": s, "objection_start": s, "objection_end": s, "objection_contact": s,
+            "objection_phone": s, "list_title": s,
+            "list": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {
+                "name": s, "amount": s, "id_number": s, "phone": s, "note": s}}},
+            "confidentiality_checked": {"type": "boolean"}
+        }
+    });
+    json!({
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+        "NoticeForm": notice_form,
+        "Reason": {"type": "object", "properties": {"reason": s}},
+        "NewToken": {"type": "object", "required": ["name"], "properties": {"name": s}},
+        "NewUser": {"type": "object", "required": ["name", "role"], "properties": {
+            "name": s, "display_name": s,
+            "role": {"type": "string", "enum": ["editor", "reviewer", "operator", "admin"]},
+            "department": s}},
+        "Source": {"type": "object", "required": ["name", "url", "kind"], "properties": {
+            "name": s, "url": s, "kind": {"type": "string", "enum": ["notices", "catalogue", "cases"]},
+            "format": s, "department": s, "region": s, "interval": {"type": "integer"},
+            "trusted": {"type": "boolean"}}},
+        "Screen": {"type": "object", "required": ["kind"], "properties": {"kind": s}},
+        "RegisterBox": {"type": "object"},
+        "CaseLookup": {"type": "object"},
+        "Vote": {"type": "object"},
+        "Views": {"type": "object"}
+    })
+}
+
+/// The OpenAPI 3.1 document of [`ENDPOINTS`]: each operation names the roles that may
+/// call it in `x-roles` (`anonymous` for public ones).
+pub fn openapi() -> Value {
+    let mut paths = serde_json::Map::new();
+    for e in ENDPOINTS {
+        let params: Vec<Value> = e
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| {
+                let schema = if name == "id" {
+                    json!({"type": "integer"})
+                } else {
+                    json!({"type": "string"})
+                };
+                json!({"name": name, "in": "path", "required": true, "schema": schema})
+            })
+            .collect();
+        let mut op = json!({
+            "summary": e.summary,
+            "x-roles": roles_of(e.access),
+            "parameters": params,
+            "responses": {
+                "default": {"description": "错误", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "200": {"description": "成功"}
+            }
+        });
+        if e.access != Access::Public {
+            op["security"] = json!([{"bearer": []}, {"session": []}]);
+        }
+        if let Some(body) = e.body {
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}}});
+        }
+        let entry = paths.entry(e.path.to_owned()).or_insert_with(|| json!({}));
+        entry[e.method.to_ascii_lowercase()] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "GovChannel 县级数字电视政务频道 API", "version": env!("CARGO_PKG_VERSION")},
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "个人接口令牌（POST /api/v1/tokens）"},
+                "session": {"type": "apiKey", "in": "cookie", "name": super::staff::SESSION_COOKIE, "description": "登录会话；修改类请求另需 X-CSRF-Token 请求头"}
+            }
+        }
+    })
+}
+
+/// `GET /api/openapi.json`.
+pub async fn document() -> Json<Value> {
+    Json(openapi())
+}
