@@ -121,6 +121,15 @@ static PRIMARY: [FaceSpec; PRIMARY_COUNT as usize] = [
     },
 ];
 
+/// The primary face file of `weight` (Noto Sans SC subset, OFL), as embedded: the staff
+/// pages serve it so they look the same on any office PC, with or without CJK fonts.
+pub fn primary_file(weight: Weight) -> &'static [u8] {
+    match weight {
+        Weight::Regular => PRIMARY[0].bytes,
+        Weight::Bold => PRIMARY[1].bytes,
+    }
+}
+
 /// A fallback chunk's [`FaceSpec`]: weight, code-point range and file under `fonts/fallback/`.
 macro_rules! fallback {
     ($weight:ident, $first:literal, $last:literal, $file:literal) => {

@@ -16,6 +16,7 @@ pub mod digest;
 pub mod fonts;
 pub mod ingest;
 pub mod mask;
+pub mod openness;
 pub mod pages;
 pub mod playout;
 pub mod publishing;

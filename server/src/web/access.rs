@@ -90,6 +90,9 @@ endpoints! {
     "POST" "/api/v1/notices/{id}/approve" Access::Roles(REVIEWERS), "审核通过";
     "POST" "/api/v1/notices/{id}/return" Access::Roles(REVIEWERS), "退回修改", "Reason";
     "POST" "/api/v1/notices/{id}/withdraw" Access::Roles(REVIEWERS), "撤回", "Reason";
+    "GET" "/api/v1/catalogue" Access::Staff, "政务公开目录及逾期情况";
+    "POST" "/api/v1/catalogue/{id}/confirm" Access::Roles(EDITORS), "核对目录（可同时修改更新频率）", "Confirm";
+    "GET" "/api/v1/scorecard" Access::Staff, "各单位政务公开考评";
     "GET" "/api/v1/audit" Access::Staff, "审计日志（管理员可见全部，其他人可见本人）";
     "GET" "/api/v1/users" Access::Roles(ADMINS), "账号列表";
     "POST" "/api/v1/users" Access::Roles(ADMINS), "新增账号（返回一次性密码）", "NewUser";
@@ -307,6 +310,7 @@ fn schemas() -> Value {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
         "NoticeForm": notice_form,
         "Reason": {"type": "object", "properties": {"reason": s}},
+        "Confirm": {"type": "object", "properties": {"update_frequency": {"type": "string", "enum": ["monthly", "quarterly", "half_yearly", "yearly", "on_change"]}}},
         "NewToken": {"type": "object", "required": ["name"], "properties": {"name": s}},
         "NewUser": {"type": "object", "required": ["name", "role"], "properties": {
             "name": s, "display_name": s,

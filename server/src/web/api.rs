@@ -443,3 +443,59 @@ pub async fn create_user(
     )
         .into_response())
 }
+
+/// `GET /api/v1/catalogue?q=&department=&overdue=1&page=`.
+pub async fn catalogue(
+    State(state): State<AppState>,
+    Query(q): Query<crate::openness::EntryQuery>,
+) -> ApiResult {
+    let now = chrono::Utc::now();
+    let page = q.page.unwrap_or(1).max(1);
+    let (rows, total) = state
+        .store
+        .call(move |conn| crate::openness::entries(conn, None, &q, now))
+        .await?;
+    Ok(Json(json!({ "total": total, "page": page, "per_page": crate::openness::PAGE_ROWS, "items": rows })).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct Confirm {
+    #[serde(default)]
+    update_frequency: String,
+}
+
+/// `POST /api/v1/catalogue/{id}/confirm` with `{"update_frequency": "…"}` (optional).
+pub async fn confirm_entry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    b: axum::body::Body,
+) -> ApiResult {
+    let bytes = axum::body::to_bytes(b, MAX_BODY)
+        .await
+        .map_err(|_| StaffApiError::Api(ApiError::TooLarge("请求内容过大".into())))?;
+    let req: Confirm = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Confirm::default()
+    } else {
+        body(&bytes)?
+    };
+    super::staff::openness::confirm_entry(&state, &caller.user, id, &req.update_frequency).await?;
+    Ok(Json(json!({ "id": id })).into_response())
+}
+
+/// `GET /api/v1/scorecard?days=90`: every department's score with its deductions and the rules.
+pub async fn scorecard(
+    State(state): State<AppState>,
+    Query(q): Query<super::staff::openness::ScoreQuery>,
+) -> ApiResult {
+    let days = super::staff::openness::period(&q);
+    let now = chrono::Utc::now();
+    let scores = state
+        .store
+        .call(move |conn| crate::openness::scorecard(conn, days, now))
+        .await?;
+    Ok(
+        Json(json!({ "days": days, "rules": crate::openness::RULES, "departments": scores }))
+            .into_response(),
+    )
+}

@@ -136,6 +136,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/notices/{id}/approve", post(api::approve))
         .route("/api/v1/notices/{id}/return", post(api::send_back))
         .route("/api/v1/notices/{id}/withdraw", post(api::withdraw))
+        .route("/api/v1/catalogue", get(api::catalogue))
+        .route("/api/v1/catalogue/{id}/confirm", post(api::confirm_entry))
+        .route("/api/v1/scorecard", get(api::scorecard))
         .route("/api/v1/audit", get(api::audit))
         .route("/api/v1/users", get(api::users).post(api::create_user))
         .route_layer(axum::middleware::from_fn_with_state(

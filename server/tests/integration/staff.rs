@@ -697,3 +697,97 @@ async fn the_json_api_takes_the_session_cookie_with_the_csrf_header_for_writes()
     let page = b.send(post(Some(csrf))).await;
     assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
 }
+
+#[tokio::test]
+async fn overdue_catalogue_entries_are_confirmed_by_their_department_and_scored() {
+    let store = county().await;
+    store
+        .call(|conn| {
+            Ok(conn.execute(
+                "UPDATE catalogue_entries SET updated_at = '2025-01-01T00:00:00Z'
+                 WHERE index_no IN ('339902-mzj-2026-00001', '339902-xkz-2026-00001')",
+                [],
+            )?)
+        })
+        .await
+        .unwrap();
+    let ids: Vec<i64> = store
+        .call(|conn| {
+            Ok(conn
+                .prepare("SELECT id FROM catalogue_entries WHERE index_no IN ('339902-mzj-2026-00001', '339902-xkz-2026-00001') ORDER BY index_no")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+        .unwrap();
+    let (mzj_entry, xkz_entry) = (ids[0], ids[1]);
+    let mut editor = Browser::new(&store);
+    editor.login("editor", PASSWORD).await;
+    let page = editor.get("/admin").await;
+    assert!(
+        page.body.contains("逾期未更新的目录（1）"),
+        "only the editor's department: {}",
+        page.body
+    );
+    let page = editor.get("/admin/catalogue?overdue=1").await;
+    assert!(page.body.contains("共 2 条"), "{}", page.body);
+    assert!(page.body.contains("逾期"));
+    assert!(page
+        .body
+        .contains(&format!("/admin/catalogue/{mzj_entry}/confirm")));
+    assert!(
+        !page
+            .body
+            .contains(&format!("/admin/catalogue/{xkz_entry}/confirm")),
+        "not another department's"
+    );
+    let page = editor
+        .submit(
+            "/admin/catalogue",
+            &format!("/admin/catalogue/{xkz_entry}/confirm"),
+            &[("update_frequency", "yearly")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let page = editor
+        .submit(
+            "/admin/catalogue",
+            &format!("/admin/catalogue/{mzj_entry}/confirm"),
+            &[("update_frequency", "half_yearly")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let page = editor.get("/admin/catalogue?overdue=1").await;
+    assert!(page.body.contains("共 1 条"), "{}", page.body);
+    let frequency: String = store
+        .call(move |conn| {
+            Ok(conn.query_row(
+                "SELECT update_frequency FROM catalogue_entries WHERE id = ?1",
+                [mzj_entry],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(frequency, "half_yearly");
+    assert!(audit_actions(&store, "catalogue_entry")
+        .await
+        .contains(&("editor".into(), "catalogue_confirm".into())));
+
+    // The scorecard: rules beside the scores; the town still has an overdue entry.
+    let page = editor.get("/admin/scorecard?days=90").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("计分规则")
+            && page
+                .body
+                .contains("每有1条政务公开目录超过其更新频率未更新，扣5分")
+    );
+    assert!(page.body.contains("1条目录逾期未更新"), "{}", page.body);
+    let csv = editor.get("/admin/scorecard.csv?days=90").await;
+    assert!(
+        csv.body.contains("单位代码,单位,得分") && csv.body.contains("xkz"),
+        "{}",
+        csv.body
+    );
+}

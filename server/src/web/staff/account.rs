@@ -353,12 +353,28 @@ pub async fn dashboard(
         .store
         .call(move |conn| Ok(dashboard_data(conn, &user)))
         .await??;
+    // Overdue catalogue entries: of the departments the user edits for, or all.
+    let mine_departments = super::openness::editable(&staff);
+    let overdue_department = (mine_departments.len() == 1).then(|| mine_departments[0].clone());
+    let now = chrono::Utc::now();
+    let (overdue, overdue_total) = state
+        .store
+        .call(move |conn| {
+            let scope = (!mine_departments.is_empty()).then_some(mine_departments.as_slice());
+            let q = crate::openness::EntryQuery {
+                overdue: "1".into(),
+                ..crate::openness::EntryQuery::default()
+            };
+            let (rows, total) = crate::openness::entries(conn, scope, &q, now)?;
+            Ok((rows.into_iter().take(5).collect::<Vec<_>>(), total))
+        })
+        .await?;
     Ok(page(
         "dashboard.html",
         Some(&staff),
         "dashboard",
         minijinja::context! {
-            queue, mine, counts,
+            queue, mine, counts, overdue, overdue_total, overdue_department,
             can_draft => staff.user.has(Role::Editor),
             flash => flash_text(&q.flash),
         },

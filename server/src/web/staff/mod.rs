@@ -2,7 +2,8 @@
 //! with no JavaScript. This module owns what every page shares: the session cookie, the
 //! CSRF check on every form, the templates, and errors shown as pages. The pages
 //! themselves are in [`account`] (login, logout, password, users), [`notices`] (drafting
-//! and review) and [`audit`] (the audit log).
+//! and review), [`openness`] (catalogue maintenance, the scorecard) and [`audit`] (the
+//! audit log).
 //!
 //! Sessions: the cookie holds a random token (only its SHA-256 is stored), `HttpOnly`,
 //! `SameSite=Strict`, and `Secure` when the request came over TLS (a reverse proxy's
@@ -13,6 +14,7 @@
 pub mod account;
 pub mod audit;
 pub mod notices;
+pub mod openness;
 
 use std::sync::OnceLock;
 
@@ -64,6 +66,14 @@ fn templates() -> &'static Environment<'static> {
             ),
             ("audit.html", include_str!("../../../templates/audit.html")),
             ("users.html", include_str!("../../../templates/users.html")),
+            (
+                "catalogue.html",
+                include_str!("../../../templates/catalogue.html"),
+            ),
+            (
+                "scorecard.html",
+                include_str!("../../../templates/scorecard.html"),
+            ),
         ] {
             if let Err(e) = env.add_template(name, text) {
                 // The templates are compiled into the binary and tested; a broken one
@@ -385,6 +395,33 @@ pub fn routes() -> axum::Router<AppState> {
         )
         .route("/admin/notices/{id}/{action}", post(notices::act))
         .route("/admin/notices/{id}/preview.png", get(notices::preview))
+        .route("/admin/catalogue", get(openness::catalogue))
+        .route("/admin/catalogue/{id}/confirm", post(openness::confirm))
+        .route("/admin/scorecard", get(openness::scorecard))
+        .route("/admin/scorecard.csv", get(openness::scorecard_csv))
+        .route("/admin/static/sans-regular.otf", get(font_regular))
+        .route("/admin/static/sans-bold.otf", get(font_bold))
         .route("/admin/audit", get(audit::list))
         .route("/admin/audit.csv", get(audit::csv))
+}
+
+fn font(weight: crate::fonts::Weight) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "font/otf"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        crate::fonts::primary_file(weight),
+    )
+        .into_response()
+}
+
+/// `GET /admin/static/sans-regular.otf`: the pinned Noto Sans SC (OFL) for the staff pages.
+async fn font_regular() -> Response {
+    font(crate::fonts::Weight::Regular)
+}
+
+/// `GET /admin/static/sans-bold.otf`.
+async fn font_bold() -> Response {
+    font(crate::fonts::Weight::Bold)
 }
