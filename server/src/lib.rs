@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod config;
+pub mod consultation;
 pub mod content;
 pub mod demo;
 pub mod digest;

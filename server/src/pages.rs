@@ -581,6 +581,7 @@ pub fn open_polls(
         &format!(
             "{SCOPE} SELECT p.id FROM polls p
              WHERE p.region IN (SELECT code FROM scope) AND p.opens_on <= ?2 AND p.closes_on >= ?2
+               AND p.closed_at IS NULL
              ORDER BY p.closes_on, p.id"
         ),
         rusqlite::params![region, today.to_string()],

@@ -141,7 +141,8 @@ pub fn vote(
 ) -> Result<(), BoxError> {
     let open: Option<(String, String)> = conn
         .query_row(
-            "SELECT opens_on, closes_on FROM polls WHERE id = ?1",
+            "SELECT opens_on, CASE WHEN closed_at IS NULL THEN closes_on ELSE '' END
+             FROM polls WHERE id = ?1",
             [poll],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "api_tokens",
         include_str!("migrations/0007_api_tokens.sql"),
     ),
+    (
+        8,
+        "poll_closing",
+        include_str!("migrations/0008_poll_closing.sql"),
+    ),
 ];
 
 /// The schema version recorded in the file (0 for a new, empty database).

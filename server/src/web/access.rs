@@ -93,6 +93,10 @@ endpoints! {
     "GET" "/api/v1/catalogue" Access::Staff, "政务公开目录及逾期情况";
     "POST" "/api/v1/catalogue/{id}/confirm" Access::Roles(EDITORS), "核对目录（可同时修改更新频率）", "Confirm";
     "GET" "/api/v1/scorecard" Access::Staff, "各单位政务公开考评";
+    "GET" "/api/v1/polls" Access::Staff, "民意调查及结果";
+    "POST" "/api/v1/polls" Access::Roles(OPERATORS), "发起民意调查", "PollForm";
+    "POST" "/api/v1/polls/{id}/close" Access::Roles(OPERATORS), "结束民意调查";
+    "GET" "/api/v1/cases" Access::Staff, "办件查询（其他单位的申请人遮挡）";
     "GET" "/api/v1/audit" Access::Staff, "审计日志（管理员可见全部，其他人可见本人）";
     "GET" "/api/v1/users" Access::Roles(ADMINS), "账号列表";
     "POST" "/api/v1/users" Access::Roles(ADMINS), "新增账号（返回一次性密码）", "NewUser";
@@ -310,6 +314,10 @@ fn schemas() -> Value {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
         "NoticeForm": notice_form,
         "Reason": {"type": "object", "properties": {"reason": s}},
+        "PollForm": {"type": "object", "required": ["question", "region", "opens_on", "closes_on", "options"], "properties": {
+            "question": s, "region": s, "opens_on": {"type": "string", "format": "date"},
+            "closes_on": {"type": "string", "format": "date"},
+            "options": {"type": "array", "minItems": 2, "maxItems": 9, "items": s}}},
         "Confirm": {"type": "object", "properties": {"update_frequency": {"type": "string", "enum": ["monthly", "quarterly", "half_yearly", "yearly", "on_change"]}}},
         "NewToken": {"type": "object", "required": ["name"], "properties": {"name": s}},
         "NewUser": {"type": "object", "required": ["name", "role"], "properties": {

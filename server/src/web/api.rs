@@ -499,3 +499,56 @@ pub async fn scorecard(
             .into_response(),
     )
 }
+
+/// `GET /api/v1/polls`: every poll with its results.
+pub async fn polls(State(state): State<AppState>) -> ApiResult {
+    let today = crate::content::county_today();
+    let rows = state
+        .store
+        .call(move |conn| crate::consultation::polls(conn, today))
+        .await?;
+    Ok(Json(rows).into_response())
+}
+
+/// `POST /api/v1/polls`: 201 with the new poll's id.
+pub async fn create_poll(
+    State(state): State<AppState>,
+    caller: Caller,
+    b: axum::body::Body,
+) -> ApiResult {
+    let form: crate::consultation::PollForm = read_body(b).await?;
+    match super::staff::consultation::create(&state, &caller.user, form).await? {
+        Ok(id) => Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response()),
+        Err(fields) => Err(StaffApiError::Fields(fields)),
+    }
+}
+
+/// `POST /api/v1/polls/{id}/close`.
+pub async fn close_poll(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    super::staff::consultation::close(&state, &caller.user, id).await?;
+    Ok(Json(json!({ "id": id, "closed": true })).into_response())
+}
+
+/// `GET /api/v1/cases?q=&status=&page=`.
+pub async fn cases(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<crate::consultation::CaseQuery>,
+) -> ApiResult {
+    let today = crate::content::county_today();
+    let page = q.page.unwrap_or(1).max(1);
+    let user = caller.user;
+    let (rows, total) = state
+        .store
+        .call(move |conn| {
+            crate::consultation::cases(conn, &q, today, |d| {
+                super::staff::consultation::sees_applicants(&user, d)
+            })
+        })
+        .await?;
+    Ok(Json(json!({ "total": total, "page": page, "per_page": crate::consultation::PAGE_ROWS, "items": rows })).into_response())
+}

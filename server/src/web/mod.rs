@@ -139,6 +139,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/catalogue", get(api::catalogue))
         .route("/api/v1/catalogue/{id}/confirm", post(api::confirm_entry))
         .route("/api/v1/scorecard", get(api::scorecard))
+        .route("/api/v1/polls", get(api::polls).post(api::create_poll))
+        .route("/api/v1/polls/{id}/close", post(api::close_poll))
+        .route("/api/v1/cases", get(api::cases))
         .route("/api/v1/audit", get(api::audit))
         .route("/api/v1/users", get(api::users).post(api::create_user))
         .route_layer(axum::middleware::from_fn_with_state(

@@ -791,3 +791,110 @@ async fn overdue_catalogue_entries_are_confirmed_by_their_department_and_scored(
         csv.body
     );
 }
+
+#[tokio::test]
+async fn operators_run_polls_and_staff_browse_cases_with_other_departments_masked() {
+    let store = county().await;
+    let today = headend::content::county_today();
+    let mut editor = Browser::new(&store);
+    editor.login("editor", PASSWORD).await;
+    // Editors see polls but cannot start one.
+    let page = editor.get("/admin/polls").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(!page.body.contains("id=\"new-poll\""));
+    let mut operator = Browser::new(&store);
+    operator.login("newbie", PASSWORD).await;
+    operator
+        .submit(
+            "/admin/password",
+            "/admin/password",
+            &[
+                ("current", PASSWORD),
+                ("new", "operator-own-7"),
+                ("repeat", "operator-own-7"),
+            ],
+        )
+        .await;
+    let closes = (today + chrono::Duration::days(7)).to_string();
+    let opens = today.to_string();
+    let page = operator
+        .submit(
+            "/admin/polls",
+            "/admin/polls",
+            &[
+                ("question", "村里最需要修的是？"),
+                ("region", "339902"),
+                ("opens_on", &opens),
+                ("closes_on", &closes),
+                ("options", "道路"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body.contains("选项需要2到9个") && page.body.contains("村里最需要修的是？"),
+        "input kept"
+    );
+    let page = operator
+        .submit(
+            "/admin/polls",
+            "/admin/polls",
+            &[
+                ("question", "村里最需要修的是？"),
+                ("region", "339902"),
+                ("opens_on", &opens),
+                ("closes_on", &closes),
+                ("options", "道路\n路灯\n水渠"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let id: i64 = store
+        .call(|conn| {
+            Ok(conn.query_row(
+                "SELECT id FROM polls WHERE question = '村里最需要修的是？'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    let on_air = store
+        .call(move |conn| headend::pages::open_polls(conn, "339902", today))
+        .await
+        .unwrap();
+    assert!(on_air.iter().any(|(p, _)| *p == id), "open on air");
+    let page = editor
+        .submit("/admin/polls", &format!("/admin/polls/{id}/close"), &[])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let csv = editor.get(&format!("/admin/polls/{id}.csv")).await;
+    assert!(
+        csv.body.contains("水渠") && csv.body.contains("进行中"),
+        "{}",
+        csv.body
+    );
+    let page = operator
+        .submit("/admin/polls", &format!("/admin/polls/{id}/close"), &[])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let on_air = store
+        .call(move |conn| headend::pages::open_polls(conn, "339902", today))
+        .await
+        .unwrap();
+    assert!(on_air.iter().all(|(p, _)| *p != id), "closed: off the air");
+    assert!(audit_actions(&store, "poll")
+        .await
+        .contains(&("newbie".into(), "poll_close".into())));
+
+    // Cases: the editor of 民政局 sees its applicants whole, the town's masked.
+    let page = editor.get("/admin/cases").await;
+    assert!(page.body.contains("共 2 件"), "{}", page.body);
+    assert!(page.body.contains("李建国"));
+    assert!(page.body.contains("张*兰") && !page.body.contains("张桂兰"));
+    let page = editor.get("/admin/cases?q=SF20261101000002").await;
+    assert!(page.body.contains("共 1 件"));
+    // Sources: the page says when ingest is off.
+    let page = editor.get("/admin/sources").await;
+    assert!(page.body.contains("未启用采集功能"));
+}

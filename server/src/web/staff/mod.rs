@@ -13,6 +13,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod consultation;
 pub mod notices;
 pub mod openness;
 
@@ -73,6 +74,12 @@ fn templates() -> &'static Environment<'static> {
             (
                 "scorecard.html",
                 include_str!("../../../templates/scorecard.html"),
+            ),
+            ("polls.html", include_str!("../../../templates/polls.html")),
+            ("cases.html", include_str!("../../../templates/cases.html")),
+            (
+                "sources.html",
+                include_str!("../../../templates/sources.html"),
             ),
         ] {
             if let Err(e) = env.add_template(name, text) {
@@ -401,6 +408,18 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/admin/scorecard.csv", get(openness::scorecard_csv))
         .route("/admin/static/sans-regular.otf", get(font_regular))
         .route("/admin/static/sans-bold.otf", get(font_bold))
+        .route(
+            "/admin/polls",
+            get(consultation::polls).post(consultation::create_poll),
+        )
+        .route("/admin/polls/{id}/close", post(consultation::close_poll))
+        .route("/admin/polls/{file}", get(consultation::poll_csv))
+        .route("/admin/cases", get(consultation::cases))
+        .route("/admin/sources", get(consultation::sources))
+        .route(
+            "/admin/sources/{name}/poll",
+            post(consultation::poll_source),
+        )
         .route("/admin/audit", get(audit::list))
         .route("/admin/audit.csv", get(audit::csv))
 }
