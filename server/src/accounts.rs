@@ -11,11 +11,11 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::digest::{random_bytes, random_hex, sha256_hex};
-use crate::store::StoreError;
+use crate::store::{stamp, StoreError};
 
 /// Consecutive wrong passwords that lock an account.
 pub const MAX_FAILURES: i64 = 5;
@@ -147,10 +147,7 @@ impl From<rusqlite::Error> for AccountError {
     }
 }
 
-fn stamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
+/// An audit record about account `user`.
 fn audit(
     conn: &Connection,
     now: DateTime<Utc>,
@@ -159,12 +156,7 @@ fn audit(
     user: &str,
     detail: serde_json::Value,
 ) -> Result<(), rusqlite::Error> {
-    conn.execute(
-        "INSERT INTO audit_log (at, actor, action, object_kind, object_id, detail)
-         VALUES (?1, ?2, ?3, 'user', ?4, ?5)",
-        params![stamp(now), actor, action, user, detail.to_string()],
-    )?;
-    Ok(())
+    crate::store::audit(conn, now, actor, action, "user", user, &detail)
 }
 
 /// The argon2id hash (PHC string) of `password`, with a fresh random salt. Slow on

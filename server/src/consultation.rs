@@ -4,12 +4,12 @@
 //!
 //! Plain functions over a connection, run on the store's thread.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::content::CaseStatus;
-use crate::store::StoreError;
+use crate::store::{stamp, StoreError};
 
 /// Most options a poll has (the remote's digits 1–9).
 pub const MAX_OPTIONS: usize = 9;
@@ -105,10 +105,7 @@ pub fn validate(
     Ok(errors)
 }
 
-fn stamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
+/// An audit record about poll `id`.
 fn audit(
     conn: &Connection,
     now: DateTime<Utc>,
@@ -117,18 +114,7 @@ fn audit(
     id: i64,
     detail: serde_json::Value,
 ) -> Result<(), rusqlite::Error> {
-    conn.execute(
-        "INSERT INTO audit_log (at, actor, action, object_kind, object_id, detail)
-         VALUES (?1, ?2, ?3, 'poll', ?4, ?5)",
-        params![
-            stamp(now),
-            actor,
-            action,
-            id.to_string(),
-            detail.to_string()
-        ],
-    )?;
-    Ok(())
+    crate::store::audit(conn, now, actor, action, "poll", &id.to_string(), &detail)
 }
 
 /// Creates a poll (validated by the caller with [`validate`]); returns its id.
@@ -285,13 +271,7 @@ pub fn cases(
     today: NaiveDate,
     sees_applicant: impl Fn(&str) -> bool,
 ) -> Result<(Vec<CaseRow>, u32), StoreError> {
-    let like = format!(
-        "%{}%",
-        q.q.trim()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let like = crate::store::contains_pattern(&q.q);
     let status = CaseStatus::parse(&q.status).map(|s| s.as_str());
     let filter = "FROM cases c JOIN departments d ON d.code = c.department
          WHERE (?1 IS NULL OR c.status = ?1)

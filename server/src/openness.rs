@@ -4,12 +4,12 @@
 //!
 //! Plain functions over a connection, run on the store's thread.
 
-use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::content::{CatalogueKind, UpdateFrequency};
-use crate::store::StoreError;
+use crate::store::{stamp, StoreError};
 
 /// Days an entry may go without an update before it is overdue; `None`: only when it changes.
 pub fn allowed_days(f: UpdateFrequency) -> Option<i64> {
@@ -99,13 +99,7 @@ pub fn entries(
     now: DateTime<Utc>,
 ) -> Result<(Vec<EntryRow>, u32), StoreError> {
     let scope = departments.map(|d| serde_json::to_string(d).unwrap_or_else(|_| "[]".into()));
-    let like = format!(
-        "%{}%",
-        q.q.trim()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let like = crate::store::contains_pattern(&q.q);
     let mut stmt = conn.prepare(
         "SELECT e.id, e.index_no, e.title, e.kind, e.department, d.name, e.update_frequency, e.updated_at
          FROM catalogue_entries e JOIN departments d ON d.code = e.department
@@ -150,10 +144,6 @@ pub fn entries(
     Ok((rows, total))
 }
 
-fn stamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 /// The department of entry `id`, if it exists.
 pub fn entry_department(conn: &Connection, id: i64) -> Result<Option<String>, StoreError> {
     Ok(conn
@@ -185,19 +175,17 @@ pub fn confirm_entry(
         "UPDATE catalogue_entries SET update_frequency = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, after_frequency, stamp(now)],
     )?;
-    tx.execute(
-        "INSERT INTO audit_log (at, actor, action, object_kind, object_id, detail)
-         VALUES (?1, ?2, 'catalogue_confirm', 'catalogue_entry', ?3, ?4)",
-        params![
-            stamp(now),
-            actor,
-            id.to_string(),
-            serde_json::json!({
-                "update_frequency": [before_frequency, after_frequency],
-                "updated_at": [before_updated, stamp(now)],
-            })
-            .to_string()
-        ],
+    crate::store::audit(
+        &tx,
+        now,
+        actor,
+        "catalogue_confirm",
+        "catalogue_entry",
+        &id.to_string(),
+        &serde_json::json!({
+            "update_frequency": [before_frequency, after_frequency],
+            "updated_at": [before_updated, stamp(now)],
+        }),
     )?;
     tx.commit()?;
     Ok(())

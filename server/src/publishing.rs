@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::{Role, User};
 use crate::content::{NoticeKind, NoticeStatus, Priority};
 use crate::mask::{self, Finding};
-use crate::store::StoreError;
+use crate::store::{stamp, StoreError};
 
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 100;
@@ -148,15 +148,12 @@ pub struct NoticeRecord {
     pub updated_at: String,
 }
 
-fn stamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 fn county_day(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&crate::content::county_offset())
         .date_naive()
 }
 
+/// An audit record about notice `id`.
 fn audit(
     tx: &Transaction<'_>,
     now: DateTime<Utc>,
@@ -165,18 +162,7 @@ fn audit(
     id: i64,
     detail: serde_json::Value,
 ) -> Result<(), rusqlite::Error> {
-    tx.execute(
-        "INSERT INTO audit_log (at, actor, action, object_kind, object_id, detail)
-         VALUES (?1, ?2, ?3, 'notice', ?4, ?5)",
-        params![
-            stamp(now),
-            actor,
-            action,
-            id.to_string(),
-            detail.to_string()
-        ],
-    )?;
-    Ok(())
+    crate::store::audit(tx, now, actor, action, "notice", &id.to_string(), &detail)
 }
 
 fn date_field(
@@ -924,15 +910,7 @@ pub fn list(
         .collect();
     let departments = serde_json::to_string(&departments).unwrap_or_else(|_| "[]".into());
     let status = NoticeStatus::parse(&query.status).map(|s| s.as_str());
-    let like = format!(
-        "%{}%",
-        query
-            .q
-            .trim()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let like = crate::store::contains_pattern(&query.q);
     let filter = "FROM notices n JOIN departments d ON d.code = n.department
          WHERE (?1 OR n.department IN (SELECT value FROM json_each(?2)))
            AND (?3 IS NULL OR n.status = ?3)

@@ -159,6 +159,31 @@ pub fn http_raw(
     Ok((status, head, body))
 }
 
+/// A data directory holding the demo county: `DIR/data`, made by one start and stop of
+/// the server.
+pub fn demo_data(dir: &Path) -> Result<PathBuf, String> {
+    let data = dir.join("data");
+    let server = Headend::start(&data, &[])?;
+    if server.stop().success() {
+        Ok(data)
+    } else {
+        Err("the headend did not stop cleanly".into())
+    }
+}
+
+/// Polls `f` every 200 ms until it answers, for at most `secs` (waiting for a condition,
+/// never a fixed sleep).
+pub fn wait_for<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    None
+}
+
 /// Debian's `chromedriver` (package `chromium-driver`) on a free loopback port; killed
 /// when dropped.
 pub struct ChromeDriver {

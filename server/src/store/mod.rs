@@ -173,6 +173,48 @@ impl Store {
     }
 }
 
+/// A time as the store writes it: RFC 3339 in UTC, whole seconds.
+pub fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Appends one record to the audit log: who did what to which object, when, with what
+/// detail (before/after). Every staff action goes through here.
+pub fn audit(
+    conn: &Connection,
+    at: chrono::DateTime<chrono::Utc>,
+    actor: &str,
+    action: &str,
+    object_kind: &str,
+    object_id: &str,
+    detail: &serde_json::Value,
+) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "INSERT INTO audit_log (at, actor, action, object_kind, object_id, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        rusqlite::params![
+            stamp(at),
+            actor,
+            action,
+            object_kind,
+            object_id,
+            detail.to_string()
+        ],
+    )?;
+    Ok(())
+}
+
+/// A `LIKE … ESCAPE '\'` pattern matching text that contains `words` literally (the
+/// wildcards `%` and `_` typed into a search box match only themselves).
+pub fn contains_pattern(words: &str) -> String {
+    let escaped = words
+        .trim()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// Creates `dir` if needed and proves it is writable by creating and removing a probe file.
 pub fn prepare_data_dir(dir: &Path) -> Result<(), StoreError> {
     let fail = |source| StoreError::DataDir {

@@ -7,30 +7,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use e2e::{ChromeDriver, Headend};
+use e2e::{demo_data, wait_for, ChromeDriver, Headend};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::Value;
 
 const TITLE: &str = "关于发放2026年冬季临时救助金的公示";
-
-fn demo_data(dir: &Path) -> std::path::PathBuf {
-    let data = dir.join("data");
-    let server = Headend::start(&data, &[]).unwrap();
-    assert!(server.stop().success());
-    data
-}
-
-/// Polls `f` every 250 ms until it answers, for at most `secs`.
-fn wait_for<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    None
-}
 
 fn as_run(data: &Path) -> Vec<Value> {
     let mut out = Vec::new();
@@ -163,7 +144,7 @@ impl Staff {
 #[test]
 fn staff_publish_a_notice_through_review_in_a_real_browser() {
     let dir = tempfile::tempdir().unwrap();
-    let data = demo_data(dir.path());
+    let data = demo_data(dir.path()).unwrap();
     let config = dir.path().join("headend.toml");
     std::fs::write(
         &config,

@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use e2e::{http_get, workspace_binary, Headend};
+use e2e::{demo_data, http_get, wait_for, workspace_binary, Headend};
 use serde_json::Value;
 
 fn headend(args: &[&str]) -> std::process::Output {
@@ -35,20 +35,12 @@ fn overlaps(a: (f64, f64, f64, f64), b: (f64, f64, f64, f64)) -> bool {
     a.0 < b.0 + b.2 && b.0 < a.0 + a.2 && a.1 < b.1 + b.3 && b.1 < a.1 + a.3
 }
 
-/// The store, created by one start of the server with the demo county.
-fn demo_data(dir: &Path) -> std::path::PathBuf {
-    let data = dir.join("data");
-    let server = Headend::start(&data, &[]).unwrap();
-    assert!(server.stop().success());
-    data
-}
-
 const CLAUSE_ENDS: &[char] = &['。', '；', '！', '？', '，', '、', '：', ';', '!', '?', ','];
 
 #[test]
 fn twenty_minutes_of_the_county_channel_with_an_urgent_notice_in_force() {
     let dir = tempfile::tempdir().unwrap();
-    let data = demo_data(dir.path());
+    let data = demo_data(dir.path()).unwrap();
     let (ts, log, layouts) = (
         dir.path().join("county.ts"),
         dir.path().join("asrun.jsonl"),
@@ -291,21 +283,10 @@ fn start_secs(line: &Value) -> i64 {
         .timestamp()
 }
 
-fn wait_for<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    None
-}
-
 #[test]
 fn a_published_notice_airs_next_and_a_withdrawn_urgent_notice_leaves_at_the_next_page() {
     let dir = tempfile::tempdir().unwrap();
-    let data = demo_data(dir.path());
+    let data = demo_data(dir.path()).unwrap();
     let config = dir.path().join("headend.toml");
     std::fs::write(
         &config,

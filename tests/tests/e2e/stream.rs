@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use e2e::{http_get, workspace_binary, Headend};
+use e2e::{http_get, wait_for, workspace_binary, Headend};
 
 fn headend(args: &[&str]) -> std::process::Output {
     Command::new(workspace_binary("headend"))
@@ -35,17 +35,6 @@ const CONFIG: &str = "air_unconfigured = false\n\
 [[channels]]\nname = \"county\"\ndwell = 2\nread_rate = 0\n\
 [[channels.outputs]]\nkind = \"udp\"\nprofile = \"sd\"\nservice_name = \"示范县政务频道\"\nprovider = \"示范县融媒体中心\"\n\
 [[channels.outputs]]\nkind = \"hls\"\nprofile = \"sd\"\n";
-
-fn wait_for<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    None
-}
 
 /// Checks a live playlist against RFC 8216's rules for what we produce; returns
 /// (media sequence, segment URIs).

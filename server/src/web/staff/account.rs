@@ -471,6 +471,36 @@ pub fn departments(
     Ok(rows)
 }
 
+/// Regions as (code, name) for select boxes: the county, its towns, then villages.
+pub fn regions(
+    conn: &rusqlite::Connection,
+) -> Result<Vec<minijinja::Value>, crate::store::StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT code, name FROM regions
+         ORDER BY CASE level WHEN 'county' THEN 0 WHEN 'town' THEN 1 ELSE 2 END, code",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(minijinja::context! { code => r.get::<_, String>(0)?, name => r.get::<_, String>(1)? })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// The county's region code (the default audience of new notices and polls).
+pub async fn county_code(state: &AppState) -> Result<String, PageError> {
+    Ok(state
+        .store
+        .call(|conn| {
+            Ok(conn.query_row(
+                "SELECT code FROM regions WHERE level = 'county' LIMIT 1",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await?)
+}
+
 /// `GET /admin/users` (administrators).
 pub async fn users(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
     require_admin(&staff)?;

@@ -43,16 +43,10 @@ async fn polls_page(
     let (polls, regions) = state
         .store
         .call(move |conn| {
-            let regions: Vec<minijinja::Value> = conn
-                .prepare(
-                    "SELECT code, name FROM regions
-                     ORDER BY CASE level WHEN 'county' THEN 0 WHEN 'town' THEN 1 ELSE 2 END, code",
-                )?
-                .query_map([], |r| {
-                    Ok(minijinja::context! { code => r.get::<_, String>(0)?, name => r.get::<_, String>(1)? })
-                })?
-                .collect::<Result<_, _>>()?;
-            Ok((consultation::polls(conn, today)?, regions))
+            Ok((
+                consultation::polls(conn, today)?,
+                super::account::regions(conn)?,
+            ))
         })
         .await?;
     let errors: Vec<minijinja::Value> = errors
@@ -75,16 +69,7 @@ async fn polls_page(
 /// `GET /admin/polls`.
 pub async fn polls(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
     let today = crate::content::county_today();
-    let county: String = state
-        .store
-        .call(|conn| {
-            Ok(conn.query_row(
-                "SELECT code FROM regions WHERE level = 'county' LIMIT 1",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-        .await?;
+    let county = super::account::county_code(&state).await?;
     let form = PollForm {
         region: county,
         opens_on: today.to_string(),

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use super::account::{departments, flash_text};
+use super::account::{county_code, departments, flash_text, regions};
 use super::{page, PageError, Staff};
 use crate::accounts::Role;
 use crate::content::{NoticeKind, NoticeStatus, Priority};
@@ -208,18 +208,7 @@ async fn edit_page(
     let user = staff.user.clone();
     let (all_departments, regions) = state
         .store
-        .call(move |conn| {
-            let regions: Vec<minijinja::Value> = conn
-                .prepare(
-                    "SELECT code, name, level FROM regions
-                     ORDER BY CASE level WHEN 'county' THEN 0 WHEN 'town' THEN 1 ELSE 2 END, code",
-                )?
-                .query_map([], |r| {
-                    Ok(minijinja::context! { code => r.get::<_, String>(0)?, name => r.get::<_, String>(1)? })
-                })?
-                .collect::<Result<_, _>>()?;
-            Ok((departments(conn)?, regions))
-        })
+        .call(move |conn| Ok((departments(conn)?, regions(conn)?)))
         .await?;
     let mine: Vec<minijinja::Value> = all_departments
         .into_iter()
@@ -321,16 +310,7 @@ pub async fn new_page(State(state): State<AppState>, staff: Staff) -> Result<Res
             "只有信息员可以起草信息".into(),
         )));
     };
-    let county: String = state
-        .store
-        .call(|conn| {
-            Ok(conn.query_row(
-                "SELECT code FROM regions WHERE level = 'county' LIMIT 1",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-        .await?;
+    let county = county_code(&state).await?;
     let form = NoticeForm {
         kind: NoticeKind::Notice.as_str().into(),
         department,
