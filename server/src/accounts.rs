@@ -139,6 +139,34 @@ pub enum AccountError {
     /// Hashing failed (out of memory, or no randomness for the salt).
     #[error("password hashing failed: {0}")]
     Hash(String),
+    /// A user must hold at least one role (disable the account to take every right away).
+    #[error("a user must hold at least one role")]
+    NoRoles,
+    /// The change would leave no enabled administrator.
+    #[error("the change would leave no enabled administrator")]
+    LastAdmin,
+    /// Administrators cannot disable their own account.
+    #[error("administrators cannot disable their own account")]
+    OwnAccount,
+}
+
+impl AccountError {
+    /// What staff are told when they can fix the request (Chinese); `None` for faults of
+    /// the headend.
+    pub fn staff_message(&self) -> Option<&'static str> {
+        Some(match self {
+            AccountError::Exists(_) => "该用户名已被使用",
+            AccountError::BadName(_) => "用户名只能包含字母、数字、.、_ 和 -，最长64个字符",
+            AccountError::UnknownDepartment(_) => "所选单位不存在",
+            AccountError::EditorWithoutDepartment => "信息员必须选择所属单位",
+            AccountError::UnknownUser(_) => "没有这个用户",
+            AccountError::NoRoles => "每个账号至少要有一个角色；如需收回全部权限，请停用账号",
+            AccountError::LastAdmin => "此操作会使系统没有可用的管理员，未执行",
+            AccountError::OwnAccount => "不能停用自己的账号",
+            AccountError::Busy => "系统繁忙，请稍后再试",
+            AccountError::Store(_) | AccountError::Hash(_) => return None,
+        })
+    }
 }
 
 impl From<rusqlite::Error> for AccountError {
@@ -347,21 +375,7 @@ pub fn add_user(
     if exists {
         return Err(AccountError::Exists(name.to_owned()));
     }
-    for g in grants {
-        if g.role == Role::Editor && g.department.is_none() {
-            return Err(AccountError::EditorWithoutDepartment);
-        }
-        if let Some(d) = &g.department {
-            let known: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM departments WHERE code = ?1)",
-                [d],
-                |r| r.get(0),
-            )?;
-            if !known {
-                return Err(AccountError::UnknownDepartment(d.clone()));
-            }
-        }
-    }
+    check_grants(&tx, grants)?;
     tx.execute(
         "INSERT INTO users (name, display_name, password_hash, must_change, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -384,6 +398,161 @@ pub fn add_user(
     )?;
     tx.commit()?;
     Ok(id)
+}
+
+/// Checks that `grants` may be given: at least one, editors with a department, and
+/// departments that exist.
+fn check_grants(conn: &Connection, grants: &[Grant]) -> Result<(), AccountError> {
+    if grants.is_empty() {
+        return Err(AccountError::NoRoles);
+    }
+    for g in grants {
+        if g.role == Role::Editor && g.department.is_none() {
+            return Err(AccountError::EditorWithoutDepartment);
+        }
+        if let Some(d) = &g.department {
+            let known: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM departments WHERE code = ?1)",
+                [d],
+                |r| r.get(0),
+            )?;
+            if !known {
+                return Err(AccountError::UnknownDepartment(d.clone()));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn user_id(conn: &Connection, name: &str) -> Result<i64, AccountError> {
+    conn.query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| AccountError::UnknownUser(name.to_owned()))
+}
+
+/// Enabled accounts holding the administrator role.
+fn enabled_admins(conn: &Connection) -> Result<i64, rusqlite::Error> {
+    conn.query_row(
+        "SELECT count(DISTINCT u.id) FROM users u JOIN user_roles r ON r.user_id = u.id
+         WHERE r.role = 'admin' AND u.disabled = 0",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Replaces the roles of `name` with `grants` (an administrator's permission change):
+/// audited with the roles before and after; refused if it would leave no enabled
+/// administrator. The user's sessions stay; every request reads the roles afresh.
+pub fn set_grants(
+    conn: &mut Connection,
+    name: &str,
+    grants: &[Grant],
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    let tx = conn.transaction()?;
+    let id = user_id(&tx, name)?;
+    check_grants(&tx, grants)?;
+    let before = self::grants(&tx, id)?;
+    tx.execute("DELETE FROM user_roles WHERE user_id = ?1", [id])?;
+    for g in grants {
+        tx.execute(
+            "INSERT OR IGNORE INTO user_roles (user_id, role, department) VALUES (?1, ?2, ?3)",
+            params![id, g.role.as_str(), g.department],
+        )?;
+    }
+    if enabled_admins(&tx)? == 0 {
+        return Err(AccountError::LastAdmin);
+    }
+    let after = self::grants(&tx, id)?;
+    if before != after {
+        audit(
+            &tx,
+            now,
+            actor,
+            "permission_change",
+            name,
+            serde_json::json!({ "before": before, "after": after }),
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Disables (or enables again) the account `name`. A disabled account cannot log in, its
+/// sessions end at once and its API tokens stop working. Audited; administrators cannot
+/// disable themselves, nor the last enabled administrator.
+pub fn set_disabled(
+    conn: &mut Connection,
+    name: &str,
+    disabled: bool,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    if disabled && name == actor {
+        return Err(AccountError::OwnAccount);
+    }
+    let tx = conn.transaction()?;
+    let id = user_id(&tx, name)?;
+    let before: bool = tx.query_row("SELECT disabled FROM users WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })?;
+    tx.execute(
+        "UPDATE users SET disabled = ?2 WHERE id = ?1",
+        params![id, disabled],
+    )?;
+    if disabled {
+        tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+        if enabled_admins(&tx)? == 0 {
+            return Err(AccountError::LastAdmin);
+        }
+    }
+    if before != disabled {
+        audit(
+            &tx,
+            now,
+            actor,
+            if disabled {
+                "user_disable"
+            } else {
+                "user_enable"
+            },
+            name,
+            serde_json::json!({ "before": { "disabled": before }, "after": { "disabled": disabled } }),
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Lifts the lockout of `name` after failed logins (an administrator's unlock). Audited.
+pub fn unlock(
+    conn: &mut Connection,
+    name: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    let tx = conn.transaction()?;
+    let id = user_id(&tx, name)?;
+    let (failures, until): (i64, Option<String>) = tx.query_row(
+        "SELECT failed_logins, locked_until FROM users WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    tx.execute(
+        "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1",
+        [id],
+    )?;
+    audit(
+        &tx,
+        now,
+        actor,
+        "user_unlock",
+        name,
+        serde_json::json!({ "before": { "failed_logins": failures, "locked_until": until } }),
+    )?;
+    tx.commit()?;
+    Ok(())
 }
 
 /// What a login attempt needs to know about an account.

@@ -100,6 +100,8 @@ endpoints! {
     "GET" "/api/v1/audit" Access::Staff, "审计日志（管理员可见全部，其他人可见本人）";
     "GET" "/api/v1/users" Access::Roles(ADMINS), "账号列表";
     "POST" "/api/v1/users" Access::Roles(ADMINS), "新增账号（返回一次性密码）", "NewUser";
+    "PUT" "/api/v1/users/{name}/roles" Access::Roles(ADMINS), "修改账号的角色（记入审计日志）", "Grants";
+    "POST" "/api/v1/users/{name}/{action}" Access::Roles(ADMINS), "停用（disable）、启用（enable）、解锁（unlock）或重置密码（reset，返回一次性密码）";
     "GET" "/api/v1/sources" Access::Staff, "采集来源及状态";
     "POST" "/api/v1/sources" Access::Roles(ADMINS), "新增采集来源", "Source";
     "GET" "/api/v1/sources/{name}" Access::Staff, "采集来源详情";
@@ -324,6 +326,10 @@ fn schemas() -> Value {
             "name": s, "display_name": s,
             "role": {"type": "string", "enum": ["editor", "reviewer", "operator", "admin"]},
             "department": s}},
+        "Grants": {"type": "object", "required": ["grants"], "properties": {
+            "grants": {"type": "array", "items": {"type": "object", "required": ["role"], "properties": {
+                "role": {"type": "string", "enum": ["editor", "reviewer", "operator", "admin"]},
+                "department": s}}}}},
         "Source": {"type": "object", "required": ["name", "url", "kind"], "properties": {
             "name": s, "url": s, "kind": {"type": "string", "enum": ["notices", "catalogue", "cases"]},
             "format": s, "department": s, "region": s, "interval": {"type": "integer"},

@@ -51,24 +51,20 @@ impl From<PublishError> for StaffApiError {
 
 impl From<AccountError> for StaffApiError {
     fn from(e: AccountError) -> Self {
+        let message = e.staff_message().unwrap_or_default().to_owned();
         StaffApiError::Api(match e {
             AccountError::Store(s) => ApiError::Store(s),
-            AccountError::Exists(_) => ApiError::Conflict("该用户名已被使用".into()),
-            AccountError::BadName(_) => {
-                return StaffApiError::Fields(vec![(
-                    "name",
-                    "用户名只能包含字母、数字、.、_ 和 -，最长64个字符".into(),
-                )])
-            }
-            AccountError::UnknownDepartment(_) => {
-                return StaffApiError::Fields(vec![("department", "所选单位不存在".into())])
-            }
-            AccountError::EditorWithoutDepartment => {
-                return StaffApiError::Fields(vec![("department", "信息员必须选择所属单位".into())])
-            }
-            AccountError::UnknownUser(n) => ApiError::NotFound(format!("没有用户{n}")),
-            AccountError::Busy => ApiError::TooMany("系统繁忙，请稍后再试".into()),
             AccountError::Hash(m) => ApiError::Unavailable(m),
+            AccountError::Exists(_) | AccountError::LastAdmin | AccountError::OwnAccount => {
+                ApiError::Conflict(message)
+            }
+            AccountError::BadName(_) => return StaffApiError::Fields(vec![("name", message)]),
+            AccountError::UnknownDepartment(_) | AccountError::EditorWithoutDepartment => {
+                return StaffApiError::Fields(vec![("department", message)])
+            }
+            AccountError::NoRoles => return StaffApiError::Fields(vec![("grants", message)]),
+            AccountError::UnknownUser(n) => ApiError::NotFound(format!("没有用户{n}")),
+            AccountError::Busy => ApiError::TooMany(message),
         })
     }
 }
@@ -442,6 +438,83 @@ pub async fn create_user(
         Json(json!({ "name": name, "one_time_password": password })),
     )
         .into_response())
+}
+
+#[derive(Deserialize)]
+struct GrantsBody {
+    grants: Vec<GrantBody>,
+}
+
+#[derive(Deserialize)]
+struct GrantBody {
+    role: String,
+    #[serde(default)]
+    department: Option<String>,
+}
+
+/// `PUT /api/v1/users/{name}/roles` with `{"grants": [{"role", "department"}]}`: replaces
+/// the user's roles (audited as a permission change).
+pub async fn set_roles(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    b: axum::body::Body,
+) -> ApiResult {
+    let req: GrantsBody = read_body(b).await?;
+    let mut grants = Vec::with_capacity(req.grants.len());
+    for g in req.grants {
+        let role = Role::parse(&g.role).ok_or_else(|| {
+            StaffApiError::Fields(vec![(
+                "grants",
+                "角色应为 editor、reviewer、operator 或 admin".into(),
+            )])
+        })?;
+        let department = g
+            .department
+            .filter(|d| !d.trim().is_empty() && matches!(role, Role::Editor | Role::Reviewer));
+        grants.push(Grant { role, department });
+    }
+    let (actor, now) = (caller.user.name, chrono::Utc::now());
+    let n = name.clone();
+    call(&state, move |conn| {
+        accounts::set_grants(conn, &n, &grants, &actor, now)?;
+        accounts::list_users(conn, now)
+    })
+    .await
+    .map(|users| Json(users.into_iter().find(|u| u.name == name)).into_response())
+}
+
+/// `POST /api/v1/users/{name}/{disable|enable|unlock|reset}`: account actions of an
+/// administrator; `reset` answers the new one-time password.
+pub async fn user_action(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, action)): Path<(String, String)>,
+) -> ApiResult {
+    let (actor, now) = (caller.user.name, chrono::Utc::now());
+    let n = name.clone();
+    match action.as_str() {
+        "disable" | "enable" => {
+            let disabled = action == "disable";
+            call(&state, move |conn| {
+                accounts::set_disabled(conn, &n, disabled, &actor, now)
+            })
+            .await?;
+        }
+        "unlock" => call(&state, move |conn| accounts::unlock(conn, &n, &actor, now)).await?,
+        "reset" => {
+            let password = accounts::one_time_password()?;
+            let hash = state.passwords.hash(&password).await?;
+            call(&state, move |conn| {
+                accounts::reset_password(conn, &n, &hash, &actor, now)
+            })
+            .await?;
+            return Ok(Json(json!({ "name": name, "one_time_password": password })).into_response());
+        }
+        _ => return Err(ApiError::NotFound("没有这个操作".into()).into()),
+    }
+    let users = call(&state, move |conn| accounts::list_users(conn, now)).await?;
+    Ok(Json(users.into_iter().find(|u| u.name == name)).into_response())
 }
 
 /// `GET /api/v1/catalogue?q=&department=&overdue=1&page=`.

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 
 use crate::render::{LayoutRegistry, RenderError, ScreenCache, ScreenHash};
@@ -144,6 +144,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/cases", get(api::cases))
         .route("/api/v1/audit", get(api::audit))
         .route("/api/v1/users", get(api::users).post(api::create_user))
+        .route("/api/v1/users/{name}/roles", put(api::set_roles))
+        .route("/api/v1/users/{name}/{action}", post(api::user_action))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::guard,

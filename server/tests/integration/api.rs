@@ -116,6 +116,7 @@ fn example(name: &str, n: usize) -> Value {
         "Reason" => json!({"reason": "测试原因"}),
         "NewToken" => json!({"name": format!("令牌{n}")}),
         "NewUser" => json!({"name": format!("user{n}"), "role": "operator"}),
+        "Grants" => json!({"grants": [{"role": "operator"}]}),
         "Source" => {
             json!({"name": format!("src{n}"), "url": "/nonexistent/feed.xml", "kind": "notices", "department": "mzj"})
         }
@@ -135,6 +136,7 @@ fn fill(path: &str, notice: i64) -> String {
     .replace("/api/v1/tokens/{id}", "/api/v1/tokens/999999")
     .replace("{id}", &notice.to_string())
     .replace("{name}", "no-such-source")
+    .replace("{action}", "unlock")
     .replace("{channel}", "county")
     .replace("{file}", "index.m3u8")
     .replace("{hash}", "0123456789abcdef0123456789abcdef")
@@ -487,4 +489,109 @@ fn random_requests_never_get_a_5xx_and_every_error_has_the_documented_shape() {
             prop_assert!(!answer.is_null(), "{method} {uri}: JSON that does not parse");
         }
     });
+}
+
+#[tokio::test]
+async fn administrators_change_roles_and_accounts_over_json() {
+    let (store, tokens, _) = county().await;
+    let state = AppState::new(store.clone());
+    let token = |role: &str| tokens.iter().find(|(r, _)| *r == role).unwrap().1.clone();
+    let (admin, operator) = (token("admin"), token("operator"));
+
+    // The operator becomes a county reviewer too; their token carries the new role at once.
+    let grants = json!({"grants": [{"role": "operator"}, {"role": "reviewer"}]});
+    let (status, body, _) = send(
+        &state,
+        "PUT",
+        "/api/v1/users/operator/roles",
+        Some(&admin),
+        Some(&grants),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["grants"].as_array().unwrap().len(), 2, "{body}");
+    let (_, me, _) = send(&state, "GET", "/api/v1/me", Some(&operator), None).await;
+    assert!(me.to_string().contains("reviewer"), "{me}");
+    // No roles, or an editor without a department: 422 naming the field, nothing changed.
+    for bad in [
+        json!({"grants": []}),
+        json!({"grants": [{"role": "editor"}]}),
+        json!({"grants": [{"role": "boss"}]}),
+    ] {
+        let (status, body, _) = send(
+            &state,
+            "PUT",
+            "/api/v1/users/operator/roles",
+            Some(&admin),
+            Some(&bad),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert!(body["fields"].is_object(), "{body}");
+    }
+    // The last administrator keeps the role.
+    let (status, body, _) = send(
+        &state,
+        "PUT",
+        "/api/v1/users/admin/roles",
+        Some(&admin),
+        Some(&json!({"grants": [{"role": "operator"}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // Disabled: the token stops working; enabled again: it works.
+    let act = |name: &str, what: &str| format!("/api/v1/users/{name}/{what}");
+    let (status, body, _) = send(
+        &state,
+        "POST",
+        &act("operator", "disable"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!((status, &body["disabled"]), (StatusCode::OK, &json!(true)));
+    assert_eq!(
+        send(&state, "GET", "/api/v1/me", Some(&operator), None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    send(
+        &state,
+        "POST",
+        &act("operator", "enable"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(
+        send(&state, "GET", "/api/v1/me", Some(&operator), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // A reset answers a one-time password; unknown users and actions are 404.
+    let (status, body, _) = send(&state, "POST", &act("editor", "reset"), Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["one_time_password"].as_str().unwrap().chars().count(),
+        12
+    );
+    for path in [act("nobody", "unlock"), act("editor", "promote")] {
+        let (status, body, _) = send(&state, "POST", &path, Some(&admin), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+    }
+    let changes = store
+        .call(|conn| {
+            Ok(conn.query_row(
+                "SELECT count(*) FROM audit_log WHERE action IN
+                 ('permission_change', 'user_disable', 'user_enable', 'password_reset')",
+                [],
+                |r| r.get::<_, i64>(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(changes, 4);
 }

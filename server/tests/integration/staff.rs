@@ -668,6 +668,187 @@ async fn only_administrators_manage_accounts_and_new_ones_get_a_one_time_passwor
         .contains(&("admin".into(), "user_add".into())));
 }
 
+/// The audit record of the last `action` on user `name`: (actor, detail JSON).
+async fn last_user_audit(store: &Store, name: &str, action: &str) -> (String, serde_json::Value) {
+    let (name, action) = (name.to_owned(), action.to_owned());
+    store
+        .call(move |conn| {
+            Ok(conn.query_row(
+                "SELECT actor, detail FROM audit_log
+                 WHERE object_kind = 'user' AND object_id = ?1 AND action = ?2
+                 ORDER BY id DESC LIMIT 1",
+                [name, action],
+                |r| {
+                    let detail: String = r.get(1)?;
+                    Ok((r.get(0)?, serde_json::from_str(&detail).unwrap()))
+                },
+            )?)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn administrators_change_roles_disable_unlock_and_reset_accounts_and_each_change_is_audited()
+{
+    let store = county().await;
+    let mut admin = Browser::new(&store);
+    admin.login("admin", PASSWORD).await;
+    let mut editor = Browser::new(&store);
+    editor.login("editor", PASSWORD).await;
+    // Others' account pages are for administrators only.
+    assert_eq!(
+        editor.get("/admin/users/reviewer").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let page = editor
+        .submit("/admin", "/admin/users/editor/roles", &[("keep", "admin")])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+
+    // The list searches; the account page shows the roles with department names.
+    let list = admin.get("/admin/users?q=REV").await;
+    assert!(
+        list.body.contains("href=\"/admin/users/reviewer\""),
+        "{}",
+        list.body
+    );
+    assert!(list.body.contains("townrev") && !list.body.contains(">editor<"));
+    let page = admin.get("/admin/users/editor").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("value=\"editor:mzj\" checked"),
+        "{}",
+        page.body
+    );
+
+    // Keep the editor role, add county-wide reviewing: audited with before and after.
+    let page = admin
+        .submit(
+            "/admin/users/editor",
+            "/admin/users/editor/roles",
+            &[
+                ("keep", "editor:mzj"),
+                ("add_role", "reviewer"),
+                ("add_department", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let shown = admin.get(page.location()).await;
+    assert!(shown.body.contains("角色已保存"), "{}", shown.body);
+    let (actor, detail) = last_user_audit(&store, "editor", "permission_change").await;
+    assert_eq!(actor, "admin");
+    assert_eq!(detail["before"].as_array().unwrap().len(), 1, "{detail}");
+    assert_eq!(detail["after"].as_array().unwrap().len(), 2, "{detail}");
+    // The editor's session sees the new role at once.
+    let me = editor.get("/api/v1/me").await;
+    assert!(me.body.contains("\"reviewer\""), "{}", me.body);
+    // Removing every role is refused: disabling is the way to take all rights away.
+    let page = admin
+        .submit("/admin/users/editor", "/admin/users/editor/roles", &[])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("至少要有一个角色"));
+    // An editor without a department is refused with the field's message.
+    let page = admin
+        .submit(
+            "/admin/users/editor",
+            "/admin/users/editor/roles",
+            &[
+                ("keep", "editor:mzj"),
+                ("add_role", "editor"),
+                ("add_department", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("信息员必须选择所属单位"));
+    // The only administrator can neither drop the role nor disable themselves.
+    let page = admin
+        .submit(
+            "/admin/users/admin",
+            "/admin/users/admin/roles",
+            &[("keep", "operator")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("没有可用的管理员"), "{}", page.body);
+    let page = admin
+        .submit("/admin/users/admin", "/admin/users/admin/disable", &[])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("不能停用自己的账号"));
+    assert_eq!(admin.get("/api/v1/me").await.status, StatusCode::OK);
+
+    // Disabling ends the editor's session at once; enabling lets them log in again.
+    let page = admin
+        .submit("/admin/users/editor", "/admin/users/editor/disable", &[])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(editor.get("/admin").await.status, StatusCode::SEE_OTHER);
+    let mut again = Browser::new(&store);
+    let refused = again.login("editor", PASSWORD).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.body.contains("该账号已停用"));
+    assert!(!again
+        .cookies
+        .contains_key(headend::web::staff::SESSION_COOKIE));
+    admin
+        .submit("/admin/users/editor", "/admin/users/editor/enable", &[])
+        .await;
+    assert_eq!(again.login("editor", PASSWORD).await.location(), "/admin");
+
+    // Five wrong passwords lock the reviewer; the administrator unlocks them.
+    let mut reviewer = Browser::new(&store);
+    for _ in 0..accounts::MAX_FAILURES {
+        reviewer.login("reviewer", "wrong-password-1").await;
+    }
+    assert!(admin
+        .get("/admin/users/reviewer")
+        .await
+        .body
+        .contains("已锁定"));
+    assert_ne!(
+        reviewer.login("reviewer", PASSWORD).await.location(),
+        "/admin"
+    );
+    let page = admin
+        .submit("/admin/users/reviewer", "/admin/users/reviewer/unlock", &[])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        reviewer.login("reviewer", PASSWORD).await.location(),
+        "/admin"
+    );
+
+    // A reset ends the sessions and shows a one-time password once.
+    let page = admin
+        .submit("/admin/users/reviewer", "/admin/users/reviewer/reset", &[])
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let at = page.body.find("id=\"one-time-password\">").unwrap();
+    let password = page.body[at + 23..at + 35].to_owned();
+    assert_eq!(reviewer.get("/admin").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        reviewer.login("reviewer", &password).await.location(),
+        "/admin/password"
+    );
+    let actions = audit_actions(&store, "user").await;
+    for action in [
+        "permission_change",
+        "user_disable",
+        "user_enable",
+        "user_unlock",
+        "password_reset",
+    ] {
+        assert!(
+            actions.contains(&("admin".into(), action.into())),
+            "{action} missing from {actions:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_json_api_takes_the_session_cookie_with_the_csrf_header_for_writes() {
     let store = county().await;

@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use super::{cookie, page, roles_text, set_cookie, PageError, Staff, LOGIN_COOKIE, SESSION_COOKIE};
-use crate::accounts::{self, Grant, NewUser, Role};
+use super::{cookie, page, set_cookie, PageError, Staff, LOGIN_COOKIE, SESSION_COOKIE};
+use crate::accounts::{self, Role};
 use crate::content::NoticeStatus;
 use crate::digest::{random_hex, same_secret};
 use crate::publishing::{self, NoticeQuery};
@@ -382,82 +382,6 @@ pub async fn dashboard(
     .into_response())
 }
 
-fn require_admin(staff: &Staff) -> Result<(), PageError> {
-    if staff.user.has(Role::Admin) {
-        Ok(())
-    } else {
-        Err(PageError::Api(ApiError::Forbidden(
-            "只有管理员可以管理账号".into(),
-        )))
-    }
-}
-
-/// The add-user form.
-#[derive(Debug, Default, Deserialize, serde::Serialize)]
-pub struct UserForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    display_name: String,
-    #[serde(default)]
-    role: String,
-    #[serde(default)]
-    department: String,
-}
-
-async fn users_page(
-    state: &AppState,
-    staff: &Staff,
-    status: StatusCode,
-    form: &UserForm,
-    errors: Vec<String>,
-    created: Option<(String, String)>,
-) -> Result<Response, PageError> {
-    let now = chrono::Utc::now();
-    let (users, departments) = state
-        .store
-        .call(move |conn| {
-            let users = accounts::list_users(conn, now);
-            let departments = departments(conn)?;
-            Ok((users, departments))
-        })
-        .await?;
-    let users: Vec<minijinja::Value> = users?
-        .into_iter()
-        .map(|u| {
-            let mut state = Vec::new();
-            if u.disabled {
-                state.push("已停用");
-            }
-            if u.locked {
-                state.push("已锁定");
-            }
-            if u.must_change {
-                state.push("待首次改密");
-            }
-            if state.is_empty() {
-                state.push("正常");
-            }
-            minijinja::context! {
-                name => u.name, display_name => u.display_name, roles => roles_text(&u.grants),
-                state => state.join("、"), created_at => u.created_at,
-            }
-        })
-        .collect();
-    let roles: Vec<minijinja::Value> = Role::ALL
-        .iter()
-        .map(|r| minijinja::context! { value => r.as_str(), label => r.label() })
-        .collect();
-    let (new_name, new_password) = created.unzip();
-    let html = page(
-        "users.html",
-        Some(staff),
-        "users",
-        minijinja::context! { users, roles, departments, form, errors, new_name, new_password },
-    )?;
-    Ok((status, html).into_response())
-}
-
 /// Departments as (code, name) for select boxes.
 pub fn departments(
     conn: &rusqlite::Connection,
@@ -499,92 +423,4 @@ pub async fn county_code(state: &AppState) -> Result<String, PageError> {
             )?)
         })
         .await?)
-}
-
-/// `GET /admin/users` (administrators).
-pub async fn users(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
-    require_admin(&staff)?;
-    users_page(
-        &state,
-        &staff,
-        StatusCode::OK,
-        &UserForm::default(),
-        Vec::new(),
-        None,
-    )
-    .await
-}
-
-/// `POST /admin/users`: adds an account and shows its one-time password once.
-pub async fn add_user(
-    State(state): State<AppState>,
-    staff: Staff,
-    Form(form): Form<UserForm>,
-) -> Result<Response, PageError> {
-    require_admin(&staff)?;
-    let Some(role) = Role::parse(&form.role) else {
-        return users_page(
-            &state,
-            &staff,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &form,
-            vec!["请选择角色".into()],
-            None,
-        )
-        .await;
-    };
-    let department = Some(form.department.trim().to_owned())
-        .filter(|d| !d.is_empty() && matches!(role, Role::Editor | Role::Reviewer));
-    let password = accounts::one_time_password()?;
-    let hash = state.passwords.hash(&password).await?;
-    let now = chrono::Utc::now();
-    let actor = staff.user.name.clone();
-    let (name, display_name) = (
-        form.name.trim().to_owned(),
-        form.display_name.trim().to_owned(),
-    );
-    let (n, d) = (name.clone(), display_name.clone());
-    let added = state
-        .store
-        .call(move |conn| {
-            let grants = [Grant { role, department }];
-            let user = NewUser {
-                name: &n,
-                display_name: &d,
-                password_hash: &hash,
-                grants: &grants,
-                must_change: true,
-            };
-            Ok(accounts::add_user(conn, &user, &actor, now))
-        })
-        .await?;
-    let message = match added {
-        Ok(_) => {
-            return users_page(
-                &state,
-                &staff,
-                StatusCode::OK,
-                &UserForm::default(),
-                Vec::new(),
-                Some((name, password)),
-            )
-            .await
-        }
-        Err(accounts::AccountError::Exists(_)) => "该用户名已被使用".to_owned(),
-        Err(accounts::AccountError::BadName(_)) => {
-            "用户名只能包含字母、数字、.、_ 和 -，最长64个字符".to_owned()
-        }
-        Err(accounts::AccountError::EditorWithoutDepartment) => "信息员必须选择所属单位".to_owned(),
-        Err(accounts::AccountError::UnknownDepartment(_)) => "所选单位不存在".to_owned(),
-        Err(other) => return Err(other.into()),
-    };
-    users_page(
-        &state,
-        &staff,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &form,
-        vec![message],
-        None,
-    )
-    .await
 }

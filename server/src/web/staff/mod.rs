@@ -16,6 +16,7 @@ pub mod audit;
 pub mod consultation;
 pub mod notices;
 pub mod openness;
+pub mod users;
 
 use std::sync::OnceLock;
 
@@ -67,6 +68,7 @@ fn templates() -> &'static Environment<'static> {
             ),
             ("audit.html", include_str!("../../../templates/audit.html")),
             ("users.html", include_str!("../../../templates/users.html")),
+            ("user.html", include_str!("../../../templates/user.html")),
             (
                 "catalogue.html",
                 include_str!("../../../templates/catalogue.html"),
@@ -162,7 +164,13 @@ impl From<accounts::AccountError> for PageError {
             accounts::AccountError::Busy => {
                 PageError::Api(ApiError::TooMany("系统繁忙，请稍后再试".into()))
             }
-            other => PageError::Api(ApiError::Unavailable(other.to_string())),
+            accounts::AccountError::UnknownUser(_) => {
+                PageError::Api(ApiError::NotFound("没有这个用户".into()))
+            }
+            other => match other.staff_message() {
+                Some(m) => PageError::Api(ApiError::BadRequest(m.into())),
+                None => PageError::Api(ApiError::Unavailable(other.to_string())),
+            },
         }
     }
 }
@@ -390,7 +398,9 @@ pub fn routes() -> axum::Router<AppState> {
             "/admin/password",
             get(account::password_page).post(account::change_password),
         )
-        .route("/admin/users", get(account::users).post(account::add_user))
+        .route("/admin/users", get(users::users).post(users::add_user))
+        .route("/admin/users/{name}", get(users::user))
+        .route("/admin/users/{name}/{action}", post(users::act))
         .route("/admin/notices", get(notices::list))
         .route(
             "/admin/notices/new",
