@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::fetch::Fetcher;
-use super::source::{self, Origin, SeedReport, SourceRecord, SourceSpec};
+use super::source::{self, Origin, SeedReport, SourceFields, SourceRecord, SourceSpec};
 use super::{run_pass, IngestError, PassMode, PassOutcome};
 use crate::store::{Store, StoreError};
 
@@ -207,13 +207,34 @@ impl Hub {
             .await
     }
 
-    /// Adds a source (origin `api`). Returns false if the name is taken.
-    pub async fn create(&self, spec: SourceSpec) -> Result<bool, StoreError> {
+    /// Adds a source (origin `api`) on behalf of `actor` (audited as `source_create`).
+    /// Returns false if the name is taken.
+    pub async fn create(&self, spec: SourceSpec, actor: &str) -> Result<bool, StoreError> {
         let name = spec.name.to_string();
+        let actor = actor.to_owned();
         let created = self
             .inner
             .store
-            .call(move |conn| source::insert(conn, &spec, Origin::Api))
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                let created = source::insert(&tx, &spec, Origin::Api)?;
+                if created {
+                    let after = serde_json::to_value(SourceFields::from(&spec)).unwrap_or_default();
+                    let detail = serde_json::json!({ "after": after });
+                    let name = spec.name.as_str();
+                    crate::store::audit(
+                        &tx,
+                        Utc::now(),
+                        &actor,
+                        "source_create",
+                        "source",
+                        name,
+                        &detail,
+                    )?;
+                }
+                tx.commit()?;
+                Ok(created)
+            })
             .await?;
         if created {
             self.spawn(&name);
@@ -221,18 +242,39 @@ impl Hub {
         Ok(created)
     }
 
-    /// Replaces a source's definition (its origin and state are kept; it becomes due now).
+    /// Replaces a source's definition on behalf of `actor` (audited as `source_update`
+    /// with before and after; its origin and state are kept; it becomes due now).
     /// Returns false if there is no such source.
-    pub async fn update(&self, spec: SourceSpec) -> Result<bool, StoreError> {
+    pub async fn update(&self, spec: SourceSpec, actor: &str) -> Result<bool, StoreError> {
         let name = spec.name.to_string();
+        let actor = actor.to_owned();
         let found = self
             .inner
             .store
             .call(move |conn| {
-                let Some(old) = source::get(conn, spec.name.as_str())? else {
+                let tx = conn.transaction()?;
+                let Some(old) = source::get(&tx, spec.name.as_str())? else {
                     return Ok(false);
                 };
-                source::update(conn, &spec, old.origin)
+                let found = source::update(&tx, &spec, old.origin)?;
+                let before =
+                    serde_json::to_value(SourceFields::from(&old.spec)).unwrap_or_default();
+                let after = serde_json::to_value(SourceFields::from(&spec)).unwrap_or_default();
+                if found && before != after {
+                    let detail = serde_json::json!({ "before": before, "after": after });
+                    let name = spec.name.as_str();
+                    crate::store::audit(
+                        &tx,
+                        Utc::now(),
+                        &actor,
+                        "source_update",
+                        "source",
+                        name,
+                        &detail,
+                    )?;
+                }
+                tx.commit()?;
+                Ok(found)
             })
             .await?;
         if found {
@@ -241,14 +283,36 @@ impl Hub {
         Ok(found)
     }
 
-    /// Deletes a source and stops its poller; its content stays in the store.
-    /// Returns false if there was none.
-    pub async fn delete(&self, name: &str) -> Result<bool, StoreError> {
+    /// Deletes a source on behalf of `actor` (audited as `source_delete` with its last
+    /// definition) and stops its poller; its content stays in the store. Returns false
+    /// if there was none.
+    pub async fn delete(&self, name: &str, actor: &str) -> Result<bool, StoreError> {
         let owned = name.to_owned();
+        let actor = actor.to_owned();
         let deleted = self
             .inner
             .store
-            .call(move |conn| source::delete(conn, &owned))
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                let old = source::get(&tx, &owned)?;
+                let deleted = source::delete(&tx, &owned)?;
+                if let (true, Some(old)) = (deleted, old) {
+                    let before =
+                        serde_json::to_value(SourceFields::from(&old.spec)).unwrap_or_default();
+                    let detail = serde_json::json!({ "before": before });
+                    crate::store::audit(
+                        &tx,
+                        Utc::now(),
+                        &actor,
+                        "source_delete",
+                        "source",
+                        &owned,
+                        &detail,
+                    )?;
+                }
+                tx.commit()?;
+                Ok(deleted)
+            })
             .await?;
         let mut shared = self.shared();
         if let Some(p) = shared.pollers.as_mut().and_then(|p| p.remove(name)) {

@@ -70,6 +70,45 @@ pub enum SpecError {
     EmptyCode(&'static str),
 }
 
+impl SpecError {
+    /// The form field at fault and what staff are told (Chinese).
+    pub fn for_staff(&self) -> (&'static str, String) {
+        match self {
+            SpecError::Name(_) => (
+                "name",
+                "名称只能用小写字母、数字和“-”，不超过64个字符，且不能以“-”开头".into(),
+            ),
+            SpecError::Url { .. } => (
+                "url",
+                "地址应为 http:// 或 https:// 开头的网址，或服务器上的文件路径".into(),
+            ),
+            SpecError::Kind(_) => ("kind", "请选择内容类型".into()),
+            SpecError::Format(_) => ("format", "请选择数据格式".into()),
+            SpecError::FormatForKind { kind, format } => (
+                "format",
+                format!(
+                    "数据格式 {} 不适用于{}",
+                    format.as_str(),
+                    match kind {
+                        SourceKind::Notices => "通知公告",
+                        SourceKind::Catalogue => "政务公开目录",
+                        SourceKind::Cases => "办件",
+                    }
+                ),
+            ),
+            SpecError::Range { field, .. } => (
+                field,
+                match *field {
+                    "interval" => "采集间隔应在1秒到7天之间".into(),
+                    "timeout" => "超时时间超出允许范围".into(),
+                    _ => "大小上限超出允许范围".into(),
+                },
+            ),
+            SpecError::EmptyCode(field) => (field, "请选择或留空".into()),
+        }
+    }
+}
+
 /// A source's name: an ASCII slug (`county-notices`), the key of everything it ingests.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]

@@ -21,6 +21,7 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::json;
 
+use super::access::Caller;
 use super::{error_chain, ApiError, AppState};
 use crate::ingest::source::{SourceFields, SourceRecord};
 use crate::ingest::{Hub, IngestError, PassOutcome, RejectionRow, SourceSpec};
@@ -170,13 +171,14 @@ fn spec_from(
 /// `POST /api/v1/sources`.
 pub async fn create(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<SourceView>), SourcesError> {
     let api = authorise(&state, &headers)?;
     let spec = spec_from(body, None)?;
     let name = spec.name.to_string();
-    if !api.hub.create(spec).await? {
+    if !api.hub.create(spec, &caller.user.name).await? {
         return Err(SourcesError::Exists(name));
     }
     let source = api
@@ -197,13 +199,14 @@ pub async fn create(
 /// `PUT /api/v1/sources/{name}`.
 pub async fn replace(
     State(state): State<AppState>,
+    caller: Caller,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Json<SourceView>, SourcesError> {
     let api = authorise(&state, &headers)?;
     let spec = spec_from(body, Some(&name))?;
-    if !api.hub.update(spec).await? {
+    if !api.hub.update(spec, &caller.user.name).await? {
         return Err(SourcesError::NotFound(name));
     }
     let source = api
@@ -221,11 +224,12 @@ pub async fn replace(
 /// `DELETE /api/v1/sources/{name}`.
 pub async fn remove(
     State(state): State<AppState>,
+    caller: Caller,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, SourcesError> {
     let api = authorise(&state, &headers)?;
-    if !api.hub.delete(&name).await? {
+    if !api.hub.delete(&name, &caller.user.name).await? {
         return Err(SourcesError::NotFound(name));
     }
     tracing::info!(source = %name, "source deleted through the API");

@@ -603,7 +603,7 @@ async fn pollers_bring_a_new_item_into_the_store_within_interval_plus_2_seconds(
     assert_eq!(hub.start_pollers().await.unwrap(), 0);
     let mut s = spec("live", &server.url("/live.xml"), "notices", Some("xkz"));
     s.interval = Duration::from_secs(1);
-    assert!(hub.create(s).await.unwrap());
+    assert!(hub.create(s, "test").await.unwrap());
 
     let count = |guid: &'static str| {
         let store = store.clone();
@@ -655,7 +655,7 @@ async fn pollers_bring_a_new_item_into_the_store_within_interval_plus_2_seconds(
         );
     }
     // Deleting the source stops its poller; the content stays.
-    assert!(hub.delete("live").await.unwrap());
+    assert!(hub.delete("live", "test").await.unwrap());
     let polls = server.requests("/live.xml").len();
     let stopped = Instant::now();
     wait_for(Duration::from_secs(5), "2.5 s without polls", || async {

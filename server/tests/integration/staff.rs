@@ -49,8 +49,12 @@ impl Page {
 
 impl Browser {
     fn new(store: &Store) -> Browser {
+        Browser::with_state(AppState::new(store.clone()))
+    }
+
+    fn with_state(state: AppState) -> Browser {
         Browser {
-            app: app(AppState::new(store.clone())),
+            app: app(state),
             cookies: HashMap::new(),
             forwarded_https: false,
         }
@@ -847,6 +851,162 @@ async fn administrators_change_roles_disable_unlock_and_reset_accounts_and_each_
             "{action} missing from {actions:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn administrators_add_edit_and_delete_ingest_sources_from_the_pages_and_each_change_is_audited(
+) {
+    let store = county().await;
+    let hub = headend::ingest::Hub::new(
+        store.clone(),
+        headend::ingest::Fetcher::new(std::time::Duration::from_secs(1)).unwrap(),
+    );
+    let state = AppState::new(store.clone()).with_ingest(hub, None);
+    let mut editor = Browser::with_state(state.clone());
+    editor.login("editor", PASSWORD).await;
+    assert_eq!(
+        editor.get("/admin/sources/new").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mut admin = Browser::with_state(state.clone());
+    admin.login("admin", PASSWORD).await;
+    let list = admin.get("/admin/sources").await;
+    assert!(
+        list.body.contains("href=\"/admin/sources/new\""),
+        "{}",
+        list.body
+    );
+
+    // Bad fields: each message next to its field, everything typed kept, nothing stored.
+    let page = admin
+        .submit(
+            "/admin/sources/new",
+            "/admin/sources",
+            &[
+                ("name", "Town Feed"),
+                ("url", "/srv/feeds/xkz.xml"),
+                ("kind", "notices"),
+                ("format", "auto"),
+                ("interval", "600"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body.contains("href=\"#name\">名称只能用小写字母"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("feeds&#x2f;xkz.xml\""), "{}", page.body);
+    let page = admin
+        .submit(
+            "/admin/sources/new",
+            "/admin/sources",
+            &[
+                ("name", "xkz-feed"),
+                ("url", "/srv/feeds/xkz.csv"),
+                ("kind", "catalogue"),
+                ("format", "rss"),
+                ("interval", "600"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("不适用于政务公开目录"), "{}", page.body);
+    assert!(audit_actions(&store, "source").await.is_empty());
+
+    // Added, then edited (a longer interval, trusted), then deleted.
+    let page = admin
+        .submit(
+            "/admin/sources/new",
+            "/admin/sources",
+            &[
+                ("name", "xkz-feed"),
+                ("url", "/srv/feeds/xkz.xml"),
+                ("kind", "notices"),
+                ("format", "auto"),
+                ("department", "mzj"),
+                ("region", "339902"),
+                ("interval", "600"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let list = admin.get(page.location()).await;
+    assert!(list.body.contains("采集来源已新增") && list.body.contains("xkz-feed"));
+    let page = admin.get("/admin/sources/xkz-feed/edit").await;
+    assert!(page.body.contains("value=\"600\"") && page.body.contains("value=\"339902\" selected"));
+    let page = admin
+        .submit(
+            "/admin/sources/xkz-feed/edit",
+            "/admin/sources/xkz-feed/edit",
+            &[
+                ("url", "/srv/feeds/xkz.xml"),
+                ("kind", "notices"),
+                ("format", "auto"),
+                ("department", "mzj"),
+                ("region", "339902"),
+                ("interval", "1800"),
+                ("trusted", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let source = state
+        .ingest
+        .as_ref()
+        .unwrap()
+        .hub
+        .get("xkz-feed")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(source.spec.interval.as_secs(), 1800);
+    assert!(source.spec.trusted);
+    let page = admin
+        .submit(
+            "/admin/sources/xkz-feed/edit",
+            "/admin/sources/xkz-feed/delete",
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(state
+        .ingest
+        .as_ref()
+        .unwrap()
+        .hub
+        .get("xkz-feed")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        admin.get("/admin/sources/xkz-feed/edit").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        audit_actions(&store, "source").await,
+        vec![
+            ("admin".to_owned(), "source_create".to_owned()),
+            ("admin".to_owned(), "source_update".to_owned()),
+            ("admin".to_owned(), "source_delete".to_owned()),
+        ]
+    );
+    let detail: serde_json::Value = store
+        .call(|conn| {
+            let text: String = conn.query_row(
+                "SELECT detail FROM audit_log WHERE action = 'source_update'",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(serde_json::from_str(&text).unwrap())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (&detail["before"]["interval"], &detail["after"]["interval"]),
+        (&serde_json::json!(600), &serde_json::json!(1800))
+    );
 }
 
 #[tokio::test]

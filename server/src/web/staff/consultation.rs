@@ -1,4 +1,4 @@
-//! Polls, cases and ingest sources for staff.
+//! Polls and cases for staff.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -250,81 +250,4 @@ pub async fn cases(
         },
     )?
     .into_response())
-}
-
-/// Query of the sources page.
-#[derive(Debug, Default, Deserialize)]
-pub struct SourcesQuery {
-    #[serde(default)]
-    result: String,
-}
-
-/// `GET /admin/sources`.
-pub async fn sources(
-    State(state): State<AppState>,
-    staff: Staff,
-    Query(q): Query<SourcesQuery>,
-) -> Result<Response, PageError> {
-    let list = match &state.ingest {
-        Some(api) => api.hub.list().await?,
-        None => Vec::new(),
-    };
-    let sources: Vec<minijinja::Value> = list
-        .iter()
-        .map(|s| {
-            let v = serde_json::to_value(s).unwrap_or_default();
-            minijinja::context! {
-                name => v["name"].as_str().unwrap_or(""),
-                url => v["url"].as_str().unwrap_or(""),
-                kind => v["kind"].as_str().unwrap_or(""),
-                trusted => v["trusted"].as_bool().unwrap_or(false),
-                interval => v["interval"].as_u64().unwrap_or(0),
-                last_success => v["state"]["last_success_at"].as_str().map(str::to_owned),
-                last_error => v["state"]["last_error"].as_str().map(str::to_owned),
-            }
-        })
-        .collect();
-    // Only the outcome words this page itself puts in the link are shown.
-    let result = match q.result.as_str() {
-        "ok" => Some("采集完成。"),
-        "failed" => Some("采集失败，原因见“最近错误”。"),
-        _ => None,
-    };
-    Ok(page(
-        "sources.html",
-        Some(&staff),
-        "sources",
-        minijinja::context! {
-            sources, result,
-            enabled => state.ingest.is_some(),
-            is_admin => staff.user.has(Role::Admin),
-        },
-    )?
-    .into_response())
-}
-
-/// `POST /admin/sources/{name}/poll` (administrators): a pass now.
-pub async fn poll_source(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(name): Path<String>,
-) -> Result<Response, PageError> {
-    if !staff.user.has(Role::Admin) {
-        return Err(PageError::Api(ApiError::Forbidden(
-            "只有管理员可以触发采集".into(),
-        )));
-    }
-    let api = state
-        .ingest
-        .as_ref()
-        .ok_or_else(|| PageError::Api(ApiError::Unavailable("ingest is not enabled".into())))?;
-    if api.hub.get(&name).await?.is_none() {
-        return Err(PageError::Api(ApiError::NotFound(format!(
-            "没有名为“{name}”的采集来源"
-        ))));
-    }
-    let outcome = api.hub.poll_now(&name).await;
-    let result = if outcome.is_ok() { "ok" } else { "failed" };
-    tracing::info!(source = %name, user = %staff.user.name, result, "ingest pass triggered from the staff pages");
-    Ok(Redirect::to(&format!("/admin/sources?result={result}")).into_response())
 }

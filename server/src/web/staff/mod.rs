@@ -16,6 +16,7 @@ pub mod audit;
 pub mod consultation;
 pub mod notices;
 pub mod openness;
+pub mod sources;
 pub mod users;
 
 use std::sync::OnceLock;
@@ -69,6 +70,10 @@ fn templates() -> &'static Environment<'static> {
             ("audit.html", include_str!("../../../templates/audit.html")),
             ("users.html", include_str!("../../../templates/users.html")),
             ("user.html", include_str!("../../../templates/user.html")),
+            (
+                "source.html",
+                include_str!("../../../templates/source.html"),
+            ),
             (
                 "catalogue.html",
                 include_str!("../../../templates/catalogue.html"),
@@ -425,11 +430,14 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/admin/polls/{id}/close", post(consultation::close_poll))
         .route("/admin/polls/{file}", get(consultation::poll_csv))
         .route("/admin/cases", get(consultation::cases))
-        .route("/admin/sources", get(consultation::sources))
+        .route("/admin/sources", get(sources::list).post(sources::create))
+        .route("/admin/sources/new", get(sources::new_form))
         .route(
-            "/admin/sources/{name}/poll",
-            post(consultation::poll_source),
+            "/admin/sources/{name}/edit",
+            get(sources::edit_form).post(sources::update),
         )
+        .route("/admin/sources/{name}/poll", post(sources::poll))
+        .route("/admin/sources/{name}/delete", post(sources::delete))
         .route("/admin/audit", get(audit::list))
         .route("/admin/audit.csv", get(audit::csv))
 }
