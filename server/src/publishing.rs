@@ -815,6 +815,108 @@ pub fn sensitive_words(conn: &Connection) -> Result<Vec<String>, PublishError> {
         .collect::<Result<_, _>>()?)
 }
 
+/// Longest sensitive word, in characters.
+pub const MAX_WORD_CHARS: usize = 32;
+/// Most words the list may hold (every scan checks each of them).
+pub const MAX_WORDS: usize = 500;
+
+/// Adds `words` (blank ones skipped, duplicates ignored) to the sensitive-word list on
+/// behalf of `actor`, audited as `sensitive_words_add` with the words added. Returns the
+/// words that were new.
+pub fn add_sensitive_words(
+    conn: &mut Connection,
+    words: &[String],
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, PublishError> {
+    let mut fresh: Vec<String> = Vec::new();
+    for w in words.iter().map(|w| w.trim()).filter(|w| !w.is_empty()) {
+        if w.chars().count() > MAX_WORD_CHARS {
+            return Err(PublishError::Invalid(vec![(
+                "words",
+                format!(
+                    "“{}…”过长：每个敏感词不超过{MAX_WORD_CHARS}个字",
+                    w.chars().take(8).collect::<String>()
+                ),
+            )]));
+        }
+        if !fresh.iter().any(|f| f == w) {
+            fresh.push(w.to_owned());
+        }
+    }
+    if fresh.is_empty() {
+        return Err(PublishError::Invalid(vec![(
+            "words",
+            "请填写至少一个敏感词（每行一个）".into(),
+        )]));
+    }
+    let tx = conn.transaction()?;
+    let mut added = Vec::new();
+    for w in fresh {
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO sensitive_words (word, added_by, added_at) VALUES (?1, ?2, ?3)",
+            params![w, actor, stamp(now)],
+        )?;
+        if n > 0 {
+            added.push(w);
+        }
+    }
+    let total: i64 = tx.query_row("SELECT count(*) FROM sensitive_words", [], |r| r.get(0))?;
+    if total as usize > MAX_WORDS {
+        return Err(PublishError::Invalid(vec![(
+            "words",
+            format!("敏感词最多{MAX_WORDS}个，请先删除不再需要的词"),
+        )]));
+    }
+    if !added.is_empty() {
+        crate::store::audit(
+            &tx,
+            now,
+            actor,
+            "sensitive_words_add",
+            "sensitive_words",
+            "",
+            &serde_json::json!({ "added": added }),
+        )?;
+    }
+    tx.commit()?;
+    Ok(added)
+}
+
+/// Removes `word` from the sensitive-word list on behalf of `actor` (audited as
+/// `sensitive_words_remove`). Returns whether it was there.
+pub fn remove_sensitive_word(
+    conn: &mut Connection,
+    word: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, PublishError> {
+    let tx = conn.transaction()?;
+    let n = tx.execute("DELETE FROM sensitive_words WHERE word = ?1", [word])?;
+    if n > 0 {
+        crate::store::audit(
+            &tx,
+            now,
+            actor,
+            "sensitive_words_remove",
+            "sensitive_words",
+            "",
+            &serde_json::json!({ "removed": word }),
+        )?;
+    }
+    tx.commit()?;
+    Ok(n > 0)
+}
+
+/// Who may change the sensitive-word list: administrators and county-wide reviewers.
+pub fn may_edit_words(user: &User) -> bool {
+    user.has(Role::Admin)
+        || user
+            .grants
+            .iter()
+            .any(|g| g.role == Role::Reviewer && g.department.is_none())
+}
+
 /// What the confidentiality scan flags in a notice: in its title, body and list.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScanReport {

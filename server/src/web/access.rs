@@ -90,6 +90,9 @@ endpoints! {
     "POST" "/api/v1/notices/{id}/approve" Access::Roles(REVIEWERS), "审核通过";
     "POST" "/api/v1/notices/{id}/return" Access::Roles(REVIEWERS), "退回修改", "Reason";
     "POST" "/api/v1/notices/{id}/withdraw" Access::Roles(REVIEWERS), "撤回", "Reason";
+    "GET" "/api/v1/sensitive-words" Access::Staff, "保密审查敏感词列表";
+    "POST" "/api/v1/sensitive-words" Access::Roles(REVIEWERS), "添加敏感词（管理员和全县审核员）", "Words";
+    "DELETE" "/api/v1/sensitive-words/{word}" Access::Roles(REVIEWERS), "删除敏感词（管理员和全县审核员）";
     "GET" "/api/v1/catalogue" Access::Staff, "政务公开目录及逾期情况";
     "POST" "/api/v1/catalogue/{id}/confirm" Access::Roles(EDITORS), "核对目录（可同时修改更新频率）", "Confirm";
     "GET" "/api/v1/scorecard" Access::Staff, "各单位政务公开考评";
@@ -326,6 +329,8 @@ fn schemas() -> Value {
             "name": s, "display_name": s,
             "role": {"type": "string", "enum": ["editor", "reviewer", "operator", "admin"]},
             "department": s}},
+        "Words": {"type": "object", "required": ["words"], "properties": {
+            "words": {"type": "array", "items": {"type": "string", "maxLength": crate::publishing::MAX_WORD_CHARS}}}},
         "Grants": {"type": "object", "required": ["grants"], "properties": {
             "grants": {"type": "array", "items": {"type": "object", "required": ["role"], "properties": {
                 "role": {"type": "string", "enum": ["editor", "reviewer", "operator", "admin"]},

@@ -517,6 +517,59 @@ pub async fn user_action(
     Ok(Json(users.into_iter().find(|u| u.name == name)).into_response())
 }
 
+/// `GET /api/v1/sensitive-words`: the list the confidentiality scan flags.
+pub async fn sensitive_words(State(state): State<AppState>) -> ApiResult {
+    let words = call(&state, |conn| publishing::sensitive_words(conn)).await?;
+    Ok(Json(json!({ "words": words })).into_response())
+}
+
+fn may_edit_words(caller: &Caller) -> Result<(), StaffApiError> {
+    if publishing::may_edit_words(&caller.user) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("只有管理员和全县审核员可以修改敏感词".into()).into())
+    }
+}
+
+#[derive(Deserialize)]
+struct WordsBody {
+    words: Vec<String>,
+}
+
+/// `POST /api/v1/sensitive-words` with `{"words": […]}`: adds words; answers those new.
+pub async fn add_sensitive_words(
+    State(state): State<AppState>,
+    caller: Caller,
+    b: axum::body::Body,
+) -> ApiResult {
+    may_edit_words(&caller)?;
+    let req: WordsBody = read_body(b).await?;
+    let (actor, now) = (caller.user.name, chrono::Utc::now());
+    let added = call(&state, move |conn| {
+        publishing::add_sensitive_words(conn, &req.words, &actor, now)
+    })
+    .await?;
+    Ok(Json(json!({ "added": added })).into_response())
+}
+
+/// `DELETE /api/v1/sensitive-words/{word}`.
+pub async fn remove_sensitive_word(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(word): Path<String>,
+) -> ApiResult {
+    may_edit_words(&caller)?;
+    let (actor, now) = (caller.user.name, chrono::Utc::now());
+    let found = call(&state, move |conn| {
+        publishing::remove_sensitive_word(conn, &word, &actor, now)
+    })
+    .await?;
+    if !found {
+        return Err(ApiError::NotFound("列表中没有这个词".into()).into());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 /// `GET /api/v1/catalogue?q=&department=&overdue=1&page=`.
 pub async fn catalogue(
     State(state): State<AppState>,

@@ -145,6 +145,14 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/audit", get(api::audit))
         .route("/api/v1/users", get(api::users).post(api::create_user))
         .route("/api/v1/users/{name}/roles", put(api::set_roles))
+        .route(
+            "/api/v1/sensitive-words",
+            get(api::sensitive_words).post(api::add_sensitive_words),
+        )
+        .route(
+            "/api/v1/sensitive-words/{word}",
+            axum::routing::delete(api::remove_sensitive_word),
+        )
         .route("/api/v1/users/{name}/{action}", post(api::user_action))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -117,6 +117,7 @@ fn example(name: &str, n: usize) -> Value {
         "NewToken" => json!({"name": format!("令牌{n}")}),
         "NewUser" => json!({"name": format!("user{n}"), "role": "operator"}),
         "Grants" => json!({"grants": [{"role": "operator"}]}),
+        "Words" => json!({"words": [format!("词{n}")]}),
         "Source" => {
             json!({"name": format!("src{n}"), "url": "/nonexistent/feed.xml", "kind": "notices", "department": "mzj"})
         }
@@ -137,6 +138,7 @@ fn fill(path: &str, notice: i64) -> String {
     .replace("{id}", &notice.to_string())
     .replace("{name}", "no-such-source")
     .replace("{action}", "unlock")
+    .replace("{word}", "nosuchword")
     .replace("{channel}", "county")
     .replace("{file}", "index.m3u8")
     .replace("{hash}", "0123456789abcdef0123456789abcdef")

@@ -1010,6 +1010,86 @@ async fn administrators_add_edit_and_delete_ingest_sources_from_the_pages_and_ea
 }
 
 #[tokio::test]
+async fn county_reviewers_keep_the_sensitive_word_list_and_the_scan_flags_new_words_at_once() {
+    let store = county().await;
+    // A department's reviewer sees the list but cannot change it.
+    let mut reviewer = Browser::new(&store);
+    reviewer.login("reviewer", PASSWORD).await;
+    let page = reviewer.get("/admin/words?q=%E6%9C%BA%E5%AF%86").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("<td>机密</td>") && !page.body.contains("<td>绝密</td>"));
+    assert!(!page.body.contains("id=\"add-words\""));
+    let page = reviewer
+        .submit("/admin/words", "/admin/words", &[("words", "拆迁补偿")])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+
+    // A county-wide reviewer adds two words (blank lines and repeats ignored).
+    let mut both = Browser::new(&store);
+    both.login("both", PASSWORD).await;
+    let page = both
+        .submit(
+            "/admin/words",
+            "/admin/words",
+            &[("words", "拆迁补偿\n\n  征地名单 \n拆迁补偿")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert!(both.get(page.location()).await.body.contains("已添加"));
+    // Too long a word: the message, and what was typed is kept.
+    let long = "很".repeat(33);
+    let page = both
+        .submit("/admin/words", "/admin/words", &[("words", &long)])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("不超过32个字") && page.body.contains(&long));
+
+    // The editor's next notice is scanned against the new list.
+    let mut editor = Browser::new(&store);
+    editor.login("editor", PASSWORD).await;
+    let csrf = editor.get("/admin").await.csrf();
+    let form = serde_json::json!({
+        "kind": "notice", "title": "关于征地名单的说明", "department": "mzj", "region": "339902",
+        "valid_from": headend::content::county_today().to_string(), "priority": "normal",
+        "body": "拆迁补偿标准另行公布。"
+    });
+    let made = editor
+        .send(
+            Request::post("/api/v1/notices")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("x-csrf-token", csrf)
+                .body(Body::from(form.to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let id: serde_json::Value = serde_json::from_str(&made.body).unwrap();
+    let got = editor.get(&format!("/api/v1/notices/{}", id["id"])).await;
+    let got: serde_json::Value = serde_json::from_str(&got.body).unwrap();
+    assert_eq!(got["findings"]["title"][0]["text"], "征地名单", "{got}");
+    assert_eq!(got["findings"]["body"][0]["text"], "拆迁补偿", "{got}");
+
+    // Removed again; both changes are in the audit log with who made them.
+    let page = both
+        .submit(
+            "/admin/words",
+            "/admin/words/remove",
+            &[("word", "征地名单")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let list = both.get("/admin/words").await;
+    assert!(!list.body.contains("<td>征地名单</td>") && list.body.contains("<td>拆迁补偿</td>"));
+    assert_eq!(
+        audit_actions(&store, "sensitive_words").await,
+        vec![
+            ("both".to_owned(), "sensitive_words_add".to_owned()),
+            ("both".to_owned(), "sensitive_words_remove".to_owned()),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn the_json_api_takes_the_session_cookie_with_the_csrf_header_for_writes() {
     let store = county().await;
     let mut b = Browser::new(&store);

@@ -18,6 +18,7 @@ pub mod notices;
 pub mod openness;
 pub mod sources;
 pub mod users;
+pub mod words;
 
 use std::sync::OnceLock;
 
@@ -84,6 +85,7 @@ fn templates() -> &'static Environment<'static> {
             ),
             ("polls.html", include_str!("../../../templates/polls.html")),
             ("cases.html", include_str!("../../../templates/cases.html")),
+            ("words.html", include_str!("../../../templates/words.html")),
             (
                 "sources.html",
                 include_str!("../../../templates/sources.html"),
@@ -438,6 +440,8 @@ pub fn routes() -> axum::Router<AppState> {
         )
         .route("/admin/sources/{name}/poll", post(sources::poll))
         .route("/admin/sources/{name}/delete", post(sources::delete))
+        .route("/admin/words", get(words::list).post(words::add))
+        .route("/admin/words/remove", post(words::remove))
         .route("/admin/audit", get(audit::list))
         .route("/admin/audit.csv", get(audit::csv))
 }
@@ -461,4 +465,24 @@ async fn font_regular() -> Response {
 /// `GET /admin/static/sans-bold.otf`.
 async fn font_bold() -> Response {
     font(crate::fonts::Weight::Bold)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every file in `templates/` is registered and parses (a missing one would only
+    /// show as an error page at run time).
+    #[test]
+    fn every_template_file_is_registered_and_parses() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            assert!(
+                super::templates().get_template(&name).is_ok(),
+                "{name} is not registered in templates() or does not parse"
+            );
+            n += 1;
+        }
+        assert!(n >= 15, "{n} templates");
+    }
 }
