@@ -9,6 +9,7 @@
 //! routes, [`serve`] the long-running server, [`config`] its settings.
 
 pub mod accounts;
+pub mod catalogue;
 pub mod config;
 pub mod consultation;
 pub mod content;

@@ -94,6 +94,8 @@ endpoints! {
     "POST" "/api/v1/sensitive-words" Access::Roles(REVIEWERS), "添加敏感词（管理员和全县审核员）", "Words";
     "DELETE" "/api/v1/sensitive-words/{word}" Access::Roles(REVIEWERS), "删除敏感词（管理员和全县审核员）";
     "GET" "/api/v1/catalogue" Access::Staff, "政务公开目录及逾期情况";
+    "GET" "/api/v1/catalogue/{id}" Access::Staff, "政务公开目录详情（含办事指南）";
+    "PUT" "/api/v1/catalogue/{id}" Access::Roles(EDITORS), "修改目录及办事指南（本单位信息员；采集来的目录请在源平台修改）", "CatalogueEntry";
     "POST" "/api/v1/catalogue/{id}/confirm" Access::Roles(EDITORS), "核对目录（可同时修改更新频率）", "Confirm";
     "GET" "/api/v1/scorecard" Access::Staff, "各单位政务公开考评";
     "GET" "/api/v1/polls" Access::Staff, "民意调查及结果";
@@ -329,6 +331,17 @@ fn schemas() -> Value {
             "name": s, "display_name": s,
             "role": {"type": "string", "enum": ["editor", "reviewer", "operator", "admin"]},
             "department": s}},
+        "CatalogueEntry": {"type": "object", "required": ["title", "update_frequency"], "properties": {
+            "title": {"type": "string", "maxLength": crate::publishing::MAX_TITLE_CHARS},
+            "doc_no": s, "summary": s, "body": s,
+            "valid_until": s,
+            "update_frequency": {"type": "string", "enum": ["monthly", "quarterly", "half_yearly", "yearly", "on_change"]},
+            "guide": {"type": ["object", "null"], "properties": {
+                "conditions": {"type": "array", "items": s},
+                "materials": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {"name": s, "copies": s, "note": s}}},
+                "steps": {"type": "array", "items": s},
+                "promised_limit_days": {"type": ["integer", "null"], "minimum": 0},
+                "fees": s, "place": s, "hours": s, "phone": s}}}},
         "Words": {"type": "object", "required": ["words"], "properties": {
             "words": {"type": "array", "items": {"type": "string", "maxLength": crate::publishing::MAX_WORD_CHARS}}}},
         "Grants": {"type": "object", "required": ["grants"], "properties": {

@@ -590,6 +590,31 @@ struct Confirm {
     update_frequency: String,
 }
 
+/// `GET /api/v1/catalogue/{id}`: an entry's editable fields and facts.
+pub async fn catalogue_entry(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult {
+    let found = call(&state, move |conn| crate::catalogue::entry(conn, id)).await?;
+    let (form, info) = found.ok_or_else(|| ApiError::NotFound(format!("没有编号为{id}的目录")))?;
+    Ok(Json(json!({ "entry": info, "form": form })).into_response())
+}
+
+/// `PUT /api/v1/catalogue/{id}`: saves an entry (editors of its department).
+pub async fn update_catalogue_entry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    b: axum::body::Body,
+) -> ApiResult {
+    let form: crate::catalogue::EntryForm = read_body(b).await?;
+    let now = chrono::Utc::now();
+    let found = call(&state, move |conn| {
+        crate::catalogue::update(conn, &caller.user, id, &form, now)?;
+        crate::catalogue::entry(conn, id)
+    })
+    .await?;
+    let (form, info) = found.ok_or_else(|| ApiError::NotFound(format!("没有编号为{id}的目录")))?;
+    Ok(Json(json!({ "entry": info, "form": form })).into_response())
+}
+
 /// `POST /api/v1/catalogue/{id}/confirm` with `{"update_frequency": "…"}` (optional).
 pub async fn confirm_entry(
     State(state): State<AppState>,

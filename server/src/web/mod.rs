@@ -138,6 +138,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/notices/{id}/withdraw", post(api::withdraw))
         .route("/api/v1/catalogue", get(api::catalogue))
         .route("/api/v1/catalogue/{id}/confirm", post(api::confirm_entry))
+        .route(
+            "/api/v1/catalogue/{id}",
+            get(api::catalogue_entry).put(api::update_catalogue_entry),
+        )
         .route("/api/v1/scorecard", get(api::scorecard))
         .route("/api/v1/polls", get(api::polls).post(api::create_poll))
         .route("/api/v1/polls/{id}/close", post(api::close_poll))

@@ -118,6 +118,7 @@ fn example(name: &str, n: usize) -> Value {
         "NewUser" => json!({"name": format!("user{n}"), "role": "operator"}),
         "Grants" => json!({"grants": [{"role": "operator"}]}),
         "Words" => json!({"words": [format!("词{n}")]}),
+        "CatalogueEntry" => json!({"title": format!("目录{n}"), "update_frequency": "yearly"}),
         "Source" => {
             json!({"name": format!("src{n}"), "url": "/nonexistent/feed.xml", "kind": "notices", "department": "mzj"})
         }

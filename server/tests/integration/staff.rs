@@ -1090,6 +1090,155 @@ async fn county_reviewers_keep_the_sensitive_word_list_and_the_scan_flags_new_wo
 }
 
 #[tokio::test]
+async fn editors_edit_their_departments_catalogue_entries_and_service_guides_and_the_screen_follows(
+) {
+    let store = county().await;
+    let (id, ingested) = store
+        .call(|conn| {
+            let id: i64 = conn.query_row(
+                "SELECT id FROM catalogue_entries WHERE index_no = '339902-mzj-2026-00002'",
+                [],
+                |r| r.get(0),
+            )?;
+            // Another entry as if a source maintained it.
+            let other: i64 = conn.query_row(
+                "SELECT id FROM catalogue_entries WHERE index_no = '339902-mzj-2026-00001'",
+                [],
+                |r| r.get(0),
+            )?;
+            conn.execute(
+                "UPDATE catalogue_entries SET source = 'platform', source_id = 'x1' WHERE id = ?1",
+                [other],
+            )?;
+            Ok((id, other))
+        })
+        .await
+        .unwrap();
+    let path = format!("/admin/catalogue/{id}");
+    // Another department's reviewer reads it but cannot save.
+    let mut townrev = Browser::new(&store);
+    townrev.login("townrev", PASSWORD).await;
+    let page = townrev.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("只有本单位的信息员") && !page.body.contains(">保存</button>"));
+    let page = townrev
+        .submit(
+            &path,
+            &path,
+            &[("title", "改"), ("update_frequency", "yearly")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+
+    let mut editor = Browser::new(&store);
+    editor.login("editor", PASSWORD).await;
+    let page = editor.get(&path).await;
+    assert!(page.body.contains(">保存</button>") && page.body.contains("id=\"materials\""));
+    // Bad fields: each message, everything typed kept.
+    let page = editor
+        .submit(
+            &path,
+            &path,
+            &[
+                ("title", ""),
+                ("update_frequency", "yearly"),
+                ("valid_until", "明年"),
+                ("materials", "身份证｜原件1份"),
+                ("promised_limit_days", "十天"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body.contains("承诺时限应填写工作日天数"),
+        "{}",
+        page.body
+    );
+    let page = editor
+        .submit(
+            &path,
+            &path,
+            &[
+                ("title", ""),
+                ("update_frequency", "yearly"),
+                ("valid_until", "明年"),
+                ("materials", "身份证｜原件1份"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("请填写标题") && page.body.contains("有效期应为"));
+    assert!(page.body.contains("身份证｜原件1份"));
+
+    let page = editor
+        .submit(
+            &path,
+            &path,
+            &[
+                ("title", "最低生活保障审批（2026年修订）"),
+                ("doc_no", "示民〔2026〕8号"),
+                ("summary", ""),
+                ("body", ""),
+                ("valid_until", ""),
+                ("update_frequency", "half_yearly"),
+                ("conditions", "本县户籍\n家庭人均收入低于当地低保标准"),
+                (
+                    "materials",
+                    "身份证｜原件1份｜核验后退还\n\n户口簿｜复印件1份｜",
+                ),
+                ("steps", "申请\n审核\n公示\n审批"),
+                ("promised_limit_days", "15"),
+                ("fees", "不收费"),
+                ("place", "各乡镇便民服务中心"),
+                ("hours", "工作日 8:30-17:00"),
+                ("phone", "0579-00000000"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert!(editor.get(page.location()).await.body.contains("已保存"));
+    // The guide screen shows the new materials and time limit.
+    let guide = store
+        .call(move |conn| Ok(headend::pages::guide(conn, id)?.unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(guide.title, "最低生活保障审批（2026年修订）");
+    assert_eq!(
+        guide.materials,
+        vec!["身份证（原件1份），核验后退还", "户口簿（复印件1份）"]
+    );
+    // The legal limit comes from the law, not from this form: it stays.
+    assert_eq!(guide.time_limit, "法定30个工作日，承诺15个工作日");
+    // Audited with the fields before and after.
+    let detail: serde_json::Value = store
+        .call(|conn| {
+            let (actor, text): (String, String) = conn.query_row(
+                "SELECT actor, detail FROM audit_log WHERE action = 'catalogue_edit'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            assert_eq!(actor, "editor");
+            Ok(serde_json::from_str(&text).unwrap())
+        })
+        .await
+        .unwrap();
+    assert_eq!(detail["title"]["before"], "最低生活保障审批", "{detail}");
+    assert_eq!(detail["update_frequency"]["after"], "half_yearly");
+
+    // An entry a source maintains is not edited here.
+    let other = format!("/admin/catalogue/{ingested}");
+    assert!(editor.get(&other).await.body.contains("请在源平台修改"));
+    let page = editor
+        .submit(
+            &other,
+            &other,
+            &[("title", "改"), ("update_frequency", "yearly")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.body);
+}
+
+#[tokio::test]
 async fn the_json_api_takes_the_session_cookie_with_the_csrf_header_for_writes() {
     let store = county().await;
     let mut b = Browser::new(&store);

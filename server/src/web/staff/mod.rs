@@ -86,6 +86,7 @@ fn templates() -> &'static Environment<'static> {
             ("polls.html", include_str!("../../../templates/polls.html")),
             ("cases.html", include_str!("../../../templates/cases.html")),
             ("words.html", include_str!("../../../templates/words.html")),
+            ("entry.html", include_str!("../../../templates/entry.html")),
             (
                 "sources.html",
                 include_str!("../../../templates/sources.html"),
@@ -421,6 +422,10 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/admin/notices/{id}/preview.png", get(notices::preview))
         .route("/admin/catalogue", get(openness::catalogue))
         .route("/admin/catalogue/{id}/confirm", post(openness::confirm))
+        .route(
+            "/admin/catalogue/{id}",
+            get(openness::entry).post(openness::save_entry),
+        )
         .route("/admin/scorecard", get(openness::scorecard))
         .route("/admin/scorecard.csv", get(openness::scorecard_csv))
         .route("/admin/static/sans-regular.otf", get(font_regular))

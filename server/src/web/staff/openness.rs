@@ -1,7 +1,7 @@
 //! Catalogue maintenance and the openness scorecard for staff.
 
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -9,8 +9,10 @@ use serde::Deserialize;
 use super::account::departments;
 use super::{page, PageError, Staff};
 use crate::accounts::Role;
+use crate::catalogue;
 use crate::content::UpdateFrequency;
 use crate::openness::{self, EntryQuery};
+use crate::publishing::PublishError;
 use crate::web::{ApiError, AppState};
 
 /// Departments `staff` edits for.
@@ -110,6 +112,246 @@ pub async fn confirm_entry(
         .call(move |conn| openness::confirm_entry(conn, &actor, id, frequency, now))
         .await?;
     Ok(())
+}
+
+/// The entry form as the browser sends it: lists one item per line; materials as
+/// `名称｜份数｜备注`.
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+pub struct EntryInput {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    doc_no: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    valid_until: String,
+    #[serde(default)]
+    update_frequency: String,
+    #[serde(default)]
+    conditions: String,
+    #[serde(default)]
+    materials: String,
+    #[serde(default)]
+    steps: String,
+    #[serde(default)]
+    promised_limit_days: String,
+    #[serde(default)]
+    fees: String,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    hours: String,
+    #[serde(default)]
+    phone: String,
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+impl EntryInput {
+    fn from_form(f: &catalogue::EntryForm) -> EntryInput {
+        let g = f.guide.clone();
+        EntryInput {
+            title: f.title.clone(),
+            doc_no: f.doc_no.clone(),
+            summary: f.summary.clone(),
+            body: f.body.clone(),
+            valid_until: f.valid_until.clone(),
+            update_frequency: f.update_frequency.clone(),
+            conditions: g
+                .as_ref()
+                .map(|g| g.conditions.join("\n"))
+                .unwrap_or_default(),
+            materials: g
+                .as_ref()
+                .map(|g| {
+                    g.materials
+                        .iter()
+                        .map(|m| format!("{}｜{}｜{}", m.name, m.copies, m.note))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+                .unwrap_or_default(),
+            steps: g.as_ref().map(|g| g.steps.join("\n")).unwrap_or_default(),
+            promised_limit_days: g
+                .as_ref()
+                .and_then(|g| g.promised_limit_days)
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            fees: g.as_ref().map(|g| g.fees.clone()).unwrap_or_default(),
+            place: g.as_ref().map(|g| g.place.clone()).unwrap_or_default(),
+            hours: g.as_ref().map(|g| g.hours.clone()).unwrap_or_default(),
+            phone: g.map(|g| g.phone).unwrap_or_default(),
+        }
+    }
+
+    /// The form, or the fields this page itself could not read.
+    fn to_form(
+        &self,
+        has_guide: bool,
+    ) -> Result<catalogue::EntryForm, Vec<(&'static str, String)>> {
+        let mut errors = Vec::new();
+        let guide = if has_guide {
+            let promised_limit_days = match self.promised_limit_days.trim() {
+                "" => None,
+                t => t.parse::<u32>().ok().or_else(|| {
+                    errors.push((
+                        "promised_limit_days",
+                        "承诺时限应填写工作日天数（整数）".to_owned(),
+                    ));
+                    None
+                }),
+            };
+            let materials = lines(&self.materials)
+                .into_iter()
+                .map(|l| {
+                    let mut parts = l.split(['|', '｜']).map(str::trim);
+                    catalogue::Material {
+                        name: parts.next().unwrap_or_default().to_owned(),
+                        copies: parts.next().unwrap_or_default().to_owned(),
+                        note: parts.collect::<Vec<_>>().join("｜"),
+                    }
+                })
+                .collect();
+            Some(catalogue::GuideForm {
+                conditions: lines(&self.conditions),
+                materials,
+                steps: lines(&self.steps),
+                promised_limit_days,
+                fees: self.fees.clone(),
+                place: self.place.clone(),
+                hours: self.hours.clone(),
+                phone: self.phone.clone(),
+            })
+        } else {
+            None
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(catalogue::EntryForm {
+            title: self.title.clone(),
+            doc_no: self.doc_no.clone(),
+            summary: self.summary.clone(),
+            body: self.body.clone(),
+            valid_until: self.valid_until.clone(),
+            update_frequency: self.update_frequency.clone(),
+            guide,
+        })
+    }
+}
+
+fn entry_page(
+    staff: &Staff,
+    status: StatusCode,
+    info: &catalogue::EntryInfo,
+    form: &EntryInput,
+    errors: Vec<(&'static str, String)>,
+    saved: bool,
+) -> Result<Response, PageError> {
+    let frequencies: Vec<minijinja::Value> = UpdateFrequency::ALL
+        .iter()
+        .map(|f| minijinja::context! { value => f.as_str(), label => f.label() })
+        .collect();
+    let errors: Vec<minijinja::Value> = errors
+        .into_iter()
+        .map(|(field, message)| minijinja::context! { field, message })
+        .collect();
+    let html = page(
+        "entry.html",
+        Some(staff),
+        "catalogue",
+        minijinja::context! {
+            entry => info, form, errors, frequencies,
+            may_edit => crate::publishing::may_edit(&staff.user, &info.department),
+            saved,
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
+async fn load_entry(
+    state: &AppState,
+    id: i64,
+) -> Result<(catalogue::EntryForm, catalogue::EntryInfo), PageError> {
+    state
+        .store
+        .call(move |conn| Ok(catalogue::entry(conn, id)))
+        .await??
+        .ok_or_else(|| PageError::Api(ApiError::NotFound(format!("没有编号为{id}的目录"))))
+}
+
+/// `GET /admin/catalogue/{id}`: an entry, editable by its department's editors.
+pub async fn entry(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, PageError> {
+    let (form, info) = load_entry(&state, id).await?;
+    let input = EntryInput::from_form(&form);
+    entry_page(
+        &staff,
+        StatusCode::OK,
+        &info,
+        &input,
+        Vec::new(),
+        q.saved == "1",
+    )
+}
+
+/// Whether the entry was just saved.
+#[derive(Debug, Default, Deserialize)]
+pub struct SavedQuery {
+    #[serde(default)]
+    saved: String,
+}
+
+/// `POST /admin/catalogue/{id}`: saves an entry.
+pub async fn save_entry(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(input): Form<EntryInput>,
+) -> Result<Response, PageError> {
+    let (_, info) = load_entry(&state, id).await?;
+    let form = match input.to_form(info.has_guide) {
+        Ok(form) => form,
+        Err(errors) => {
+            return entry_page(
+                &staff,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &info,
+                &input,
+                errors,
+                false,
+            )
+        }
+    };
+    let (user, now) = (staff.user.clone(), chrono::Utc::now());
+    let saved = state
+        .store
+        .call(move |conn| Ok(catalogue::update(conn, &user, id, &form, now)))
+        .await?;
+    match saved {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/catalogue/{id}?saved=1")).into_response()),
+        Err(PublishError::Invalid(errors)) => entry_page(
+            &staff,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &info,
+            &input,
+            errors,
+            false,
+        ),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Query of the scorecard.
