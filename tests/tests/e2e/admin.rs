@@ -130,6 +130,72 @@ impl Staff {
         assert!(self.path().await.starts_with("/login"));
     }
 
+    /// Presses Tab (at most 200 times) until the element with id `id` has the focus,
+    /// checking that everything focused on the way shows where the focus is (an outline)
+    /// and that every form field reached has a label. Returns how many presses it took.
+    async fn tab_to(&self, id: &str) -> usize {
+        for presses in 1..=200 {
+            self.browser
+                .active_element()
+                .await
+                .unwrap()
+                .send_keys("\u{E004}")
+                .await
+                .unwrap();
+            let focused = self
+                .browser
+                .execute(
+                    "const e = document.activeElement; const s = getComputedStyle(e);
+                     const field = ['INPUT', 'SELECT', 'TEXTAREA'].includes(e.tagName) && e.type !== 'hidden';
+                     const labelled = !field || e.labels.length > 0 || e.hasAttribute('aria-label');
+                     return [e.id, e.tagName, s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2, labelled];",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let f = focused.as_array().unwrap();
+            let what = format!("{} #{} on {}", f[1], f[0], self.path().await);
+            if f[1] != "BODY" {
+                assert_eq!(f[2], Value::Bool(true), "no visible focus on {what}");
+                assert_eq!(f[3], Value::Bool(true), "no label for {what}");
+            }
+            if f[0] == id {
+                return presses;
+            }
+        }
+        panic!("#{id} not reached with Tab on {}", self.path().await);
+    }
+
+    /// Types `text` into the focused element (keys only).
+    async fn type_keys(&self, text: &str) {
+        self.browser
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+
+    /// Logs in with the keyboard alone: Tab to each field, type, Enter.
+    async fn login_by_keyboard(&self, name: &str, password: &str) {
+        self.open("/login").await;
+        self.browser
+            .execute("document.activeElement.blur();", vec![])
+            .await
+            .unwrap();
+        self.tab_to("name").await;
+        self.type_keys(name).await;
+        assert_eq!(
+            self.tab_to("password").await,
+            1,
+            "the password follows the name"
+        );
+        self.navigating(self.type_keys(&format!("{password}\u{E007}")))
+            .await;
+        assert_eq!(self.path().await, "/admin");
+    }
+
     async fn status(&self) -> String {
         match self.browser.find(Locator::Css("#status")).await {
             Ok(e) => e.text().await.unwrap(),
@@ -170,8 +236,8 @@ fn staff_publish_a_notice_through_review_in_a_real_browser() {
             base: server.url.clone(),
         };
 
-        // The editor drafts a 公示 with a recipient list.
-        staff.login("editor", "shifan-editor-2026").await;
+        // The editor drafts a 公示 with a recipient list (logged in by keyboard alone).
+        staff.login_by_keyboard("editor", "shifan-editor-2026").await;
         staff.follow("a[href='/admin/notices/new']").await;
         staff
             .browser
@@ -212,7 +278,8 @@ fn staff_publish_a_notice_through_review_in_a_real_browser() {
         let notice_path = staff.path().await.split('?').next().unwrap().to_owned();
         let id: i64 = notice_path.rsplit('/').next().unwrap().parse().unwrap();
 
-        // The preview shows the notice as it airs: four frames, SD and HD, both contexts.
+        // The preview shows the notice as it airs: four frames, SD and HD, both contexts,
+        // and as many of the list screen that airs after it.
         let widths = staff
             .browser
             .execute(
@@ -222,7 +289,12 @@ fn staff_publish_a_notice_through_review_in_a_real_browser() {
             .await
             .unwrap();
         let widths: Vec<i64> = widths.as_array().unwrap().iter().filter_map(Value::as_i64).collect();
-        assert_eq!(widths, [720, 720, 1280, 1280], "SD and 720p, set-top box and on air");
+        assert_eq!(
+            widths,
+            [720, 720, 1280, 1280, 720, 720, 1280, 1280],
+            "notice and list, SD and 720p, set-top box and on air"
+        );
+        assert!(staff.text(".preview").await.contains("名单 1 页"));
         // The scan flags the list's ID and mobile numbers.
         assert!(staff.text("#scan-h").await.contains("2 处"));
 
@@ -253,10 +325,17 @@ fn staff_publish_a_notice_through_review_in_a_real_browser() {
         assert_eq!(staff.status().await, "待审核");
         staff.logout().await;
 
-        // The reviewer approves: it publishes at once (its first day is today).
-        staff.login("reviewer", "shifan-reviewer-2026").await;
+        // The reviewer approves with the keyboard alone: Tab from the top of the page
+        // to 审核通过, Enter. It publishes at once (its first day is today).
+        staff.login_by_keyboard("reviewer", "shifan-reviewer-2026").await;
         staff.open(&notice_path).await;
-        staff.follow("#approve").await;
+        staff
+            .browser
+            .execute("document.activeElement.blur();", vec![])
+            .await
+            .unwrap();
+        staff.tab_to("approve").await;
+        staff.navigating(staff.type_keys("\u{E007}")).await;
         assert_eq!(staff.status().await, "已发布");
 
         // On air: the county channel's as-run log names it within the next cycle, and

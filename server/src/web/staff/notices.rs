@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use rusqlite::OptionalExtension;
 use serde::Deserialize;
 
 use super::account::{county_code, departments, flash_text, regions};
@@ -177,7 +178,7 @@ struct PageExtras {
     record: Option<NoticeRecord>,
     errors: Vec<(&'static str, String)>,
     flash: Option<&'static str>,
-    preview: Option<(usize, String)>,
+    preview: Option<PreviewSummary>,
     findings: Option<publishing::ScanReport>,
 }
 
@@ -276,7 +277,9 @@ async fn edit_page(
     .into_iter()
     .map(|(profile, context, label)| minijinja::context! { profile, context, label })
     .collect();
-    let (preview_pages, preview_missing) = extras.preview.clone().unwrap_or_default();
+    let summary = extras.preview.clone().unwrap_or_default();
+    let (preview_pages, preview_missing) = (summary.pages, summary.missing);
+    let list_pages = summary.list_pages;
     let html = page(
         "notice.html",
         Some(staff),
@@ -289,7 +292,7 @@ async fn edit_page(
             priorities => choices(Priority::ALL, Priority::as_str, Priority::label),
             kind_label => NoticeKind::parse(&form.kind).map_or("", |k| k.label()),
             priority_label => Priority::parse(&form.priority).map_or("", |p| p.label()),
-            findings, scan_count, body_marked, previews, preview_pages, preview_missing,
+            findings, scan_count, body_marked, previews, preview_pages, preview_missing, list_pages,
             version => record.map(|r| r.updated_at.clone()),
             flash => extras.flash,
         },
@@ -556,6 +559,9 @@ pub async fn act(
 /// Query of the preview image.
 #[derive(Debug, Default, Deserialize)]
 pub struct PreviewQuery {
+    /// `notice` (default) or `list`: the 公示 list screen that airs after it.
+    #[serde(default)]
+    screen: String,
     #[serde(default)]
     profile: String,
     #[serde(default)]
@@ -564,14 +570,35 @@ pub struct PreviewQuery {
     page: Option<u32>,
 }
 
-async fn screen_of(state: &AppState, id: i64) -> Result<Screen, PageError> {
+async fn screen_of(state: &AppState, id: i64, list: bool) -> Result<Screen, PageError> {
     let today = crate::content::county_today();
-    let notice = state
+    let screen = state
         .store
-        .call(move |conn| crate::pages::notice(conn, id, today))
-        .await?
-        .ok_or_else(|| PageError::Api(ApiError::NotFound(format!("没有编号为{id}的信息"))))?;
-    Ok(Screen::Notice(notice))
+        .call(move |conn| {
+            if list {
+                let list_id: Option<i64> = conn
+                    .query_row(
+                        "SELECT id FROM public_lists WHERE notice_id = ?1 ORDER BY id LIMIT 1",
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                Ok(match list_id {
+                    Some(l) => crate::pages::public_list(conn, l)?.map(Screen::PublicList),
+                    None => None,
+                })
+            } else {
+                Ok(crate::pages::notice(conn, id, today)?.map(Screen::Notice))
+            }
+        })
+        .await?;
+    screen.ok_or_else(|| {
+        PageError::Api(ApiError::NotFound(if list {
+            format!("编号为{id}的信息没有名单")
+        } else {
+            format!("没有编号为{id}的信息")
+        }))
+    })
 }
 
 fn broadcast_context() -> ScreenContext {
@@ -582,21 +609,42 @@ fn broadcast_context() -> ScreenContext {
     })
 }
 
-/// Pages of the notice on a standard-definition box and the characters no font has.
-async fn preview_summary(state: &AppState, id: i64) -> Result<(usize, String), PageError> {
-    let screen = screen_of(state, id).await?;
+/// What the renderer says of a notice's screens on a standard-definition box.
+#[derive(Debug, Clone, Default)]
+pub struct PreviewSummary {
+    /// Pages of the notice screen.
+    pub pages: usize,
+    /// Pages of its list screen, if it has a list.
+    pub list_pages: Option<usize>,
+    /// Characters no font has, in either screen.
+    pub missing: String,
+}
+
+/// Pages of the notice (and its list) on a standard-definition box and the characters
+/// no font has.
+async fn preview_summary(state: &AppState, id: i64) -> Result<PreviewSummary, PageError> {
+    let screen = screen_of(state, id, false).await?;
+    let list = screen_of(state, id, true).await.ok();
     let state = state.clone();
     tokio::task::spawn_blocking(move || {
         let screens = state.screens()?;
         let layouts = screens
             .with_renderer(|r| r.layout_in(&screen, Profile::Sd, &ScreenContext::Interactive));
+        let list_layouts = list.map(|l| {
+            screens.with_renderer(|r| r.layout_in(&l, Profile::Sd, &ScreenContext::Interactive))
+        });
         let mut missing: Vec<char> = layouts
             .iter()
+            .chain(list_layouts.iter().flatten())
             .flat_map(|l| l.missing.iter().copied())
             .collect();
         missing.sort_unstable();
         missing.dedup();
-        Ok::<_, ApiError>((layouts.len(), missing.into_iter().collect()))
+        Ok::<_, ApiError>(PreviewSummary {
+            pages: layouts.len(),
+            list_pages: list_layouts.map(|l| l.len()),
+            missing: missing.into_iter().collect(),
+        })
     })
     .await
     .map_err(|e| PageError::Api(ApiError::Unavailable(e.to_string())))?
@@ -637,7 +685,16 @@ pub async fn preview(
         }
     };
     let page_no = q.page.unwrap_or(1);
-    let screen = screen_of(&state, id).await?;
+    let list = match q.screen.as_str() {
+        "" | "notice" => false,
+        "list" => true,
+        _ => {
+            return Err(PageError::Api(ApiError::BadRequest(
+                "画面应为 notice 或 list".into(),
+            )))
+        }
+    };
+    let screen = screen_of(&state, id, list).await?;
     let permit = tokio::time::timeout(
         crate::web::preview::PREVIEW_WAIT,
         std::sync::Arc::clone(&state.preview_permits).acquire_owned(),
