@@ -29,6 +29,7 @@ pub const RULES: &[&str] = &[
     "发布频率：统计期内每满30天没有发布任何通知公告，扣10分，最多扣30分。",
     "退回修改：统计期内每有1条信息被审核退回，扣2分，最多扣20分。",
     "审核时效：统计期内平均审核用时超过3天，扣10分。",
+    "采集拒收：统计期内本单位的采集来源每有1条内容因不合格被拒收（如正文为空或为占位内容、缺少必填项），扣1分，最多扣10分。",
 ];
 
 /// A catalogue entry as the maintenance list shows it.
@@ -208,6 +209,9 @@ pub struct Score {
     pub returned: i64,
     /// Items withdrawn in the period.
     pub withdrawn: i64,
+    /// Items the department's ingest sources sent that were rejected (not stored) in
+    /// the period.
+    pub rejected: i64,
     /// Average days from submission to review, over items reviewed in the period.
     pub average_review_days: Option<f64>,
     /// Whole 30-day stretches of the period without a publication.
@@ -277,6 +281,19 @@ pub fn scorecard(
             "SELECT count(*) FROM audit_log a JOIN notices n ON a.object_kind = 'notice' AND a.object_id = CAST(n.id AS TEXT)
              WHERE n.department = ?1 AND a.action = 'withdraw' AND a.at >= ?2",
         )?;
+        // Rejections are stamped with the county's offset; compare as instants.
+        let rejected_at: Vec<String> = conn
+            .prepare(
+                "SELECT r.last_at FROM ingest_rejections r JOIN sources s ON s.name = r.source
+                 WHERE s.department = ?1",
+            )?
+            .query_map([&code], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let rejected = rejected_at
+            .iter()
+            .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
+            .filter(|t| t.with_timezone(&Utc) >= since)
+            .count() as i64;
         let reviews: Vec<(String, String)> = conn
             .prepare(
                 "SELECT submitted_at, reviewed_at FROM notices
@@ -314,6 +331,10 @@ pub fn scorecard(
         if average_review_days.is_some_and(|d| d > 3.0) {
             deduct(10, "平均审核用时超过3天".to_owned());
         }
+        deduct(
+            rejected.min(10),
+            format!("{rejected}条采集内容因不合格被拒收"),
+        );
         out.push(Score {
             department: code,
             name,
@@ -322,6 +343,7 @@ pub fn scorecard(
             entries: entries.len() as i64,
             returned,
             withdrawn,
+            rejected,
             average_review_days,
             silent_months,
             score: score.max(0),
@@ -358,7 +380,12 @@ mod tests {
                       ('B1', 'disclosure', '道路养护', 'jtj', '2026-01-01', 's', 'quarterly', '2026-11-20T00:00:00Z');
              INSERT INTO notices (kind, title, department, region, published_at, valid_from, priority, status, body, created_at, updated_at, submitted_at, reviewed_at)
                VALUES ('notice', '通知', 'jtj', '339901', '2026-11-25T10:00:00+08:00', '2026-11-25', 'normal', 'published', '正文',
-                       '2026-11-20T00:00:00Z', '2026-11-25T02:00:00Z', '2026-11-20T02:00:00Z', '2026-11-25T02:00:00Z');",
+                       '2026-11-20T00:00:00Z', '2026-11-25T02:00:00Z', '2026-11-20T02:00:00Z', '2026-11-25T02:00:00Z');
+             INSERT INTO sources (name, url, kind, department, origin, created_at, updated_at)
+               VALUES ('jtj-feed', '/srv/jtj.xml', 'notices', 'jtj', 'api', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z');
+             INSERT INTO ingest_rejections (source, item_key, title, code, reason, first_at, last_at)
+               VALUES ('jtj-feed', 'g1', '暂无', 'placeholder_body', '正文为空或为占位内容“暂无”', '2026-12-01T09:00:00.000+08:00', '2026-12-01T09:00:00.000+08:00'),
+                      ('jtj-feed', 'g2', '旧稿', 'placeholder_body', '正文为空', '2026-01-01T09:00:00.000+08:00', '2026-01-01T09:00:00.000+08:00');",
         )
         .unwrap();
         conn
@@ -402,7 +429,9 @@ mod tests {
         // reviewed 5 days after submission (−10).
         assert_eq!((jtj.published, jtj.silent_months), (1, 2), "{jtj:?}");
         assert!(jtj.average_review_days.unwrap() > 4.9);
-        assert_eq!(jtj.score, 100 - 20 - 10);
+        // One rejection in the period (the other is older): −1.
+        assert_eq!(jtj.rejected, 1, "{jtj:?}");
+        assert_eq!(jtj.score, 100 - 20 - 10 - 1);
         assert_eq!(cards[0].department, "mzj", "worst first");
         // Confirming the entry restarts its clock, audited.
         let id: i64 = c

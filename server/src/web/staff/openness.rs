@@ -415,6 +415,7 @@ pub async fn scorecard_csv(
         "目录总数",
         "退回",
         "撤回",
+        "采集拒收",
         "平均审核天数",
         "扣分原因",
     ]);
@@ -428,6 +429,7 @@ pub async fn scorecard_csv(
             s.entries.to_string(),
             s.returned.to_string(),
             s.withdrawn.to_string(),
+            s.rejected.to_string(),
             s.average_review_days
                 .map_or(String::new(), |d| format!("{d:.1}")),
             s.deductions.join("；"),
