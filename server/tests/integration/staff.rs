@@ -897,6 +897,12 @@ async fn administrators_add_edit_and_delete_ingest_sources_from_the_pages_and_ea
         "{}",
         page.body
     );
+    assert!(
+        page.body
+            .contains("required><span class=\"field-error\">名称只能用小写字母"),
+        "the message stands next to the field: {}",
+        page.body
+    );
     assert!(page.body.contains("feeds&#x2f;xkz.xml\""), "{}", page.body);
     let page = admin
         .submit(
@@ -934,6 +940,16 @@ async fn administrators_add_edit_and_delete_ingest_sources_from_the_pages_and_ea
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     let list = admin.get(page.location()).await;
     assert!(list.body.contains("采集来源已新增") && list.body.contains("xkz-feed"));
+    assert!(admin
+        .get("/admin/sources?q=xkz")
+        .await
+        .body
+        .contains("共 1 个"));
+    assert!(admin
+        .get("/admin/sources?q=nothing")
+        .await
+        .body
+        .contains("共 0 个"));
     let page = admin.get("/admin/sources/xkz-feed/edit").await;
     assert!(page.body.contains("value=\"600\"") && page.body.contains("value=\"339902\" selected"));
     let page = admin
@@ -1168,6 +1184,9 @@ async fn editors_edit_their_departments_catalogue_entries_and_service_guides_and
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.body.contains("请填写标题") && page.body.contains("有效期应为"));
+    assert!(page
+        .body
+        .contains("required><span class=\"field-error\">请填写标题"));
     assert!(page.body.contains("身份证｜原件1份"));
 
     let page = editor
@@ -1434,6 +1453,13 @@ async fn operators_run_polls_and_staff_browse_cases_with_other_departments_maske
         .await
         .unwrap();
     assert!(on_air.iter().any(|(p, _)| *p == id), "open on air");
+    // The list searches by question (and region).
+    let found = editor.get("/admin/polls?q=%E6%B0%B4%E6%B8%A0").await;
+    assert!(found.body.contains("共 0 项"), "no question holds 水渠");
+    let found = editor
+        .get("/admin/polls?q=%E6%9C%80%E9%9C%80%E8%A6%81")
+        .await;
+    assert!(found.body.contains("共 1 项") && found.body.contains("村里最需要修的是？"));
     let page = editor
         .submit("/admin/polls", &format!("/admin/polls/{id}/close"), &[])
         .await;

@@ -32,11 +32,23 @@ pub struct PollInput {
     options: String,
 }
 
+/// Polls per page.
+pub const POLLS_PER_PAGE: usize = 10;
+
+/// Search and page of the polls list.
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+pub struct PollQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    page: Option<usize>,
+}
+
 async fn polls_page(
     state: &AppState,
     staff: &Staff,
     status: StatusCode,
-    form: &PollForm,
+    (query, form): (&PollQuery, &PollForm),
     errors: Vec<(&'static str, String)>,
 ) -> Result<Response, PageError> {
     let today = crate::content::county_today();
@@ -49,6 +61,21 @@ async fn polls_page(
             ))
         })
         .await?;
+    let needle = query.q.trim();
+    let matching: Vec<_> = polls
+        .into_iter()
+        .filter(|p| {
+            needle.is_empty() || p.question.contains(needle) || p.region_name.contains(needle)
+        })
+        .collect();
+    let total = matching.len();
+    let pages = total.div_ceil(POLLS_PER_PAGE).max(1);
+    let page_no = query.page.unwrap_or(1).clamp(1, pages);
+    let polls: Vec<_> = matching
+        .into_iter()
+        .skip((page_no - 1) * POLLS_PER_PAGE)
+        .take(POLLS_PER_PAGE)
+        .collect();
     let errors: Vec<minijinja::Value> = errors
         .iter()
         .map(|(f, m)| minijinja::context! { field => f, message => m })
@@ -58,7 +85,7 @@ async fn polls_page(
         Some(staff),
         "polls",
         minijinja::context! {
-            polls, regions, form, errors,
+            polls, regions, form, errors, query, total, pages, page => page_no,
             options_text => form.options.join("\n"),
             can_manage => may_manage_polls(&staff.user),
         },
@@ -67,7 +94,11 @@ async fn polls_page(
 }
 
 /// `GET /admin/polls`.
-pub async fn polls(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
+pub async fn polls(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(query): Query<PollQuery>,
+) -> Result<Response, PageError> {
     let today = crate::content::county_today();
     let county = super::account::county_code(&state).await?;
     let form = PollForm {
@@ -76,7 +107,7 @@ pub async fn polls(State(state): State<AppState>, staff: Staff) -> Result<Respon
         closes_on: (today + chrono::Duration::days(14)).to_string(),
         ..PollForm::default()
     };
-    polls_page(&state, &staff, StatusCode::OK, &form, Vec::new()).await
+    polls_page(&state, &staff, StatusCode::OK, (&query, &form), Vec::new()).await
 }
 
 /// Creates a poll for `user` after checking it (shared with the JSON API): the id, or
@@ -129,7 +160,7 @@ pub async fn create_poll(
                 &state,
                 &staff,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &form,
+                (&PollQuery::default(), &form),
                 errors,
             )
             .await

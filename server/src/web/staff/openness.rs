@@ -260,6 +260,7 @@ fn entry_page(
         .iter()
         .map(|f| minijinja::context! { value => f.as_str(), label => f.label() })
         .collect();
+    let field_errors: std::collections::BTreeMap<&str, String> = errors.iter().cloned().collect();
     let errors: Vec<minijinja::Value> = errors
         .into_iter()
         .map(|(field, message)| minijinja::context! { field, message })
@@ -269,7 +270,7 @@ fn entry_page(
         Some(staff),
         "catalogue",
         minijinja::context! {
-            entry => info, form, errors, frequencies,
+            entry => info, form, errors, field_errors, frequencies,
             may_edit => crate::publishing::may_edit(&staff.user, &info.department),
             saved,
         },

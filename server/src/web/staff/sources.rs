@@ -23,7 +23,14 @@ use crate::web::{ApiError, AppState};
 pub struct SourcesQuery {
     #[serde(default)]
     result: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    page: Option<usize>,
 }
+
+/// Sources per page.
+pub const PAGE_ROWS: usize = 50;
 
 fn require_admin(staff: &Staff, what: &str) -> Result<(), PageError> {
     if staff.user.has(Role::Admin) {
@@ -61,8 +68,22 @@ pub async fn list(
         Some(api) => api.hub.list().await?,
         None => Vec::new(),
     };
-    let sources: Vec<minijinja::Value> = all
+    let needle = q.q.trim();
+    let matching: Vec<&SourceRecord> = all
         .iter()
+        .filter(|s| {
+            needle.is_empty()
+                || s.spec.name.as_str().contains(needle)
+                || s.spec.location.to_string().contains(needle)
+        })
+        .collect();
+    let total = matching.len();
+    let pages = total.div_ceil(PAGE_ROWS).max(1);
+    let page_no = q.page.unwrap_or(1).clamp(1, pages);
+    let sources: Vec<minijinja::Value> = matching
+        .into_iter()
+        .skip((page_no - 1) * PAGE_ROWS)
+        .take(PAGE_ROWS)
         .map(|s| {
             let f = SourceFields::from(&s.spec);
             minijinja::context! {
@@ -88,7 +109,8 @@ pub async fn list(
         Some(&staff),
         "sources",
         minijinja::context! {
-            sources, result,
+            sources, result, total, pages, page => page_no,
+            query => minijinja::context! { q => q.q },
             enabled => state.ingest.is_some(),
             is_admin => staff.user.has(Role::Admin),
         },
@@ -171,6 +193,7 @@ async fn form_page(
         .store
         .call(|conn| Ok((departments(conn)?, regions(conn)?)))
         .await?;
+    let field_errors: std::collections::BTreeMap<&str, String> = errors.iter().cloned().collect();
     let errors: Vec<minijinja::Value> = errors
         .into_iter()
         .map(|(field, message)| minijinja::context! { field, message })
@@ -180,7 +203,7 @@ async fn form_page(
         Some(staff),
         "sources",
         minijinja::context! {
-            form, errors, departments, regions,
+            form, errors, field_errors, departments, regions,
             editing => existing.is_some(),
             from_config => existing.is_some_and(|r| r.origin == Origin::Config),
             last_error => existing.and_then(|r| r.state.last_error.clone()),
