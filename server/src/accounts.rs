@@ -1008,12 +1008,30 @@ pub struct UserRow {
 
 /// Every account, by name.
 pub fn list_users(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<UserRow>, AccountError> {
+    user_rows(conn, None, now)
+}
+
+/// The account `name`, if it exists.
+pub fn find_user(
+    conn: &Connection,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<UserRow>, AccountError> {
+    Ok(user_rows(conn, Some(name), now)?.pop())
+}
+
+/// Accounts by name: all of them, or only `name`.
+fn user_rows(
+    conn: &Connection,
+    name: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Vec<UserRow>, AccountError> {
     let mut stmt = conn.prepare(
         "SELECT id, name, display_name, disabled, locked_until, must_change, created_at
-         FROM users ORDER BY name",
+         FROM users WHERE ?1 IS NULL OR name = ?1 ORDER BY name",
     )?;
     let rows = stmt
-        .query_map([], |r| {
+        .query_map([name], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 UserRow {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::User;
 use crate::content::UpdateFrequency;
+use crate::pages::json_list;
 use crate::publishing::{may_edit, PublishError, MAX_BODY_CHARS, MAX_TITLE_CHARS};
 use crate::store::stamp;
 
@@ -40,7 +41,7 @@ pub struct Material {
 }
 
 /// The editable part of a service guide.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuideForm {
     /// 办理条件, one per item.
     #[serde(default)]
@@ -111,10 +112,6 @@ pub struct EntryInfo {
     pub has_guide: bool,
 }
 
-fn json_list<T: serde::de::DeserializeOwned>(text: &str) -> Vec<T> {
-    serde_json::from_str(text).unwrap_or_default()
-}
-
 /// Entry `id`'s form and facts, if it exists.
 pub fn entry(conn: &Connection, id: i64) -> Result<Option<(EntryForm, EntryInfo)>, PublishError> {
     let row = conn
@@ -151,25 +148,38 @@ pub fn entry(conn: &Connection, id: i64) -> Result<Option<(EntryForm, EntryInfo)
     let Some((mut form, mut info)) = row else {
         return Ok(None);
     };
-    form.guide = conn
+    // A list that does not read is an error, never an empty list (saving it would lose it).
+    let guide = conn
         .query_row(
             "SELECT conditions, materials, steps, promised_limit_days, fees, place, hours, phone
              FROM service_guides WHERE entry_id = ?1",
             [id],
             |r| {
-                Ok(GuideForm {
-                    conditions: json_list(&r.get::<_, String>(0)?),
-                    materials: json_list(&r.get::<_, String>(1)?),
-                    steps: json_list(&r.get::<_, String>(2)?),
-                    promised_limit_days: r.get(3)?,
-                    fees: r.get(4)?,
-                    place: r.get(5)?,
-                    hours: r.get(6)?,
-                    phone: r.get(7)?,
-                })
+                Ok((
+                    [r.get::<_, String>(0)?, r.get(1)?, r.get(2)?],
+                    r.get(3)?,
+                    [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
+                ))
             },
         )
         .optional()?;
+    form.guide = match guide {
+        None => None,
+        Some((
+            [conditions, materials, steps],
+            promised_limit_days,
+            [fees, place, hours, phone],
+        )) => Some(GuideForm {
+            conditions: json_list(&conditions, "service_guides.conditions")?,
+            materials: json_list(&materials, "service_guides.materials")?,
+            steps: json_list(&steps, "service_guides.steps")?,
+            promised_limit_days,
+            fees,
+            place,
+            hours,
+            phone,
+        }),
+    };
     info.has_guide = form.guide.is_some();
     Ok(Some((form, info)))
 }

@@ -74,7 +74,11 @@ pub fn notice(
     }))
 }
 
-fn json_list<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<Vec<T>, StoreError> {
+/// A list stored as a JSON array; `what` names the column in the error.
+pub(crate) fn json_list<T: serde::de::DeserializeOwned>(
+    text: &str,
+    what: &str,
+) -> Result<Vec<T>, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Malformed(format!("{what}: {e}")))
 }
 
@@ -108,13 +112,6 @@ pub fn entry(conn: &Connection, id: i64) -> Result<Option<EntryScreen>, StoreErr
         screen.kind_label = CatalogueKind::parse(&kind).map_or(kind, |k| k.label().to_owned());
         screen
     }))
-}
-
-#[derive(serde::Deserialize)]
-struct StoredMaterial {
-    name: String,
-    copies: String,
-    note: String,
 }
 
 /// The service guide of catalogue entry `id`.
@@ -152,7 +149,8 @@ pub fn guide(conn: &Connection, id: i64) -> Result<Option<GuideScreen>, StoreErr
     else {
         return Ok(None);
     };
-    let materials: Vec<StoredMaterial> = json_list(&materials, "service_guides.materials")?;
+    let materials: Vec<crate::catalogue::Material> =
+        json_list(&materials, "service_guides.materials")?;
     let time_limit = match (legal, promised) {
         (Some(l), Some(p)) => format!("法定{l}个工作日，承诺{p}个工作日"),
         (Some(l), None) => format!("法定{l}个工作日"),

@@ -219,7 +219,7 @@ impl Hub {
                 let tx = conn.transaction()?;
                 let created = source::insert(&tx, &spec, Origin::Api)?;
                 if created {
-                    let after = serde_json::to_value(SourceFields::from(&spec)).unwrap_or_default();
+                    let after = definition(&spec);
                     let detail = serde_json::json!({ "after": after });
                     let name = spec.name.as_str();
                     crate::store::audit(
@@ -257,9 +257,8 @@ impl Hub {
                     return Ok(false);
                 };
                 let found = source::update(&tx, &spec, old.origin)?;
-                let before =
-                    serde_json::to_value(SourceFields::from(&old.spec)).unwrap_or_default();
-                let after = serde_json::to_value(SourceFields::from(&spec)).unwrap_or_default();
+                let before = definition(&old.spec);
+                let after = definition(&spec);
                 if found && before != after {
                     let detail = serde_json::json!({ "before": before, "after": after });
                     let name = spec.name.as_str();
@@ -297,8 +296,7 @@ impl Hub {
                 let old = source::get(&tx, &owned)?;
                 let deleted = source::delete(&tx, &owned)?;
                 if let (true, Some(old)) = (deleted, old) {
-                    let before =
-                        serde_json::to_value(SourceFields::from(&old.spec)).unwrap_or_default();
+                    let before = definition(&old.spec);
                     let detail = serde_json::json!({ "before": before });
                     crate::store::audit(
                         &tx,
@@ -394,4 +392,9 @@ async fn poll_loop(hub: std::sync::Weak<Inner>, name: String, wake: Arc<Notify>)
             }
         }
     }
+}
+
+/// A source's definition as the audit log records it (the fields of `[[sources]]`).
+fn definition(spec: &SourceSpec) -> serde_json::Value {
+    serde_json::to_value(SourceFields::from(spec)).unwrap_or_default()
 }

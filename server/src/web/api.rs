@@ -478,10 +478,10 @@ pub async fn set_roles(
     let n = name.clone();
     call(&state, move |conn| {
         accounts::set_grants(conn, &n, &grants, &actor, now)?;
-        accounts::list_users(conn, now)
+        accounts::find_user(conn, &n, now)
     })
     .await
-    .map(|users| Json(users.into_iter().find(|u| u.name == name)).into_response())
+    .map(|user| Json(user).into_response())
 }
 
 /// `POST /api/v1/users/{name}/{disable|enable|unlock|reset}`: account actions of an
@@ -513,8 +513,8 @@ pub async fn user_action(
         }
         _ => return Err(ApiError::NotFound("没有这个操作".into()).into()),
     }
-    let users = call(&state, move |conn| accounts::list_users(conn, now)).await?;
-    Ok(Json(users.into_iter().find(|u| u.name == name)).into_response())
+    let user = call(&state, move |conn| accounts::find_user(conn, &name, now)).await?;
+    Ok(Json(user).into_response())
 }
 
 /// `GET /api/v1/sensitive-words`: the list the confidentiality scan flags.

@@ -68,24 +68,15 @@ async fn polls_page(
             needle.is_empty() || p.question.contains(needle) || p.region_name.contains(needle)
         })
         .collect();
-    let total = matching.len();
-    let pages = total.div_ceil(POLLS_PER_PAGE).max(1);
-    let page_no = query.page.unwrap_or(1).clamp(1, pages);
-    let polls: Vec<_> = matching
-        .into_iter()
-        .skip((page_no - 1) * POLLS_PER_PAGE)
-        .take(POLLS_PER_PAGE)
-        .collect();
-    let errors: Vec<minijinja::Value> = errors
-        .iter()
-        .map(|(f, m)| minijinja::context! { field => f, message => m })
-        .collect();
+    let paged = super::paginate(matching, query.page, POLLS_PER_PAGE);
+    let (errors, _) = super::form_errors(&errors);
     let html = page(
         "polls.html",
         Some(staff),
         "polls",
         minijinja::context! {
-            polls, regions, form, errors, query, total, pages, page => page_no,
+            polls => paged.rows, regions, form, errors, query,
+            total => paged.total, pages => paged.pages, page => paged.page,
             options_text => form.options.join("\n"),
             can_manage => may_manage_polls(&staff.user),
         },

@@ -137,6 +137,64 @@ pub fn roles_text(grants: &[accounts::Grant]) -> String {
         .join("、")
 }
 
+/// One page of a list filtered in memory.
+#[derive(Debug)]
+pub struct Paged<T> {
+    /// The rows of the page.
+    pub rows: Vec<T>,
+    /// Rows matching in all.
+    pub total: usize,
+    /// Pages in all (at least 1).
+    pub pages: usize,
+    /// The page shown (1-based, within range).
+    pub page: usize,
+}
+
+/// Page `page` (1-based; clamped to the pages there are) of `items`, `per_page` each.
+pub fn paginate<T>(items: Vec<T>, page: Option<usize>, per_page: usize) -> Paged<T> {
+    let total = items.len();
+    let pages = total.div_ceil(per_page).max(1);
+    let page = page.unwrap_or(1).clamp(1, pages);
+    let rows = items
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    Paged {
+        rows,
+        total,
+        pages,
+        page,
+    }
+}
+
+/// Refuses anyone but an administrator, saying what only they may do (`what`, Chinese).
+pub fn require_admin(staff: &Staff, what: &str) -> Result<(), PageError> {
+    if staff.user.has(Role::Admin) {
+        Ok(())
+    } else {
+        Err(PageError::Api(ApiError::Forbidden(format!(
+            "只有管理员可以{what}"
+        ))))
+    }
+}
+
+/// A form's problems for a template: the summary list (`field`, `message`, linking to
+/// each field) and the message by field, shown beside it.
+pub fn form_errors(
+    errors: &[(&'static str, String)],
+) -> (
+    Vec<minijinja::Value>,
+    std::collections::BTreeMap<&'static str, String>,
+) {
+    let list = errors
+        .iter()
+        .map(|(f, m)| minijinja::context! { field => f, message => m })
+        .collect();
+    let by_field = errors.iter().cloned().collect();
+    (list, by_field)
+}
+
 /// Why a page could not be shown.
 #[derive(Debug)]
 pub enum PageError {

@@ -236,16 +236,7 @@ async fn edit_page(
             status_now,
             Some(NoticeStatus::Published | NoticeStatus::Approved)
         );
-    let field_errors: std::collections::BTreeMap<&str, &str> = extras
-        .errors
-        .iter()
-        .map(|(f, m)| (*f, m.as_str()))
-        .collect();
-    let errors: Vec<minijinja::Value> = extras
-        .errors
-        .iter()
-        .map(|(f, m)| minijinja::context! { field => f, message => m })
-        .collect();
+    let (errors, field_errors) = super::form_errors(&extras.errors);
     let mut findings = Vec::new();
     let mut scan_count = 0;
     let mut body_marked = vec![minijinja::context! { text => form.body.clone() }];

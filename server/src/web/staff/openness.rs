@@ -26,6 +26,14 @@ pub fn editable(staff: &Staff) -> Vec<String> {
         .collect()
 }
 
+/// The update frequencies as (value, label) for select boxes.
+fn frequencies() -> Vec<minijinja::Value> {
+    UpdateFrequency::ALL
+        .iter()
+        .map(|f| minijinja::context! { value => f.as_str(), label => f.label() })
+        .collect()
+}
+
 /// `GET /admin/catalogue?q=&department=&overdue=1&page=`.
 pub async fn catalogue(
     State(state): State<AppState>,
@@ -44,16 +52,12 @@ pub async fn catalogue(
         })
         .await?;
     let pages = total.div_ceil(openness::PAGE_ROWS).max(1);
-    let frequencies: Vec<minijinja::Value> = UpdateFrequency::ALL
-        .iter()
-        .map(|f| minijinja::context! { value => f.as_str(), label => f.label() })
-        .collect();
     Ok(page(
         "catalogue.html",
         Some(&staff),
         "catalogue",
         minijinja::context! {
-            rows, total, pages, departments, frequencies,
+            rows, total, pages, departments, frequencies => frequencies(),
             editable => editable(&staff),
             page => q.page.unwrap_or(1).max(1),
             query => minijinja::context! { q => q.q, department => q.department, overdue => q.overdue },
@@ -157,7 +161,8 @@ fn lines(text: &str) -> Vec<String> {
 
 impl EntryInput {
     fn from_form(f: &catalogue::EntryForm) -> EntryInput {
-        let g = f.guide.clone();
+        // Entries without a guide show (and send back) empty guide fields.
+        let g = f.guide.clone().unwrap_or_default();
         EntryInput {
             title: f.title.clone(),
             doc_no: f.doc_no.clone(),
@@ -165,30 +170,22 @@ impl EntryInput {
             body: f.body.clone(),
             valid_until: f.valid_until.clone(),
             update_frequency: f.update_frequency.clone(),
-            conditions: g
-                .as_ref()
-                .map(|g| g.conditions.join("\n"))
-                .unwrap_or_default(),
+            conditions: g.conditions.join("\n"),
             materials: g
-                .as_ref()
-                .map(|g| {
-                    g.materials
-                        .iter()
-                        .map(|m| format!("{}｜{}｜{}", m.name, m.copies, m.note))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
-                .unwrap_or_default(),
-            steps: g.as_ref().map(|g| g.steps.join("\n")).unwrap_or_default(),
+                .materials
+                .iter()
+                .map(|m| format!("{}｜{}｜{}", m.name, m.copies, m.note))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            steps: g.steps.join("\n"),
             promised_limit_days: g
-                .as_ref()
-                .and_then(|g| g.promised_limit_days)
+                .promised_limit_days
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
-            fees: g.as_ref().map(|g| g.fees.clone()).unwrap_or_default(),
-            place: g.as_ref().map(|g| g.place.clone()).unwrap_or_default(),
-            hours: g.as_ref().map(|g| g.hours.clone()).unwrap_or_default(),
-            phone: g.map(|g| g.phone).unwrap_or_default(),
+            fees: g.fees,
+            place: g.place,
+            hours: g.hours,
+            phone: g.phone,
         }
     }
 
@@ -256,21 +253,13 @@ fn entry_page(
     errors: Vec<(&'static str, String)>,
     saved: bool,
 ) -> Result<Response, PageError> {
-    let frequencies: Vec<minijinja::Value> = UpdateFrequency::ALL
-        .iter()
-        .map(|f| minijinja::context! { value => f.as_str(), label => f.label() })
-        .collect();
-    let field_errors: std::collections::BTreeMap<&str, String> = errors.iter().cloned().collect();
-    let errors: Vec<minijinja::Value> = errors
-        .into_iter()
-        .map(|(field, message)| minijinja::context! { field, message })
-        .collect();
+    let (errors, field_errors) = super::form_errors(&errors);
     let html = page(
         "entry.html",
         Some(staff),
         "catalogue",
         minijinja::context! {
-            entry => info, form, errors, field_errors, frequencies,
+            entry => info, form, errors, field_errors, frequencies => frequencies(),
             may_edit => crate::publishing::may_edit(&staff.user, &info.department),
             saved,
         },

@@ -11,7 +11,7 @@ use axum::Form;
 use serde::{Deserialize, Serialize};
 
 use super::account::{departments, regions};
-use super::{page, PageError, Staff};
+use super::{page, paginate, require_admin, PageError, Staff};
 use crate::accounts::Role;
 use crate::ingest::source::{Origin, SourceFields, SourceRecord};
 use crate::ingest::SourceSpec;
@@ -31,16 +31,6 @@ pub struct SourcesQuery {
 
 /// Sources per page.
 pub const PAGE_ROWS: usize = 50;
-
-fn require_admin(staff: &Staff, what: &str) -> Result<(), PageError> {
-    if staff.user.has(Role::Admin) {
-        Ok(())
-    } else {
-        Err(PageError::Api(ApiError::Forbidden(format!(
-            "只有管理员可以{what}"
-        ))))
-    }
-}
 
 fn ingest(state: &AppState) -> Result<&IngestApi, PageError> {
     state
@@ -77,13 +67,10 @@ pub async fn list(
                 || s.spec.location.to_string().contains(needle)
         })
         .collect();
-    let total = matching.len();
-    let pages = total.div_ceil(PAGE_ROWS).max(1);
-    let page_no = q.page.unwrap_or(1).clamp(1, pages);
-    let sources: Vec<minijinja::Value> = matching
+    let paged = paginate(matching, q.page, PAGE_ROWS);
+    let sources: Vec<minijinja::Value> = paged
+        .rows
         .into_iter()
-        .skip((page_no - 1) * PAGE_ROWS)
-        .take(PAGE_ROWS)
         .map(|s| {
             let f = SourceFields::from(&s.spec);
             minijinja::context! {
@@ -109,7 +96,7 @@ pub async fn list(
         Some(&staff),
         "sources",
         minijinja::context! {
-            sources, result, total, pages, page => page_no,
+            sources, result, total => paged.total, pages => paged.pages, page => paged.page,
             query => minijinja::context! { q => q.q },
             enabled => state.ingest.is_some(),
             is_admin => staff.user.has(Role::Admin),
@@ -193,11 +180,7 @@ async fn form_page(
         .store
         .call(|conn| Ok((departments(conn)?, regions(conn)?)))
         .await?;
-    let field_errors: std::collections::BTreeMap<&str, String> = errors.iter().cloned().collect();
-    let errors: Vec<minijinja::Value> = errors
-        .into_iter()
-        .map(|(field, message)| minijinja::context! { field, message })
-        .collect();
+    let (errors, field_errors) = super::form_errors(&errors);
     let html = page(
         "source.html",
         Some(staff),

@@ -11,22 +11,12 @@ use axum::Form;
 use serde::Deserialize;
 
 use super::account::departments;
-use super::{page, roles_text, PageError, Staff};
+use super::{page, paginate, require_admin, roles_text, PageError, Staff};
 use crate::accounts::{self, AccountError, Grant, NewUser, Role, UserRow};
 use crate::web::{ApiError, AppState};
 
 /// Accounts per page of the list.
 pub const PAGE_ROWS: usize = 50;
-
-fn require_admin(staff: &Staff) -> Result<(), PageError> {
-    if staff.user.has(Role::Admin) {
-        Ok(())
-    } else {
-        Err(PageError::Api(ApiError::Forbidden(
-            "只有管理员可以管理账号".into(),
-        )))
-    }
-}
 
 /// The add-user form.
 #[derive(Debug, Default, Deserialize, serde::Serialize)]
@@ -100,13 +90,10 @@ async fn users_page(
                 || u.display_name.to_lowercase().contains(&needle)
         })
         .collect();
-    let total = matching.len();
-    let pages = total.div_ceil(PAGE_ROWS).max(1);
-    let page_no = query.page.unwrap_or(1).clamp(1, pages);
-    let users: Vec<minijinja::Value> = matching
+    let paged = paginate(matching, query.page, PAGE_ROWS);
+    let users: Vec<minijinja::Value> = paged
+        .rows
         .iter()
-        .skip((page_no - 1) * PAGE_ROWS)
-        .take(PAGE_ROWS)
         .map(|u| {
             minijinja::context! {
                 name => u.name, display_name => u.display_name, roles => roles_text(&u.grants),
@@ -121,7 +108,7 @@ async fn users_page(
         "users",
         minijinja::context! {
             users, roles => role_options(), departments, form, errors, new_name, new_password,
-            query, total, page => page_no, pages,
+            query, total => paged.total, page => paged.page, pages => paged.pages,
         },
     )?;
     Ok((status, html).into_response())
@@ -133,7 +120,7 @@ pub async fn users(
     staff: Staff,
     Query(query): Query<UserQuery>,
 ) -> Result<Response, PageError> {
-    require_admin(&staff)?;
+    require_admin(&staff, "管理账号")?;
     users_page(
         &state,
         &staff,
@@ -151,7 +138,7 @@ pub async fn add_user(
     staff: Staff,
     Form(form): Form<UserForm>,
 ) -> Result<Response, PageError> {
-    require_admin(&staff)?;
+    require_admin(&staff, "管理账号")?;
     let query = UserQuery::default();
     let Some(role) = Role::parse(&form.role) else {
         return users_page(
@@ -251,22 +238,20 @@ async fn user_page(
     outcome: Outcome,
 ) -> Result<Response, PageError> {
     let now = chrono::Utc::now();
-    let (user, departments, names) = state
+    let (user, departments) = state
         .store
-        .call(move |conn| {
-            let user =
-                accounts::list_users(conn, now).map(|all| all.into_iter().find(|u| u.name == name));
-            let departments = departments(conn)?;
-            let mut stmt = conn.prepare("SELECT code, name FROM departments")?;
-            let names: std::collections::HashMap<String, String> = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?;
-            Ok((user, departments, names))
-        })
+        .call(move |conn| Ok((accounts::find_user(conn, &name, now), departments(conn)?)))
         .await?;
     let Some(user) = user? else {
         return Err(PageError::Api(ApiError::NotFound("没有这个用户".into())));
     };
+    let names: std::collections::HashMap<String, String> = departments
+        .iter()
+        .filter_map(|d| {
+            let attr = |key| d.get_attr(key).ok().map(|v| v.to_string());
+            Some((attr("code")?, attr("name")?))
+        })
+        .collect();
     let grants: Vec<minijinja::Value> = user
         .grants
         .iter()
@@ -323,7 +308,7 @@ pub async fn user(
     Path(name): Path<String>,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, PageError> {
-    require_admin(&staff)?;
+    require_admin(&staff, "管理账号")?;
     let outcome = Outcome {
         flash: done_text(&q.done),
         ..Outcome::default()
@@ -340,7 +325,7 @@ pub async fn act(
     Path((name, action)): Path<(String, String)>,
     RawForm(raw): RawForm,
 ) -> Result<Response, PageError> {
-    require_admin(&staff)?;
+    require_admin(&staff, "管理账号")?;
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&raw)
         .map_err(|_| PageError::Api(ApiError::BadRequest("表单内容格式不正确".into())))?;
     let field = |key: &str| {

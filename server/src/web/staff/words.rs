@@ -52,13 +52,10 @@ async fn words_page(
         .into_iter()
         .filter(|(w, _, _)| needle.is_empty() || w.contains(needle))
         .collect();
-    let total = matching.len();
-    let pages = total.div_ceil(PAGE_ROWS).max(1);
-    let page_no = q.page.unwrap_or(1).clamp(1, pages);
-    let words: Vec<minijinja::Value> = matching
+    let paged = super::paginate(matching, q.page, PAGE_ROWS);
+    let words: Vec<minijinja::Value> = paged
+        .rows
         .into_iter()
-        .skip((page_no - 1) * PAGE_ROWS)
-        .take(PAGE_ROWS)
         .map(|(word, by, at)| minijinja::context! { word, by, at })
         .collect();
     let done = match q.done.as_str() {
@@ -72,7 +69,7 @@ async fn words_page(
         Some(staff),
         "words",
         minijinja::context! {
-            words, total, pages, page => page_no, query => q, done, typed, errors,
+            words, total => paged.total, pages => paged.pages, page => paged.page, query => q, done, typed, errors,
             may_edit => publishing::may_edit_words(&staff.user),
             max_words => publishing::MAX_WORDS,
         },
