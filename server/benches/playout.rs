@@ -428,8 +428,9 @@ fn publish() {
         }],
     );
     let plans =
-        playout::plan_channels(&store, &[spec], false, std::path::Path::new("/tmp")).unwrap();
-    let p = Playout::start(plans, Some(store.clone())).unwrap();
+        headend::schedule::plan_channels(&store, &[spec], false, std::path::Path::new("/tmp"))
+            .unwrap();
+    let p = Playout::start(plans, Some(store.changes())).unwrap();
     let stats = Arc::clone(&p.channel("county").unwrap().lanes[0].stats);
     // Let the first screens encode.
     std::thread::sleep(Duration::from_secs(12));

@@ -371,7 +371,7 @@ fn stream(
 ) -> anyhow::Result<ExitCode> {
     use headend::playout::{self, asrun, OutputKind, OutputSpec, PlayoutError};
     let store = open_existing_store(config)?;
-    let known = store.call_blocking(|conn| playout::program::channels(conn))?;
+    let known = store.call_blocking(|conn| headend::schedule::channels(conn))?;
     if known.is_empty() {
         return Err(PlayoutError::NoChannels.into());
     }
@@ -410,7 +410,7 @@ fn stream(
     let report = playout::record(
         playout::Recording {
             title: info.title.clone(),
-            source: std::sync::Arc::new(playout::StoreProgram::new(store, info.clone())),
+            source: std::sync::Arc::new(headend::schedule::ScheduleProgram::new(store, &info.name)),
             options: spec.lane_options(),
             output: plan,
             start: chrono::Utc::now().with_timezone(&headend::content::county_offset()),

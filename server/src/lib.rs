@@ -23,6 +23,7 @@ pub mod pages;
 pub mod playout;
 pub mod publishing;
 pub mod render;
+pub mod schedule;
 pub mod serve;
 pub mod stb;
 pub mod store;

@@ -360,7 +360,7 @@ const SCOPE: &str = "WITH RECURSIVE
         UNION SELECT r.code FROM regions r JOIN down ON r.parent = down.code),
     scope(code) AS (SELECT code FROM up UNION SELECT code FROM down)";
 
-const WEEKDAYS: [&str; 7] = ["一", "二", "三", "四", "五", "六", "日"];
+use crate::content::WEEKDAYS;
 
 /// `2026年11月22日 星期日 08:00` for the home screen.
 pub fn now_line(now: chrono::DateTime<chrono::FixedOffset>) -> String {
@@ -516,18 +516,7 @@ pub fn power_flows(conn: &Connection) -> Result<Vec<(i64, FlowScreen)>, StoreErr
     )
 }
 
-/// `2026年11月22日 星期日` for the summary screen.
-pub fn date_line(now: chrono::DateTime<chrono::FixedOffset>) -> String {
-    use chrono::Datelike;
-    let weekday = WEEKDAYS[now.weekday().num_days_from_monday() as usize];
-    format!(
-        "{}年{}月{}日 星期{}",
-        now.year(),
-        now.month(),
-        now.day(),
-        weekday
-    )
-}
+pub use crate::content::date_line;
 
 /// Cases completed on `today` by departments in `region`'s scope, applicants masked;
 /// `None` when there are none.

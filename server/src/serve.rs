@@ -157,12 +157,12 @@ pub fn start_playout(
         config.data_dir.clone(),
     );
     tokio::task::spawn_blocking(move || {
-        let started = crate::playout::plan_channels(&store, &specs, air_all, &data_dir).and_then(
+        let started = crate::schedule::plan_channels(&store, &specs, air_all, &data_dir).and_then(
             |mut plans| {
                 for plan in &mut plans {
                     plan.layouts = Some(std::sync::Arc::clone(&layouts));
                 }
-                crate::playout::Playout::start(plans, Some(store))
+                crate::playout::Playout::start(plans, Some(store.changes()))
             },
         );
         match started {

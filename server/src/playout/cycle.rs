@@ -22,7 +22,6 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 
 use super::program::{Item, Part, Program};
-use crate::pages;
 use crate::render::screens::SummaryScreen;
 use crate::render::Screen;
 
@@ -210,6 +209,7 @@ pub fn plan(
             key: SUMMARY_KEY.to_owned(),
             screen: Arc::new(summary_screen(title, now, headlines)),
             part: Part::Always,
+            dwell: None,
         });
     }
     for i in order {
@@ -222,7 +222,7 @@ pub fn plan(
 pub fn summary_screen(title: &str, now: DateTime<FixedOffset>, headlines: Vec<String>) -> Screen {
     Screen::Summary(SummaryScreen {
         channel: title.to_owned(),
-        date: pages::date_line(now),
+        date: crate::content::date_line(now),
         headlines,
     })
 }
@@ -321,6 +321,7 @@ mod tests {
             key: key.into(),
             screen: Arc::new(notice(secs)),
             part,
+            dwell: None,
         }
     }
 
@@ -439,6 +440,7 @@ mod tests {
                 items: Vec::new(),
             })),
             part: Part::Closing,
+            dwell: None,
         };
         let program = Program {
             items: vec![item("n1", Part::Always, 60), list],

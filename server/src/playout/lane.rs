@@ -247,6 +247,8 @@ pub struct Lane {
     strip_for: Option<String>,
     peeked: Option<(u64, Option<(Page, Via)>)>,
     generation: u64,
+    /// The program read ahead for the cut due next (its time and the program).
+    upcoming: Option<(DateTime<FixedOffset>, Program)>,
     slate: Arc<Gop>,
     slate_shot: Shot,
     last: Arc<Gop>,
@@ -412,6 +414,7 @@ impl Lane {
             strip_for: None,
             peeked: None,
             generation: 0,
+            upcoming: None,
             last: Arc::clone(&slate),
             slate,
             slate_shot: Shot {
@@ -427,11 +430,10 @@ impl Lane {
         Ok(lane)
     }
 
+    /// County time at which second `k` airs: what the program is read for, so that a
+    /// change scheduled for a second airs at that second, not a second early.
     fn now(&self, k: u64) -> DateTime<FixedOffset> {
-        match self.clock {
-            Clock::RealTime => county_now(),
-            Clock::Virtual { start } => start + chrono::Duration::seconds(k as i64),
-        }
+        self.air_time(k)
     }
 
     /// County time at which second `k` airs.
@@ -452,47 +454,56 @@ impl Lane {
     /// next (with their public lists).
     fn refresh(&mut self, k: u64, announce: bool) {
         match self.source.program(self.now(k)) {
-            Ok(program) => {
-                if announce {
-                    let old: HashSet<&str> =
-                        self.program.items.iter().map(|i| i.key.as_str()).collect();
-                    let mut fresh: Vec<Item> = Vec::new();
-                    let mut after_new = false;
-                    for item in &program.items {
-                        let new = !old.contains(item.key.as_str());
-                        match item.part {
-                            Part::Always | Part::Turns => {
-                                after_new = new;
-                                if new {
-                                    fresh.push(item.clone());
-                                }
-                            }
-                            Part::Attached if after_new => fresh.push(item.clone()),
-                            _ => after_new = false,
-                        }
-                    }
-                    for item in fresh.into_iter().rev() {
-                        if self.cycle.iter().all(|q| q.key != item.key) {
-                            self.cycle.push_front(item);
-                        }
-                    }
-                }
-                self.stats
-                    .program_items
-                    .store(program.items.len() as u64, Ordering::Relaxed);
-                let urgent = program.urgent.as_ref().map(|u| u.key.clone());
-                if urgent != self.strip_for {
-                    self.strip_for = urgent;
-                    self.strip_next = 0;
-                }
-                self.program = program;
-            }
+            Ok(program) => self.install(program, announce),
             Err(e) => {
                 LaneStats::add(&self.stats.program_errors, 1);
                 tracing::warn!(error = %e, "reading the program failed; the previous one keeps airing");
             }
         }
         self.changed();
+    }
+
+    /// Makes `program` the one the cycle is planned from.
+    fn install(&mut self, program: Program, announce: bool) {
+        let announce = announce && program.segment == self.program.segment;
+        if program.segment != self.program.segment {
+            // Another part of the schedule: its cycle starts afresh once the page on air
+            // has had its time (or at once, for a cut).
+            self.cycle.clear();
+            self.resume = None;
+        }
+        if announce {
+            let old: HashSet<&str> = self.program.items.iter().map(|i| i.key.as_str()).collect();
+            let mut fresh: Vec<Item> = Vec::new();
+            let mut after_new = false;
+            for item in &program.items {
+                let new = !old.contains(item.key.as_str());
+                match item.part {
+                    Part::Always | Part::Turns => {
+                        after_new = new;
+                        if new {
+                            fresh.push(item.clone());
+                        }
+                    }
+                    Part::Attached if after_new => fresh.push(item.clone()),
+                    _ => after_new = false,
+                }
+            }
+            for item in fresh.into_iter().rev() {
+                if self.cycle.iter().all(|q| q.key != item.key) {
+                    self.cycle.push_front(item);
+                }
+            }
+        }
+        self.stats
+            .program_items
+            .store(program.items.len() as u64, Ordering::Relaxed);
+        let urgent = program.urgent.as_ref().map(|u| u.key.clone());
+        if urgent != self.strip_for {
+            self.strip_for = urgent;
+            self.strip_next = 0;
+        }
+        self.program = program;
     }
 
     fn dwell_for(&self, layout: &Layout) -> u64 {
@@ -535,9 +546,12 @@ impl Lane {
     fn page_of(&self, item: Item, page: u32, context: ScreenContext, urgent: bool) -> Option<Page> {
         let (hash, layouts, context) = self.lay_out(&item, context)?;
         let page = page.clamp(1, layouts.len() as u32);
-        let dwell = layouts
-            .get(page as usize - 1)
-            .map_or(1, |l| self.dwell_for(l));
+        let dwell = match item.dwell {
+            Some(d) => u64::from(d.max(1)),
+            None => layouts
+                .get(page as usize - 1)
+                .map_or(1, |l| self.dwell_for(l)),
+        };
         Some(Page {
             item,
             context,
@@ -599,7 +613,7 @@ impl Lane {
     fn plan_cycle(&mut self, k: u64) {
         let band = self.program.urgent.is_some();
         let mut budget = self.opts.cycle.as_secs();
-        if let Some(u) = &self.program.urgent {
+        if let Some(u) = self.program.urgent.as_ref().filter(|u| !u.band_only) {
             // Urgent airings take their share of every cycle.
             let d = self.airtime(&u.screen, false);
             let every = self.opts.urgent_every.as_secs().max(1);
@@ -710,7 +724,7 @@ impl Lane {
         // The urgent notice when it is due: first thing once in force, then again before
         // `urgent_every` has passed since its last airing started.
         if !in_urgent {
-            if let Some(urgent) = self.program.urgent.clone() {
+            if let Some(urgent) = self.program.urgent.clone().filter(|u| !u.band_only) {
                 let every = self.opts.urgent_every.as_secs().max(1);
                 let next_dwell = candidate.as_ref().map_or(0, |(p, _)| p.dwell);
                 let due = match &self.urgent_started {
@@ -723,6 +737,7 @@ impl Lane {
                         key: urgent.key.clone(),
                         screen: Arc::clone(&urgent.screen),
                         part: Part::Always,
+                        dwell: None,
                     };
                     let context = self.context(next, false);
                     if let Some(p) = self.page_of(item, 1, context, true) {
@@ -888,6 +903,9 @@ impl Lane {
 
     /// Decides second `k`: its GOP and the frame it shows (`None` for the slate).
     fn decide(&mut self, k: u64) -> (Arc<Gop>, Shown) {
+        if self.program.cut_at.is_some_and(|t| self.air_time(k) >= t) {
+            self.cut(k);
+        }
         if let Some(v) = &self.version {
             let now = v.load(Ordering::Relaxed);
             if now != self.seen_version {
@@ -931,7 +949,8 @@ impl Lane {
                     match &mut self.slot {
                         // Hold the current screen one more second.
                         Some(s) => s.dwell += 1,
-                        None => return (Arc::clone(&self.slate), Shown::Slate),
+                        // Just cut: the picture before stays up until the new one is ready.
+                        None => return (Arc::clone(&self.last), Shown::Held),
                     }
                 }
             }
@@ -955,10 +974,64 @@ impl Lane {
         }
     }
 
+    /// Cuts to the program in force at second `k`: the page on air, the rest of the cycle
+    /// and any screen waiting to resume are dropped; the new program's first page airs
+    /// from this second (or as soon as it is encoded, the picture before held meanwhile).
+    fn cut(&mut self, k: u64) {
+        let at = self.air_time(k);
+        tracing::info!(k, %at, channel = %self.channel, "scheduled cut");
+        let program = match self.upcoming.take() {
+            Some((t, p)) if self.program.cut_at == Some(t) => Ok(p),
+            _ => self.source.program(at),
+        };
+        match program {
+            Ok(p) => {
+                // Whatever the new program is, its cycle starts now.
+                self.program.segment = String::from("\u{0}cut");
+                self.install(p, false);
+            }
+            Err(e) => {
+                LaneStats::add(&self.stats.program_errors, 1);
+                tracing::warn!(error = %e, "reading the program at a cut failed; the previous one keeps airing");
+                self.program.cut_at = None;
+            }
+        }
+        self.cycle.clear();
+        self.resume = None;
+        self.urgent_started = None;
+        self.slot = None;
+        self.changed();
+    }
+
     /// Asks the encoder for what the next seconds will need.
     fn prefetch(&mut self, k: u64) {
         if self.blocking() {
             return;
+        }
+        // The first page after a cut due in the next seconds, read ahead once.
+        if let Some(at) = self.program.cut_at {
+            let soon = self.air_time(k + 3) >= at;
+            let read = self.upcoming.as_ref().is_some_and(|(t, _)| *t == at);
+            if soon && !read {
+                match self.source.program(at) {
+                    Ok(p) => {
+                        let first = p.items.first().cloned().map(|item| {
+                            let next = p.items.get(1).map(|i| i.screen.headline());
+                            (item, next)
+                        });
+                        self.upcoming = Some((at, p));
+                        if let Some((item, next)) = first {
+                            let context = self.context(next, false);
+                            if let Some(page) = self.page_of(item, 1, context, false) {
+                                if let Some(shot) = self.shot(&page, self.strip_next) {
+                                    self.request(&page.item.key, &shot);
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "reading the program after a cut failed"),
+                }
+            }
         }
         let Some(slot) = &self.slot else { return };
         let end = slot.start + slot.dwell;

@@ -33,31 +33,27 @@ pub mod worker;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 pub use asrun::{AsRun, AsRunLine};
 pub use lane::{Clock, LaneOptions};
 pub use output::{Destination, OutputPlan};
-pub use program::{
-    ChannelInfo, FixedProgram, Item, Part, Program, ProgramSource, StoreProgram, Urgent,
-};
+pub use program::{FixedProgram, Item, Part, Program, ProgramError, ProgramSource, Urgent};
 pub use spec::{ChannelSpec, OutputKind, OutputSpec};
 pub use stats::{LaneStats, OnAir, OutputStats};
 pub use worker::Faults;
 
 use crate::render::Profile;
-use crate::store::{Store, StoreError};
 
 /// What can go wrong starting or running playout.
 #[derive(Debug, thiserror::Error)]
 pub enum PlayoutError {
-    /// The store failed.
+    /// The program could not be read.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Program(#[from] ProgramError),
     /// The store holds no channels (no county loaded).
     #[error("the store holds no channels: load a county first (`headend serve` loads the demo county into an empty store)")]
     NoChannels,
@@ -137,7 +133,6 @@ struct RunningLane {
 pub struct Playout {
     channels: Vec<ChannelView>,
     lanes: Vec<RunningLane>,
-    watcher: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
 }
 
 impl std::fmt::Debug for Playout {
@@ -177,82 +172,19 @@ impl std::fmt::Debug for ChannelPlan {
     }
 }
 
-/// Plans every channel to air: the configured ones, plus (with `air_unconfigured`) every
-/// other channel in the store with one HLS output. A configured channel the store does not
-/// have is logged and skipped.
-pub fn plan_channels(
-    store: &Store,
-    specs: &[ChannelSpec],
-    air_unconfigured: bool,
-    data_dir: &Path,
-) -> Result<Vec<ChannelPlan>, PlayoutError> {
-    let known = store.call_blocking(|conn| program::channels(conn))?;
-    let mut plans = Vec::new();
-    for spec in specs {
-        match known.iter().find(|c| c.name == spec.name) {
-            Some(info) => plans.push(plan_one(store, info, spec, data_dir)?),
-            None => {
-                tracing::error!(channel = %spec.name, "configured channel is not in the store; not airing it")
-            }
-        }
-    }
-    if air_unconfigured {
-        for info in &known {
-            if specs.iter().all(|s| s.name != info.name) {
-                let spec = ChannelSpec::new(&info.name, Vec::new());
-                plans.push(plan_one(store, info, &spec, data_dir)?);
-            }
-        }
-    }
-    Ok(plans)
-}
-
-fn plan_one(
-    store: &Store,
-    info: &ChannelInfo,
-    spec: &ChannelSpec,
-    data_dir: &Path,
-) -> Result<ChannelPlan, PlayoutError> {
-    spec.validate().map_err(PlayoutError::Config)?;
-    let outputs = if spec.outputs.is_empty() {
-        vec![OutputSpec::new(OutputKind::Hls)]
-    } else {
-        spec.outputs.clone()
-    };
-    let outputs = outputs
-        .iter()
-        .map(|o| o.plan(&info.name, &info.title, data_dir))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| PlayoutError::Config(format!("channel {}: {e}", info.name)))?;
-    Ok(ChannelPlan {
-        name: info.name.clone(),
-        title: info.title.clone(),
-        source: Arc::new(StoreProgram::new(store.clone(), info.clone())),
-        options: spec.lane_options(),
-        outputs,
-        faults: Arc::new(Faults::default()),
-        as_run_dir: Some(data_dir.join("asrun")),
-        layouts: None,
-    })
-}
-
-/// How often the content watcher looks for changes in the store.
-pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
-
 impl Playout {
     /// Starts every planned channel in real time. Blocks while outputs open and slates
-    /// encode (call it from a blocking context). With `store`, a watcher polls the content
-    /// fingerprint every second so new content airs at the next boundary.
-    pub fn start(plans: Vec<ChannelPlan>, store: Option<Store>) -> Result<Playout, PlayoutError> {
-        let version = Arc::new(AtomicU64::new(0));
+    /// encode (call it from a blocking context). With `changes` (the store's change
+    /// counter, bumped by its writers), every lane re-reads its program at the next second
+    /// after a change, so new content airs at the next page boundary.
+    pub fn start(
+        plans: Vec<ChannelPlan>,
+        changes: Option<Arc<AtomicU64>>,
+    ) -> Result<Playout, PlayoutError> {
         let mut playout = Playout {
             channels: Vec::new(),
             lanes: Vec::new(),
-            watcher: None,
         };
-        if let Some(store) = store {
-            playout.watcher = Some(start_watcher(store, Arc::clone(&version))?);
-        }
         // Every lane starts at once (slates encode in parallel), then each is waited for.
         let mut starting = Vec::new();
         for plan in plans {
@@ -275,7 +207,7 @@ impl Playout {
                     profile,
                     outputs,
                     Clock::RealTime,
-                    Some(Arc::clone(&version)),
+                    changes.clone(),
                 ));
             }
             starting.push((plan.name.clone(), plan.outputs.len(), hls_dir, lanes));
@@ -317,7 +249,7 @@ impl Playout {
         self.channels.iter().find(|c| c.name == name)
     }
 
-    /// Stops every lane (trailers written) and the watcher, and waits for them.
+    /// Stops every lane (trailers written) and waits for them.
     pub fn stop(mut self) {
         self.shutdown();
     }
@@ -329,10 +261,6 @@ impl Playout {
         for lane in self.lanes.drain(..) {
             let _ = lane.thread.join();
         }
-        if let Some((stop, thread)) = self.watcher.take() {
-            let _ = stop.send(());
-            let _ = thread.join();
-        }
     }
 }
 
@@ -340,39 +268,6 @@ impl Drop for Playout {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-fn start_watcher(
-    store: Store,
-    version: Arc<AtomicU64>,
-) -> Result<(mpsc::Sender<()>, JoinHandle<()>), PlayoutError> {
-    let (stop, inbox) = mpsc::channel::<()>();
-    let thread = std::thread::Builder::new()
-        .name("playout watch".into())
-        .spawn(move || {
-            let mut last: Option<String> = None;
-            loop {
-                match store.call_blocking(|conn| program::content_fingerprint(conn)) {
-                    Ok(fp) => {
-                        if last.as_ref().is_some_and(|l| *l != fp) {
-                            version.fetch_add(1, Ordering::Relaxed);
-                        }
-                        last = Some(fp);
-                    }
-                    Err(StoreError::Closed) => return,
-                    Err(e) => tracing::warn!(error = %e, "content watcher query failed"),
-                }
-                match inbox.recv_timeout(WATCH_INTERVAL) {
-                    Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    _ => return,
-                }
-            }
-        })
-        .map_err(|source| PlayoutError::Io {
-            what: "starting the content watcher".into(),
-            source,
-        })?;
-    Ok((stop, thread))
 }
 
 struct StartingLane {

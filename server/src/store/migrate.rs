@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "poll_closing",
         include_str!("migrations/0008_poll_closing.sql"),
     ),
+    (9, "schedule", include_str!("migrations/0009_schedule.sql")),
 ];
 
 /// The schema version recorded in the file (0 for a new, empty database).

@@ -16,7 +16,9 @@ pub use migrate::{migrate, migrate_to, schema_version, MIGRATIONS};
 pub use stats::{CaseCounts, NoticeCounts, Stats};
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -85,7 +87,12 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 pub struct Store {
     jobs: mpsc::Sender<Job>,
     path: Option<PathBuf>,
+    changes: Arc<AtomicU64>,
 }
+
+/// How often the owner thread, when idle, looks for commits by other processes (e.g.
+/// `headend import` run beside `headend serve`).
+pub const EXTERNAL_CHANGES_EVERY: Duration = Duration::from_secs(1);
 
 impl Store {
     /// Opens (creating if needed) `<data_dir>/headend.db`, applies pending migrations and
@@ -116,19 +123,62 @@ impl Store {
     fn start(mut conn: Connection, path: Option<PathBuf>) -> Result<Store, StoreError> {
         migrate(&mut conn)?;
         let (jobs, inbox) = mpsc::channel::<Job>();
+        let changes = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&changes);
         std::thread::Builder::new()
             .name("store".into())
             .spawn(move || {
+                // Every committed write bumps the change counter as the writer's job ends
+                // (readers of the counter, e.g. playout, re-read what they show); commits by
+                // other processes are noticed by SQLite's data_version when idle.
+                let data_version = |c: &Connection| {
+                    c.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
+                        .unwrap_or(0)
+                };
+                let mut seen = (conn.total_changes(), data_version(&conn));
+                let mut checked = std::time::Instant::now();
                 // Runs until every `Store` handle is dropped.
-                while let Ok(job) = inbox.recv() {
-                    job(&mut conn);
+                loop {
+                    match inbox.recv_timeout(EXTERNAL_CHANGES_EVERY) {
+                        Ok(job) => job(&mut conn),
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
+                    let mut changed = false;
+                    let total = conn.total_changes();
+                    if total != seen.0 {
+                        seen.0 = total;
+                        changed = true;
+                    }
+                    if checked.elapsed() >= EXTERNAL_CHANGES_EVERY {
+                        checked = std::time::Instant::now();
+                        let v = data_version(&conn);
+                        if v != seen.1 {
+                            seen.1 = v;
+                            changed = true;
+                        }
+                    }
+                    if changed {
+                        counter.fetch_add(1, Ordering::Release);
+                    }
                 }
             })
             .map_err(|source| StoreError::DataDir {
                 path: path.clone().unwrap_or_default(),
                 source,
             })?;
-        Ok(Store { jobs, path })
+        Ok(Store {
+            jobs,
+            path,
+            changes,
+        })
+    }
+
+    /// A counter bumped after every job that committed a write and whenever another
+    /// process's commit is noticed: what the store holds may have changed since it last
+    /// had another value. Playout lanes compare it at each second instead of polling.
+    pub fn changes(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.changes)
     }
 
     /// Path of the database file (`None` for an in-memory store).

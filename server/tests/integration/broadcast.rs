@@ -6,9 +6,10 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, TimeZone};
-use headend::playout::program::{self, ChannelInfo, Part, Program};
+use headend::playout::program::{Part, Program};
 use headend::render::context::{CLAUSE_ENDS, SENTENCE_ENDS};
 use headend::render::{Layout, OnAir, Profile, Rect, Renderer, Role, Screen, ScreenContext};
+use headend::schedule::{self as program, ChannelInfo};
 use headend::store::Store;
 
 use super::render::broken_rules;

@@ -15,7 +15,6 @@ use headend::playout::{
 };
 use headend::render::screens::{NoticeScreen, SlateScreen};
 use headend::render::{Profile, Screen};
-use headend::store::StoreError;
 
 pub const TITLE: &str = "示范县政务频道";
 
@@ -344,7 +343,10 @@ struct FailFirstEncode {
 }
 
 impl ProgramSource for FailFirstEncode {
-    fn program(&self, now: DateTime<FixedOffset>) -> Result<Program, StoreError> {
+    fn program(
+        &self,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Program, headend::playout::ProgramError> {
         if !self.armed.swap(true, Ordering::SeqCst) {
             self.faults.fail_encodes.store(1, Ordering::SeqCst);
         }
@@ -697,7 +699,10 @@ struct UrgentUntil {
 }
 
 impl ProgramSource for UrgentUntil {
-    fn program(&self, now: DateTime<FixedOffset>) -> Result<Program, StoreError> {
+    fn program(
+        &self,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Program, headend::playout::ProgramError> {
         let mut p = program(3);
         if now < self.until {
             p.urgent = Some(urgent(7));
