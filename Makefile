@@ -14,10 +14,11 @@ CARGO ?= cargo
 #   gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user: the client cross-built for
 #     an ARM box and run under emulation (when rustup can add the target)
 #   chromium, chromium-driver: the staff pages are tested in a real headless browser
+#   xmltv-util (tv_validate_file): the programme guide is validated by an independent tool
 DEB_PACKAGES := gcc libc6-dev pkg-config procps curl \
 	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev \
 	libavdevice-dev libswresample-dev clang libclang-dev ffmpeg tstools xvfb \
-	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user chromium chromium-driver
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user chromium chromium-driver xmltv-util
 
 .PHONY: all deps bench-deps build demo test bench frames check-cargo cross-check
 

@@ -25,8 +25,9 @@ kind = "file"
 profile = "hd720"
 path = "hd720.ts"
 TOML
-"$headend" stream --data "$work/data" --channel county --seconds 420 --out "$work/sd.ts"
-"$headend" stream --config "$work/hd.toml" --data "$work/data" --channel county --seconds 640 --out "$work/hd720.ts"
+# 02:00 is in a gap of the demo schedule: the county channel airs its default sequence.
+"$headend" stream --data "$work/data" --channel county --at 02:00 --seconds 420 --out "$work/sd.ts"
+"$headend" stream --config "$work/hd.toml" --data "$work/data" --channel county --at 02:00 --seconds 640 --out "$work/hd720.ts"
 cut() { ffmpeg -v error -y -ss "$2" -i "$work/$1.ts" -frames:v 1 "docs/frames/$3.png"; }
 mkdir -p docs/frames
 cut sd 3 sd-urgent

@@ -119,7 +119,7 @@ def nonempty_str(value, where: str) -> bool:
 
 def check_top(data: dict) -> date | None:
     keys = ["format", "anchor_date", "county", "regions", "departments", "subjects", "audiences",
-            "catalogue", "notices", "cases", "polls", "channels"]
+            "catalogue", "notices", "cases", "polls", "channels", "blocks", "schedule"]
     expect(list(data) == keys, f"top-level keys must be exactly {keys}, got {list(data)}")
     expect(data.get("format") == 1, "format must be 1")
     anchor = parse_day(data.get("anchor_date"), "anchor_date")
@@ -506,6 +506,34 @@ def check_channels(data: dict, regions: dict) -> None:
         nonempty_str(c["title"], f"channel {c['name']}.title")
 
 
+SELECTORS = {"notices", "notice", "entry", "section", "guides", "cases_today", "poll", "polls"}
+
+
+def check_schedule(data: dict, depts: dict) -> None:
+    blocks = data["blocks"]
+    names = [b["name"] for b in blocks]
+    expect(len(set(names)) == len(names), "block names must be unique")
+    for b in blocks:
+        expect(set(b) == {"name", "description", "items"}, f"block {b.get('name')}: fields")
+        expect(1 <= len(b["items"]) <= 30, f"block {b['name']}: 1 to 30 items")
+        for i in b["items"]:
+            expect(set(i) == {"selector", "arg", "count", "dwell"}, f"block {b['name']}: item fields")
+            expect(i["selector"] in SELECTORS, f"block {b['name']}: selector {i['selector']}")
+            expect(3 <= i["dwell"] <= 300, f"block {b['name']}: dwell {i['dwell']}")
+            if i["selector"] == "guides":
+                expect(i["arg"] in depts, f"block {b['name']}: department {i['arg']}")
+            if i["selector"] == "section":
+                expect(i["arg"] in {"disclosure", "power", "service"}, f"block {b['name']}: section {i['arg']}")
+    channels = {c["name"] for c in data["channels"]}
+    for e in data["schedule"]:
+        expect(e["channel"] in channels, f"schedule: channel {e['channel']}")
+        expect(e["block"] in names, f"schedule: block {e['block']}")
+        expect(re.fullmatch(r"[0-2][0-9]:[0-5][0-9]", e["start"]) is not None, f"schedule: start {e['start']}")
+        expect(1 <= e["minutes"] <= 1440, f"schedule: minutes {e['minutes']}")
+        expect(e["repeat"] in {"once", "daily", "weekdays", "days"}, f"schedule: repeat {e['repeat']}")
+        expect((e["repeat"] == "days") == bool(e["weekdays"]), f"schedule: weekdays of {e}")
+
+
 def check_text(data: dict) -> None:
     for path, s in walk_strings(data):
         if s.strip() in PLACEHOLDER_VALUES:
@@ -539,6 +567,7 @@ def main() -> int:
     cstats = check_cases(data, anchor, items, depts)
     pstats = check_polls(data, anchor, regions)
     check_channels(data, regions)
+    check_schedule(data, depts)
     check_text(data)
     if errors:
         for e in errors[:200]:

@@ -184,6 +184,57 @@ def channels() -> list[dict]:
     return out
 
 
+def item(selector: str, dwell: int, arg: str = "", count: int = 0) -> dict:
+    return {"selector": selector, "arg": arg, "count": count, "dwell": dwell}
+
+
+def blocks() -> list[dict]:
+    """Programme blocks the demo schedule places (see server/src/schedule/block.rs)."""
+    return [
+        {"name": "早间要闻", "description": "本地区最新通知公告和今日办结情况。",
+         "items": [item("notices", 12, count=8), item("cases_today", 10)]},
+        {"name": "办事指南", "description": "便民服务事项怎么办：条件、材料、流程和地点。",
+         "items": [item("section", 15, "service", 10)]},
+        {"name": "民政服务专栏", "description": "县民政局的救助、养老和残疾人服务事项办事指南。",
+         "items": [item("guides", 15, "mzj", 8)]},
+        {"name": "午间速览", "description": "午间通知公告速览。",
+         "items": [item("notices", 10, count=5), item("polls", 12)]},
+        {"name": "政府信息公开", "description": "政策文件、预决算、规划和统计信息。",
+         "items": [item("section", 12, "disclosure", 10)]},
+        {"name": "行政职权流程", "description": "行政许可、处罚等职权事项的办理流程。",
+         "items": [item("section", 12, "power", 8)]},
+        {"name": "民意征集", "description": "正在进行的民意调查和相关通知。",
+         "items": [item("polls", 15), item("notices", 10, count=3)]},
+        {"name": "晚间回顾", "description": "今日通知公告、办结情况和民意调查回顾。",
+         "items": [item("notices", 12, count=10), item("cases_today", 10), item("polls", 12)]},
+    ]
+
+
+def schedule() -> list[dict]:
+    """A week of schedule: the county channel's day, and the towns' morning and evening."""
+    since = (ANCHOR - timedelta(days=7)).isoformat()
+
+    def entry(channel, block, start, minutes, repeat, weekdays=(), hard=False, priority=0):
+        return {"channel": channel, "block": block, "start": start, "minutes": minutes,
+                "repeat": repeat, "weekdays": list(weekdays), "from": since, "until": None,
+                "hard": hard, "priority": priority}
+
+    out = [
+        entry("county", "早间要闻", "07:00", 60, "daily", hard=True),
+        entry("county", "办事指南", "08:00", 120, "weekdays"),
+        entry("county", "民政服务专栏", "10:00", 60, "days", (1, 3, 5)),
+        entry("county", "午间速览", "12:00", 30, "daily", hard=True),
+        entry("county", "政府信息公开", "14:00", 120, "weekdays"),
+        entry("county", "行政职权流程", "16:00", 60, "days", (2, 4)),
+        entry("county", "民意征集", "09:00", 120, "days", (6, 7)),
+        entry("county", "晚间回顾", "19:00", 60, "daily", hard=True, priority=1),
+    ]
+    for _suffix, _name, slug, *_ in TOWNS:
+        out.append(entry(slug, "早间要闻", "07:00", 60, "daily", hard=True))
+        out.append(entry(slug, "晚间回顾", "19:00", 60, "daily", hard=True))
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Departments (publishing bodies)
 # ---------------------------------------------------------------------------
@@ -3062,6 +3113,8 @@ def county() -> dict:
         "cases": cases(cat, ptypes),
         "polls": polls(),
         "channels": channels(),
+        "blocks": blocks(),
+        "schedule": schedule(),
     }
 
 

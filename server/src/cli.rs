@@ -10,9 +10,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use headend::config::Config;
 use headend::store::{Store, DATABASE_FILE};
 
-/// Exit status of a subcommand whose capability this build does not have yet.
-const EXIT_NOT_AVAILABLE: u8 = 3;
-
 /// GovChannel headend: a county government channel for digital cable TV.
 #[derive(Debug, Parser)]
 #[command(name = "headend", version, about)]
@@ -57,6 +54,11 @@ enum Command {
         /// Also write the layout record of every aired screen as `DIR/<hash>.json`.
         #[arg(long, value_name = "DIR")]
         layouts: Option<PathBuf>,
+        /// County time the recording starts at (`2026-12-07T08:00`, `08:00` for today,
+        /// RFC 3339, or `now`), so a part of the schedule can be recorded as it will air
+        /// [default: now].
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
     },
     /// Run one ingest pass over a feed URL or file.
     Import(ImportArgs),
@@ -77,9 +79,12 @@ enum Command {
         /// Channel name.
         #[arg(long)]
         channel: String,
-        /// Number of days.
+        /// Number of days from today (at most 14).
         #[arg(long, default_value_t = 7)]
         days: u32,
+        /// Print the guide as JSON instead of XMLTV.
+        #[arg(long)]
+        json: bool,
     },
     /// Print JSON counts of what the store holds.
     Stats,
@@ -226,23 +231,66 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             as_run,
             layouts,
-        } => stream(&config, &channel, seconds, &out, as_run, layouts),
+            at,
+        } => stream(
+            &config,
+            &channel,
+            seconds,
+            &out,
+            (as_run, layouts),
+            at.as_deref(),
+        ),
         Command::Import(args) => import(&config, args),
         Command::Bundle {
             region,
             profile,
             out,
         } => bundle(&config, &region, &profile, &out),
-        Command::Epg { .. } => not_available("epg", "the programme guide"),
+        Command::Epg {
+            channel,
+            days,
+            json,
+        } => epg(&config, &channel, days, json),
         Command::User { action } => user(&config, action),
     }
 }
 
-fn not_available(command: &str, capability: &str) -> anyhow::Result<ExitCode> {
-    eprintln!(
-        "error: `headend {command}` is not available yet: this build does not include {capability}"
-    );
-    Ok(ExitCode::from(EXIT_NOT_AVAILABLE))
+/// `headend epg`: a channel's programme guide for the coming days, XMLTV or JSON.
+fn epg(config: &Config, channel: &str, days: u32, json: bool) -> anyhow::Result<ExitCode> {
+    use headend::schedule;
+    if !(1..=schedule::epg::MAX_DAYS).contains(&days) {
+        anyhow::bail!("--days must be 1 to {}", schedule::epg::MAX_DAYS);
+    }
+    let store = open_existing_store(config)?;
+    let name = channel.to_owned();
+    let today = headend::content::county_today();
+    let found = store.call_blocking(move |conn| {
+        let Some(info) = schedule::channel(conn, &name)? else {
+            let known: Vec<String> = schedule::channels(conn)?
+                .into_iter()
+                .map(|c| c.name)
+                .collect();
+            return Ok(Err(known));
+        };
+        let programmes = schedule::epg::guide(conn, &info, today, days)?;
+        Ok(Ok((info, programmes)))
+    })?;
+    let (info, programmes) = match found {
+        Ok(x) => x,
+        Err(known) => anyhow::bail!(
+            "there is no channel named {channel:?} (channels: {})",
+            known.join(", ")
+        ),
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&schedule::epg::json(&info, &programmes))?
+        );
+    } else {
+        print!("{}", schedule::epg::xmltv(&info, &programmes));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn serve(config: Config) -> anyhow::Result<ExitCode> {
@@ -366,10 +414,26 @@ fn stream(
     channel: &str,
     seconds: u32,
     out: &std::path::Path,
-    as_run: Option<PathBuf>,
-    layouts: Option<PathBuf>,
+    (as_run, layouts): (Option<PathBuf>, Option<PathBuf>),
+    at: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     use headend::playout::{self, asrun, OutputKind, OutputSpec, PlayoutError};
+    let now = chrono::Utc::now().with_timezone(&headend::content::county_offset());
+    let today_at = |t: &str| {
+        chrono::NaiveTime::parse_from_str(t, "%H:%M:%S")
+            .or_else(|_| chrono::NaiveTime::parse_from_str(t, "%H:%M"))
+            .ok()
+            .and_then(|time| headend::schedule::airing::at_county(now.date_naive().and_time(time)))
+    };
+    let start = match at {
+        None | Some("now") => now,
+        Some(t) if today_at(t).is_some() => today_at(t).unwrap_or(now),
+        Some(t) => headend::schedule::urgent::parse_time(t).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--at {t:?} is not a time: use 2026-12-07T08:00 (county time) or RFC 3339"
+            )
+        })?,
+    };
     let store = open_existing_store(config)?;
     let known = store.call_blocking(|conn| headend::schedule::channels(conn))?;
     if known.is_empty() {
@@ -413,7 +477,7 @@ fn stream(
             source: std::sync::Arc::new(headend::schedule::ScheduleProgram::new(store, &info.name)),
             options: spec.lane_options(),
             output: plan,
-            start: chrono::Utc::now().with_timezone(&headend::content::county_offset()),
+            start,
             faults: Default::default(),
             as_run: playout::AsRun::new(
                 channel,

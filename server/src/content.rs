@@ -178,6 +178,22 @@ vocabulary! {
     }
 }
 
+/// Chinese weekday names, Monday first.
+pub const WEEKDAYS: [&str; 7] = ["一", "二", "三", "四", "五", "六", "日"];
+
+/// `2026年11月22日 星期日` for the summary screen.
+pub fn date_line(now: chrono::DateTime<chrono::FixedOffset>) -> String {
+    use chrono::Datelike;
+    let weekday = WEEKDAYS[now.weekday().num_days_from_monday() as usize];
+    format!(
+        "{}年{}月{}日 星期{}",
+        now.year(),
+        now.month(),
+        now.day(),
+        weekday
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,20 +217,4 @@ mod tests {
     fn county_time_is_utc_plus_eight() {
         assert_eq!(county_offset().local_minus_utc(), 8 * 3600);
     }
-}
-
-/// Chinese weekday names, Monday first.
-pub const WEEKDAYS: [&str; 7] = ["一", "二", "三", "四", "五", "六", "日"];
-
-/// `2026年11月22日 星期日` for the summary screen.
-pub fn date_line(now: chrono::DateTime<chrono::FixedOffset>) -> String {
-    use chrono::Datelike;
-    let weekday = WEEKDAYS[now.weekday().num_days_from_monday() as usize];
-    format!(
-        "{}年{}月{}日 星期{}",
-        now.year(),
-        now.month(),
-        now.day(),
-        weekday
-    )
 }

@@ -80,6 +80,50 @@ pub struct County {
     pub polls: Vec<Poll>,
     /// Channels.
     pub channels: Vec<Channel>,
+    /// Programme blocks (none: every channel airs its default sequence).
+    #[serde(default)]
+    pub blocks: Vec<DemoBlock>,
+    /// The channels' schedule.
+    #[serde(default)]
+    pub schedule: Vec<DemoEntry>,
+}
+
+/// A programme block.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoBlock {
+    /// Name (unique).
+    pub name: String,
+    /// Guide description.
+    pub description: String,
+    /// Selectors in order.
+    pub items: Vec<crate::schedule::block::BlockItem>,
+}
+
+/// A schedule entry; dates are shifted like every other date.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoEntry {
+    /// Channel name.
+    pub channel: String,
+    /// Block name.
+    pub block: String,
+    /// `HH:MM`.
+    pub start: String,
+    /// Length.
+    pub minutes: u32,
+    /// `once`, `daily`, `weekdays` or `days`.
+    pub repeat: String,
+    /// For `days`: 1 = Monday … 7 = Sunday.
+    pub weekdays: Vec<u8>,
+    /// First date.
+    pub from: NaiveDate,
+    /// Last date.
+    pub until: Option<NaiveDate>,
+    /// Cuts in at the second.
+    pub hard: bool,
+    /// Priority.
+    pub priority: i32,
 }
 
 /// The county's identity.
@@ -555,6 +599,7 @@ impl Loader<'_> {
             )
             .map_err(at(|| format!("channel {}", ch.name)))?;
         }
+        self.schedule(c)?;
         let now = chrono::Utc::now()
             .with_timezone(&crate::content::county_offset())
             .to_rfc3339();
@@ -591,6 +636,62 @@ impl Loader<'_> {
             notices: c.notices.len(),
             cases: c.cases.len(),
         })
+    }
+
+    /// Inserts the blocks and the schedule (as the system account).
+    fn schedule(&mut self, c: &County) -> Result<(), DemoError> {
+        let tx = self.tx;
+        let stamp = crate::store::stamp(chrono::Utc::now());
+        let mut ids = HashMap::new();
+        for b in &c.blocks {
+            tx.execute(
+                "INSERT INTO blocks (name, description, updated_by, updated_at) VALUES (?1, ?2, 'system', ?3)",
+                params![b.name, b.description, stamp],
+            )
+            .map_err(at(|| format!("block {}", b.name)))?;
+            let id = tx.last_insert_rowid();
+            ids.insert(b.name.as_str(), id);
+            for (pos, i) in b.items.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO block_items (block_id, position, selector, arg, count, dwell) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![id, pos as i64, i.selector, i.arg, i.count, i.dwell],
+                )
+                .map_err(at(|| format!("block {} item {}", b.name, pos + 1)))?;
+            }
+        }
+        for (n, e) in c.schedule.iter().enumerate() {
+            let block = *ids
+                .get(e.block.as_str())
+                .ok_or_else(|| DemoError::UnknownReference {
+                    kind: "block",
+                    code: e.block.clone(),
+                    context: format!("schedule entry {}", n + 1),
+                })?;
+            let mask = e
+                .weekdays
+                .iter()
+                .filter(|d| (1..=7).contains(*d))
+                .fold(0u8, |m, d| m | 1 << (d - 1));
+            tx.execute(
+                "INSERT INTO schedule_entries (channel, block_id, start_time, minutes, repeat, weekdays, date_from, date_until, exceptions, hard, priority, created_by, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '[]', ?9, ?10, 'system', ?11)",
+                params![
+                    e.channel,
+                    block,
+                    format!("{}:00", e.start),
+                    e.minutes,
+                    e.repeat,
+                    mask,
+                    self.day(e.from),
+                    self.opt_day(e.until),
+                    e.hard,
+                    e.priority,
+                    stamp
+                ],
+            )
+            .map_err(at(|| format!("schedule entry {}", n + 1)))?;
+        }
+        Ok(())
     }
 
     /// Inserts catalogue entries; returns index_no → (row id, title).

@@ -47,6 +47,10 @@ pub struct AsRunLine {
     pub banner: bool,
     /// Whether this was the slate.
     pub slate: bool,
+    /// The part of the schedule it aired in (`entry:3@2026-12-07T07:00:00`, `fallback`,
+    /// `override:2`); empty for programs that are not scheduled.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub segment: String,
 }
 
 /// Where a lane's as-run lines go.

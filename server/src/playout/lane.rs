@@ -213,6 +213,7 @@ struct Run {
     pages: u32,
     banner: bool,
     slate: bool,
+    segment: String,
 }
 
 /// A running lane's scheduler state (lives on the lane's thread).
@@ -1070,6 +1071,7 @@ impl Lane {
                 hash: run.hash.to_string(),
                 banner: run.banner,
                 slate: run.slate,
+                segment: run.segment,
             };
             self.as_run.record(&line, start);
         }
@@ -1108,6 +1110,7 @@ impl Lane {
                     pages: page.pages(),
                     banner: shot.layout.strip.is_some(),
                     slate: false,
+                    segment: self.program.segment.clone(),
                 }
             }
             None => {
@@ -1122,6 +1125,7 @@ impl Lane {
                     pages: 1,
                     banner: false,
                     slate: true,
+                    segment: self.program.segment.clone(),
                 }
             }
         };

@@ -168,6 +168,21 @@ pub fn at_county(t: NaiveDateTime) -> Option<DateTime<FixedOffset>> {
         .single()
 }
 
+/// A schedule entry row as stored.
+type EntryRow = (
+    i64,
+    i64,
+    String,
+    u32,
+    String,
+    u8,
+    String,
+    Option<String>,
+    String,
+    bool,
+    i32,
+);
+
 /// The schedule entries of `channel`.
 pub fn entries_of(conn: &Connection, channel: &str) -> Result<Vec<Entry>, StoreError> {
     let mut stmt = conn.prepare_cached(
@@ -175,19 +190,7 @@ pub fn entries_of(conn: &Connection, channel: &str) -> Result<Vec<Entry>, StoreE
                 exceptions, hard, priority
          FROM schedule_entries WHERE channel = ?1 ORDER BY id",
     )?;
-    let rows: Vec<(
-        i64,
-        i64,
-        String,
-        u32,
-        String,
-        u8,
-        String,
-        Option<String>,
-        String,
-        bool,
-        i32,
-    )> = stmt
+    let rows: Vec<EntryRow> = stmt
         .query_map([channel], |r| {
             Ok((
                 r.get(0)?,
@@ -262,7 +265,7 @@ fn fallback(
             now.date_naive(),
         )?;
         if !items.is_empty() {
-            return Ok(block_program(conn, channel, items, now, "fallback".into())?);
+            return block_program(conn, channel, items, now, "fallback".into());
         }
         tracing::warn!(channel = %channel.name, block = b, "the fallback block selects nothing now; airing the default sequence");
     }
@@ -482,4 +485,93 @@ fn plan_one(
         as_run_dir: Some(data_dir.join("asrun")),
         layouts: None,
     })
+}
+
+/// What a channel airs at a moment, as planned: the segment, the program and how far into
+/// it the moment is.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The segment then (`None` only for a channel with no schedule window, which cannot
+    /// happen for a stored channel).
+    pub segment: Option<Segment>,
+    /// Its block's name, or the fallback's title.
+    pub title: String,
+    /// The program then.
+    pub program: Program,
+    /// Seconds from the start of the program's airing (segment start, midnight, or the
+    /// override's start) to the moment.
+    pub elapsed: u64,
+}
+
+/// The plan of `channel` at `at`.
+pub fn planned_at(
+    conn: &Connection,
+    channel: &ChannelInfo,
+    at: DateTime<FixedOffset>,
+) -> Result<Planned, StoreError> {
+    let local = at.naive_local();
+    let day_start = local.date().and_time(NaiveTime::MIN);
+    let segs = segments(
+        conn,
+        &channel.name,
+        day_start,
+        day_start + Duration::days(1),
+    )?;
+    let segment = segs.into_iter().find(|s| s.start <= local && local < s.end);
+    let program = program_at(conn, channel, at)?;
+    let mut since = segment.map_or(day_start, |s| s.start);
+    if let Some(id) = program
+        .segment
+        .strip_prefix("override:")
+        .and_then(|i| i.parse().ok())
+    {
+        if let Some(o) = urgent::get(conn, id)? {
+            since = o.starts_at.naive_local();
+        }
+    }
+    let title = match segment.map(|s| s.source) {
+        _ if program.segment.starts_with("override:") => "紧急插播".to_owned(),
+        Some(Source::Block { block, .. }) if !program.segment.starts_with("fallback") => {
+            block::get(conn, block)?.map_or_else(String::new, |b| b.name)
+        }
+        _ => match channel
+            .fallback
+            .map(|b| block::get(conn, b))
+            .transpose()?
+            .flatten()
+        {
+            Some(b) => b.name,
+            None => super::epg::DEFAULT_TITLE.to_owned(),
+        },
+    };
+    Ok(Planned {
+        segment,
+        title,
+        program,
+        elapsed: u64::try_from((local - since).num_seconds()).unwrap_or(0),
+    })
+}
+
+/// Which item of `items` and which page (1-based) is up `elapsed` seconds into airing them
+/// in order, over and over, where `pages(item)` gives each page's seconds.
+pub fn position(
+    items: &[Item],
+    elapsed: u64,
+    mut pages: impl FnMut(&Item) -> Vec<u64>,
+) -> Option<(usize, u32)> {
+    let times: Vec<Vec<u64>> = items.iter().map(&mut pages).collect();
+    let cycle: u64 = times.iter().flatten().sum();
+    if cycle == 0 {
+        return None;
+    }
+    let mut left = elapsed % cycle;
+    for (i, t) in times.iter().enumerate() {
+        for (p, secs) in t.iter().enumerate() {
+            if left < *secs {
+                return Some((i, p as u32 + 1));
+            }
+            left -= secs;
+        }
+    }
+    None
 }

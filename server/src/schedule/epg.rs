@@ -84,6 +84,17 @@ fn block_guide(
     })
 }
 
+/// A programme before its times become instants: start, stop, title, description, kind,
+/// block.
+type Raw = (
+    NaiveDateTime,
+    NaiveDateTime,
+    String,
+    String,
+    &'static str,
+    Option<i64>,
+);
+
 /// The guide of `channel` for `days` days from the start of `from`'s date.
 pub fn guide(
     conn: &Connection,
@@ -95,14 +106,7 @@ pub fn guide(
     let start = from.and_time(NaiveTime::MIN);
     let end = start + Duration::days(i64::from(days));
     let mut cache: HashMap<(i64, NaiveDate), BlockGuide> = HashMap::new();
-    let mut raw: Vec<(
-        NaiveDateTime,
-        NaiveDateTime,
-        String,
-        String,
-        &'static str,
-        Option<i64>,
-    )> = Vec::new();
+    let mut raw: Vec<Raw> = Vec::new();
     for seg in segments(conn, &channel.name, start, end)? {
         let (block, fallback) = match seg.source {
             Source::Block { block, .. } => (Some(block), false),
@@ -120,9 +124,8 @@ pub fn guide(
             continue;
         };
         let date = seg.start.date();
-        if !cache.contains_key(&(b, date)) {
-            let g = block_guide(conn, b, &channel.region, date)?;
-            cache.insert((b, date), g);
+        if let std::collections::hash_map::Entry::Vacant(v) = cache.entry((b, date)) {
+            v.insert(block_guide(conn, b, &channel.region, date)?);
         }
         let Some(g) = cache.get(&(b, date)) else {
             continue;

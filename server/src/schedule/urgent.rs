@@ -230,23 +230,20 @@ fn forbidden() -> EditError {
     EditError::Forbidden("只有播出员或管理员可以安排紧急插播".into())
 }
 
+/// A checked override: channels, start, end and form.
+type Checked = (
+    Vec<String>,
+    DateTime<FixedOffset>,
+    DateTime<FixedOffset>,
+    Form,
+);
+
 /// Checks `form` as of `now`: the fields to fix, or the override to store.
 fn check(
     conn: &Connection,
     form: &OverrideForm,
     now: DateTime<Utc>,
-) -> Result<
-    Result<
-        (
-            Vec<String>,
-            DateTime<FixedOffset>,
-            DateTime<FixedOffset>,
-            Form,
-        ),
-        Fields,
-    >,
-    StoreError,
-> {
+) -> Result<Result<Checked, Fields>, StoreError> {
     let mut errors: Fields = Vec::new();
     let status: Option<String> = conn
         .query_row(

@@ -115,6 +115,25 @@ endpoints! {
     "POST" "/api/v1/sources/{name}/poll" Access::Roles(ADMINS), "立即采集一次";
     "GET" "/api/v1/boxes" Access::Roles(OPERATORS), "已注册的机顶盒";
     "GET" "/api/v1/views" Access::Roles(OPERATORS), "各画面收看次数";
+    "GET" "/api/v1/channels" Access::Staff, "频道列表（含空档节目和节目指南设置）";
+    "PUT" "/api/v1/channels/{name}" Access::Roles(OPERATORS), "修改频道（名称、地区、空档节目块、节目指南方式）", "ChannelForm";
+    "GET" "/api/v1/channels/{name}/schedule" Access::Staff, "频道节目表：编排条目、时段和冲突（?from=&days=）";
+    "POST" "/api/v1/channels/{name}/schedule" Access::Roles(OPERATORS), "添加节目编排（重复规则、硬开始、优先级）", "EntryForm";
+    "PUT" "/api/v1/channels/{name}/schedule/{id}" Access::Roles(OPERATORS), "修改节目编排", "EntryForm";
+    "DELETE" "/api/v1/channels/{name}/schedule/{id}" Access::Roles(OPERATORS), "删除节目编排";
+    "GET" "/api/v1/channels/{name}/epg.xml" Access::Public, "节目指南（XMLTV，供有线电视运营商导入）";
+    "GET" "/api/v1/channels/{name}/epg" Access::Staff, "节目指南（JSON）";
+    "GET" "/api/v1/channels/{name}/on-air" Access::Staff, "某一时刻播出的内容（?at=）";
+    "GET" "/api/v1/channels/{name}/on-air.png" Access::Staff, "某一时刻播出的画面（PNG，?at=&profile=）";
+    "GET" "/api/v1/blocks" Access::Staff, "节目块列表";
+    "POST" "/api/v1/blocks" Access::Roles(OPERATORS), "新建节目块", "BlockForm";
+    "GET" "/api/v1/blocks/{id}" Access::Staff, "节目块详情及目前选到的画面";
+    "PUT" "/api/v1/blocks/{id}" Access::Roles(OPERATORS), "修改节目块", "BlockForm";
+    "DELETE" "/api/v1/blocks/{id}" Access::Roles(OPERATORS), "删除节目块（未被使用时）";
+    "GET" "/api/v1/blocks/{id}/strip.png" Access::Staff, "节目块预览（缩略图条）";
+    "GET" "/api/v1/overrides" Access::Staff, "紧急插播列表";
+    "POST" "/api/v1/overrides" Access::Roles(OPERATORS), "申请紧急插播（须另一位播出员或管理员批准）", "OverrideForm";
+    "POST" "/api/v1/overrides/{id}/{action}" Access::Roles(OPERATORS), "批准（approve）或取消（cancel）紧急插播";
 }
 
 /// The endpoint routed as `path` for `method`.
@@ -321,6 +340,23 @@ fn schemas() -> Value {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
         "NoticeForm": notice_form,
         "Reason": {"type": "object", "properties": {"reason": s}},
+        "ChannelForm": {"type": "object", "required": ["title", "region"], "properties": {
+            "title": s, "region": s, "fallback": {"type": ["integer", "null"]}, "epg_per_notice": {"type": "boolean"}}},
+        "BlockForm": {"type": "object", "required": ["name", "items"], "properties": {
+            "name": s, "description": s,
+            "items": {"type": "array", "minItems": 1, "maxItems": crate::schedule::block::MAX_ITEMS, "items": {"type": "object", "required": ["selector", "dwell"], "properties": {
+                "selector": {"type": "string", "enum": crate::schedule::block::SELECTORS.iter().map(|x| x.0).collect::<Vec<_>>()},
+                "arg": s, "count": {"type": "integer", "minimum": 0}, "dwell": {"type": "integer", "minimum": 3, "maximum": 300}}}}}},
+        "EntryForm": {"type": "object", "required": ["block", "start", "minutes", "repeat", "from"], "properties": {
+            "block": {"type": "integer"}, "start": s, "minutes": {"type": "integer", "minimum": 1, "maximum": 1440},
+            "repeat": {"type": "string", "enum": ["once", "daily", "weekdays", "days"]},
+            "weekdays": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 7}},
+            "from": {"type": "string", "format": "date"}, "until": {"type": ["string", "null"]},
+            "except": {"type": "array", "items": s}, "hard": {"type": "boolean"},
+            "priority": {"type": "integer", "minimum": -9, "maximum": 9}}},
+        "OverrideForm": {"type": "object", "required": ["notice_id", "channels", "starts_at", "ends_at", "form"], "properties": {
+            "notice_id": {"type": "integer"}, "channels": {"type": "array", "items": s},
+            "starts_at": s, "ends_at": s, "form": {"type": "string", "enum": ["full", "band"]}}},
         "PollForm": {"type": "object", "required": ["question", "region", "opens_on", "closes_on", "options"], "properties": {
             "question": s, "region": s, "opens_on": {"type": "string", "format": "date"},
             "closes_on": {"type": "string", "format": "date"},

@@ -69,6 +69,19 @@ impl From<AccountError> for StaffApiError {
     }
 }
 
+impl From<crate::schedule::EditError> for StaffApiError {
+    fn from(e: crate::schedule::EditError) -> Self {
+        use crate::schedule::EditError;
+        StaffApiError::Api(match e {
+            EditError::Store(s) => ApiError::Store(s),
+            EditError::Forbidden(m) => ApiError::Forbidden(m),
+            EditError::NotFound => ApiError::NotFound("没有这一项".into()),
+            EditError::Conflict(m) => ApiError::Conflict(m),
+            EditError::Invalid(fields) => return StaffApiError::Fields(fields),
+        })
+    }
+}
+
 impl IntoResponse for StaffApiError {
     fn into_response(self) -> Response {
         match self {
@@ -94,7 +107,7 @@ impl IntoResponse for StaffApiError {
     }
 }
 
-type ApiResult = Result<Response, StaffApiError>;
+pub(crate) type ApiResult = Result<Response, StaffApiError>;
 
 /// Reads a JSON body into `T`, with a Chinese message for anything malformed.
 fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StaffApiError> {
@@ -114,7 +127,7 @@ fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StaffApiError
 /// Largest JSON body of the staff API.
 pub const MAX_BODY: usize = 512 * 1024;
 
-async fn read_body<T: serde::de::DeserializeOwned>(
+pub(crate) async fn read_body<T: serde::de::DeserializeOwned>(
     b: axum::body::Body,
 ) -> Result<T, StaffApiError> {
     let bytes = axum::body::to_bytes(b, MAX_BODY).await.map_err(|_| {
@@ -126,7 +139,7 @@ async fn read_body<T: serde::de::DeserializeOwned>(
     body(&bytes)
 }
 
-async fn call<T: Send + 'static, E: Into<StaffApiError> + Send + 'static>(
+pub(crate) async fn call<T: Send + 'static, E: Into<StaffApiError> + Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&mut rusqlite::Connection) -> Result<T, E> + Send + 'static,
 ) -> Result<T, StaffApiError> {

@@ -9,6 +9,7 @@ mod live;
 pub mod metrics;
 mod overview;
 pub mod preview;
+pub mod schedule;
 pub mod sources;
 pub mod staff;
 pub mod stb;
@@ -50,6 +51,9 @@ pub struct AppState {
     /// Ingest sources and the admin token for their write endpoints; `None` (the default
     /// of [`AppState::new`]) answers the sources endpoints with 503.
     pub ingest: Option<sources::IngestApi>,
+    /// Programme guides served (public XMLTV), kept until the store changes or the day
+    /// turns.
+    pub guides: Arc<schedule::GuideCache>,
 }
 
 impl AppState {
@@ -66,6 +70,7 @@ impl AppState {
                 preview::MAX_CONCURRENT_PREVIEWS,
             )),
             ingest: None,
+            guides: Arc::new(schedule::GuideCache::default()),
             passwords: crate::accounts::Passwords::start().unwrap_or_else(|e| {
                 // Only when no thread can be spawned at all; every password check then
                 // answers 503.
@@ -158,6 +163,42 @@ pub fn app(state: AppState) -> Router {
             axum::routing::delete(api::remove_sensitive_word),
         )
         .route("/api/v1/users/{name}/{action}", post(api::user_action))
+        .route("/api/v1/channels", get(schedule::channels))
+        .route("/api/v1/channels/{name}", put(schedule::update_channel))
+        .route(
+            "/api/v1/channels/{name}/schedule",
+            get(schedule::schedule).post(schedule::create_entry),
+        )
+        .route(
+            "/api/v1/channels/{name}/schedule/{id}",
+            put(schedule::update_entry).delete(schedule::delete_entry),
+        )
+        .route("/api/v1/channels/{name}/epg.xml", get(schedule::epg_xml))
+        .route("/api/v1/channels/{name}/epg", get(schedule::epg_json))
+        .route("/api/v1/channels/{name}/on-air", get(schedule::on_air_json))
+        .route(
+            "/api/v1/channels/{name}/on-air.png",
+            get(schedule::on_air_png),
+        )
+        .route(
+            "/api/v1/blocks",
+            get(schedule::blocks).post(schedule::create_block),
+        )
+        .route(
+            "/api/v1/blocks/{id}",
+            get(schedule::block)
+                .put(schedule::update_block)
+                .delete(schedule::delete_block),
+        )
+        .route("/api/v1/blocks/{id}/strip.png", get(schedule::block_strip))
+        .route(
+            "/api/v1/overrides",
+            get(schedule::overrides).post(schedule::create_override),
+        )
+        .route(
+            "/api/v1/overrides/{id}/{action}",
+            post(schedule::override_action),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::guard,

@@ -8,6 +8,7 @@ mod http;
 mod ingest;
 mod playout;
 mod render;
+mod schedule;
 mod staff;
 mod stb;
 mod stb_client_assets;

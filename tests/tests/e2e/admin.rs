@@ -61,6 +61,12 @@ impl Staff {
         field.send_keys(text).await.unwrap();
     }
 
+    async fn fill_css(&self, css: &str, text: &str) {
+        let field = self.browser.find(Locator::Css(css)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
     async fn click(&self, css: &str) {
         self.browser
             .find(Locator::Css(css))
@@ -211,6 +217,8 @@ impl Staff {
 fn staff_publish_a_notice_through_review_in_a_real_browser() {
     let dir = tempfile::tempdir().unwrap();
     let data = demo_data(dir.path()).unwrap();
+    // The notice must air in the next cycle whatever the time of day: no blocks.
+    super::unschedule(&data);
     let config = dir.path().join("headend.toml");
     std::fs::write(
         &config,
@@ -360,6 +368,197 @@ fn staff_publish_a_notice_through_review_in_a_real_browser() {
             wait_for(10, || (!manifest(&server.addr).contains(TITLE)).then_some(())).is_some(),
             "still in the manifest"
         );
+        staff.browser.close().await.unwrap();
+    });
+}
+
+impl Staff {
+    /// Sets a form field's value as a script would (date-time pickers and selects).
+    async fn set(&self, css: &str, value: &str) {
+        let found = self
+            .browser
+            .execute(
+                "const e = document.querySelector(arguments[0]); if (!e) return false; e.value = arguments[1]; return true;",
+                vec![Value::from(css), Value::from(value)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(found, Value::Bool(true), "{css}");
+    }
+
+    /// Whether the image `css` loaded (a picture the server drew).
+    async fn image_loaded(&self, css: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let w = self
+                .browser
+                .execute(
+                    "const i = document.querySelector(arguments[0]); return i && i.complete ? i.naturalWidth : -1;",
+                    vec![Value::from(css)],
+                )
+                .await
+                .unwrap();
+            match w.as_i64() {
+                Some(-1) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                Some(n) => return n > 0,
+                None => return false,
+            }
+        }
+    }
+}
+
+fn county_minute(offset_minutes: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::minutes(offset_minutes))
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
+}
+
+#[test]
+fn operators_schedule_a_block_and_two_people_put_an_urgent_notice_on_air_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo_data(dir.path()).unwrap();
+    let config = dir.path().join("headend.toml");
+    std::fs::write(
+        &config,
+        "[[channels]]\nname = \"county\"\ndwell = 2\nread_rate = 0\n\
+         [[channels.outputs]]\nkind = \"hls\"\nprofile = \"sd\"\n",
+    )
+    .unwrap();
+    let server = Headend::start(&data, &["--config", config.to_str().unwrap()]).unwrap();
+    let driver = ChromeDriver::start().unwrap();
+    let profile = dir.path().join("chromium");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(ChromeDriver::headless_chromium(&profile))
+            .connect(&driver.url)
+            .await
+            .unwrap();
+        let staff = Staff {
+            browser,
+            base: server.url.clone(),
+        };
+        staff.login("operator", "shifan-operator-2026").await;
+
+        // A block: the three latest notices, five seconds a page; its preview strip draws.
+        staff.follow("a[href='/admin/blocks']").await;
+        staff.follow("a[href='/admin/blocks/new']").await;
+        staff.fill("name", "午后通知速览").await;
+        staff.set("select[name=selector_1]", "notices").await;
+        staff.fill_css("input[name=count_1]", "3").await;
+        staff.fill_css("input[name=dwell_1]", "5").await;
+        staff.follow("#block-form button[type=submit]").await;
+        let block_path = staff.path().await;
+        assert!(block_path.starts_with("/admin/blocks/"), "{block_path}");
+        assert!(staff.text("h1").await.contains("午后通知速览"));
+        assert!(
+            staff.image_loaded("#strip").await,
+            "the block's thumbnail strip"
+        );
+        let block_id = block_path.rsplit('/').next().unwrap().to_owned();
+
+        // The schedule: a hard start overlapping the demo's 07:00 hard start is refused
+        // with the reason; at 05:00 it is placed and shows in the week grid.
+        staff.open("/admin/channels/county/schedule").await;
+        staff.set("#block", &block_id).await;
+        staff.fill("start", "07:30").await;
+        staff.fill("minutes", "30").await;
+        staff.click("#hard").await;
+        staff.follow("#new-entry button[type=submit]").await;
+        let alert = staff.text("#new-entry .alert").await;
+        assert!(alert.contains("硬开始时段重叠"), "{alert}");
+        staff.set("#block", &block_id).await;
+        staff.fill("start", "05:00").await;
+        staff.follow("#new-entry button[type=submit]").await;
+        assert!(staff
+            .path()
+            .await
+            .starts_with("/admin/channels/county/schedule"));
+        assert!(staff.text(".week").await.contains("午后通知速览"));
+
+        // An urgent override, full screen on the county channel from now: it waits for a
+        // second person; its requester cannot approve it.
+        staff.follow("a[href='/admin/overrides']").await;
+        let notice = staff
+            .browser
+            .execute("return document.querySelector('#notice_id').value;", vec![])
+            .await
+            .unwrap();
+        let notice: i64 = notice.as_str().unwrap().parse().unwrap();
+        staff.set("#starts_at", &county_minute(-1)).await;
+        staff.set("#ends_at", &county_minute(30)).await;
+        staff.follow("#new-override button[type=submit]").await;
+        assert_eq!(staff.path().await, "/admin/overrides");
+        let row = staff.text("tbody tr").await;
+        assert!(row.contains("待批准"), "{row}");
+        assert!(
+            staff
+                .browser
+                .find(Locator::Css("form[action$='/approve']"))
+                .await
+                .is_err(),
+            "no approving one's own request"
+        );
+        let id: String = staff
+            .text("tbody tr td")
+            .await
+            .trim_start_matches('#')
+            .to_owned();
+        let segment = format!("override:{id}");
+        assert!(
+            !as_run(&data)
+                .iter()
+                .any(|l| l["segment"] == segment.as_str()),
+            "nothing airs before the second approval"
+        );
+        staff.logout().await;
+
+        // The administrator approves: it airs on the county channel, full screen.
+        staff.login("admin", "shifan-admin-2026").await;
+        staff.open("/admin/overrides").await;
+        staff
+            .follow(&format!(
+                "form[action='/admin/overrides/{id}/approve'] button"
+            ))
+            .await;
+        assert!(staff.text("tbody tr").await.contains("播出中"));
+        let aired = wait_for(60, || {
+            as_run(&data)
+                .iter()
+                .any(|l| l["segment"] == segment.as_str() && l["item"].as_i64() == Some(notice))
+                .then_some(())
+        });
+        assert!(
+            aired.is_some(),
+            "the approved override is not in the as-run log"
+        );
+        // What airs now, drawn: the override.
+        staff.open("/admin/channels/county/epg").await;
+        assert!(staff.text("#on-air-text").await.contains("紧急插播"));
+        assert!(staff.image_loaded("#on-air-image").await);
+
+        // Cancelled: it leaves the air.
+        staff.open("/admin/overrides").await;
+        staff
+            .follow(&format!(
+                "form[action='/admin/overrides/{id}/cancel'] button"
+            ))
+            .await;
+        assert!(staff.text("tbody tr").await.contains("已取消"));
+        let left = wait_for(60, || {
+            as_run(&data)
+                .iter()
+                .rfind(|l| l["channel"] == "county")
+                .is_some_and(|l| l["segment"] != segment.as_str())
+                .then_some(())
+        });
+        assert!(left.is_some(), "still on air after cancelling");
         staff.browser.close().await.unwrap();
     });
 }

@@ -41,6 +41,7 @@ const CLAUSE_ENDS: &[char] = &['。', '；', '！', '？', '，', '、', '：', 
 fn twenty_minutes_of_the_county_channel_with_an_urgent_notice_in_force() {
     let dir = tempfile::tempdir().unwrap();
     let data = demo_data(dir.path()).unwrap();
+    super::unschedule(&data);
     let (ts, log, layouts) = (
         dir.path().join("county.ts"),
         dir.path().join("asrun.jsonl"),
@@ -287,6 +288,7 @@ fn start_secs(line: &Value) -> i64 {
 fn a_published_notice_airs_next_and_a_withdrawn_urgent_notice_leaves_at_the_next_page() {
     let dir = tempfile::tempdir().unwrap();
     let data = demo_data(dir.path()).unwrap();
+    super::unschedule(&data);
     let config = dir.path().join("headend.toml");
     std::fs::write(
         &config,

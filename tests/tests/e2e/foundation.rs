@@ -202,17 +202,50 @@ fn a_config_file_with_an_unknown_key_names_it() {
 }
 
 #[test]
-fn later_capabilities_say_not_available_yet() {
+fn the_programme_guide_of_the_demo_week_is_valid_xmltv_and_names_a_missing_channel() {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().to_str().unwrap();
-    let args = ["epg", "--channel", "county", "--days", "1", "--data", d];
-    let out = headend(&args);
-    assert_eq!(out.status.code(), Some(3), "{args:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let data = e2e::demo_data(dir.path()).unwrap();
+    let d = data.to_str().unwrap();
+    let out = headend(&["epg", "--channel", "county", "--days", "7", "--data", d]);
     assert!(
-        stderr.contains("is not available yet"),
-        "{args:?}: {stderr}"
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    let xml = String::from_utf8(out.stdout).unwrap();
+    assert!(xml.contains("<display-name lang=\"zh\">示范县政务频道</display-name>"));
+    assert!(
+        xml.matches("<programme ").count() >= 7 * 5,
+        "a week of programmes"
+    );
+    let file = dir.path().join("county.xml");
+    std::fs::write(&file, &xml).unwrap();
+    let check = std::process::Command::new("tv_validate_file")
+        .env("XMLTV_SUPPLEMENT", "/usr/share/xmltv")
+        .arg(&file)
+        .output()
+        .expect("tv_validate_file (Debian xmltv-util) runs");
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let out = headend(&[
+        "epg",
+        "--channel",
+        "county",
+        "--days",
+        "1",
+        "--json",
+        "--data",
+        d,
+    ]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["programmes"].as_array().is_some_and(|p| !p.is_empty()));
+    let out = headend(&["epg", "--channel", "nowhere", "--data", d]);
+    assert_one_error_line(&out, &["\"nowhere\"", "county"]);
 }
 
 #[test]

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod consultation;
 pub mod notices;
 pub mod openness;
+pub mod schedule;
 pub mod sources;
 pub mod users;
 pub mod words;
@@ -86,6 +87,24 @@ fn templates() -> &'static Environment<'static> {
             ("polls.html", include_str!("../../../templates/polls.html")),
             ("cases.html", include_str!("../../../templates/cases.html")),
             ("words.html", include_str!("../../../templates/words.html")),
+            (
+                "channels.html",
+                include_str!("../../../templates/channels.html"),
+            ),
+            (
+                "schedule.html",
+                include_str!("../../../templates/schedule.html"),
+            ),
+            ("epg.html", include_str!("../../../templates/epg.html")),
+            (
+                "blocks.html",
+                include_str!("../../../templates/blocks.html"),
+            ),
+            ("block.html", include_str!("../../../templates/block.html")),
+            (
+                "overrides.html",
+                include_str!("../../../templates/overrides.html"),
+            ),
             ("entry.html", include_str!("../../../templates/entry.html")),
             (
                 "sources.html",
@@ -505,6 +524,35 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/admin/sources/{name}/delete", post(sources::delete))
         .route("/admin/words", get(words::list).post(words::add))
         .route("/admin/words/remove", post(words::remove))
+        .route("/admin/channels", get(schedule::channels))
+        .route("/admin/channels/{name}", post(schedule::update_channel))
+        .route(
+            "/admin/channels/{name}/schedule",
+            get(schedule::schedule_page).post(schedule::add_entry),
+        )
+        .route(
+            "/admin/channels/{name}/schedule/{id}/delete",
+            post(schedule::delete_entry),
+        )
+        .route("/admin/channels/{name}/epg", get(schedule::epg_page))
+        .route(
+            "/admin/blocks",
+            get(schedule::blocks).post(schedule::create_block),
+        )
+        .route("/admin/blocks/new", get(schedule::new_block))
+        .route(
+            "/admin/blocks/{id}",
+            get(schedule::show_block).post(schedule::update_block),
+        )
+        .route("/admin/blocks/{id}/delete", post(schedule::delete_block))
+        .route(
+            "/admin/overrides",
+            get(schedule::overrides).post(schedule::request_override),
+        )
+        .route(
+            "/admin/overrides/{id}/{action}",
+            post(schedule::override_action),
+        )
         .route("/admin/audit", get(audit::list))
         .route("/admin/audit.csv", get(audit::csv))
 }

@@ -1,0 +1,672 @@
+//! The operators' pages: channels, programme blocks (with their thumbnail strip), the
+//! schedule of a channel as a week grid, urgent overrides (two-person rule) and the
+//! programme guide with what airs at any moment. Everyone signed in may look; operators
+//! and administrators edit (checked again in `crate::schedule`).
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use chrono::{Datelike, Duration, NaiveTime, Utc};
+
+use super::{form_errors, page, PageError, Staff};
+use crate::schedule::{self, block, edit, epg, timeline, urgent, EditError};
+use crate::web::schedule::{self as api, AtQuery, RangeQuery};
+use crate::web::{ApiError, AppState};
+
+/// Rows of the block form.
+pub const BLOCK_ROWS: usize = 10;
+
+type Pairs = Vec<(String, String)>;
+
+fn field<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+fn fields<'a>(pairs: &'a Pairs, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pairs
+        .iter()
+        .filter(move |(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+impl From<EditError> for PageError {
+    fn from(e: EditError) -> Self {
+        PageError::Api(match e {
+            EditError::Store(s) => ApiError::Store(s),
+            EditError::Forbidden(m) => ApiError::Forbidden(m),
+            EditError::NotFound => ApiError::NotFound("没有这一项".into()),
+            EditError::Conflict(m) => ApiError::Conflict(m),
+            EditError::Invalid(f) => {
+                ApiError::BadRequest(f.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("；"))
+            }
+        })
+    }
+}
+
+/// Splits an edit's outcome: `Ok(Ok(v))` done, `Ok(Err(fields))` to show on the form.
+fn fields_or<T>(r: Result<T, EditError>) -> Result<Result<T, edit::Fields>, PageError> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(EditError::Invalid(f)) => Ok(Err(f)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn may_edit(staff: &Staff) -> bool {
+    edit::may_schedule(&staff.user)
+}
+
+/// `GET /admin/channels`.
+pub async fn channels(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
+    channels_page(&state, &staff, StatusCode::OK, None, Vec::new()).await
+}
+
+async fn channels_page(
+    state: &AppState,
+    staff: &Staff,
+    status: StatusCode,
+    failed: Option<(String, Pairs)>,
+    errors: edit::Fields,
+) -> Result<Response, PageError> {
+    let (channels, blocks, regions) = state
+        .store
+        .call(|conn| {
+            Ok((
+                schedule::channels(conn)?,
+                block::all(conn)?,
+                super::account::regions(conn)?,
+            ))
+        })
+        .await?;
+    let names: BTreeMap<i64, String> = blocks.iter().map(|b| (b.id, b.name.clone())).collect();
+    let rows: Vec<minijinja::Value> = channels
+        .iter()
+        .map(|c| {
+            let mut title = c.title.clone();
+            let mut region = c.region.clone();
+            let mut fallback = c.fallback;
+            let mut per_notice = c.epg_per_notice;
+            let mut errs = Vec::new();
+            if let Some((name, pairs)) = &failed {
+                if *name == c.name {
+                    title = field(pairs, "title").to_owned();
+                    region = field(pairs, "region").to_owned();
+                    fallback = field(pairs, "fallback").parse().ok();
+                    per_notice = field(pairs, "epg_per_notice") == "1";
+                    errs = form_errors(&errors).0;
+                }
+            }
+            minijinja::context! {
+                name => c.name, title, region, fallback, per_notice, errors => errs,
+                fallback_name => c.fallback.and_then(|b| names.get(&b).cloned()).unwrap_or_else(|| format!("{}（默认轮播）", epg::DEFAULT_TITLE)),
+                current_title => c.title,
+            }
+        })
+        .collect();
+    let html = page(
+        "channels.html",
+        Some(staff),
+        "channels",
+        minijinja::context! { channels => rows, blocks, regions, may_edit => may_edit(staff) },
+    )?;
+    Ok((status, html).into_response())
+}
+
+/// `POST /admin/channels/{name}`.
+pub async fn update_channel(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(name): Path<String>,
+    Form(pairs): Form<Pairs>,
+) -> Result<Response, PageError> {
+    let form = edit::ChannelForm {
+        title: field(&pairs, "title").to_owned(),
+        region: field(&pairs, "region").to_owned(),
+        fallback: field(&pairs, "fallback").parse().ok(),
+        epg_per_notice: field(&pairs, "epg_per_notice") == "1",
+    };
+    let (user, n) = (staff.user.clone(), name.clone());
+    let r = state
+        .store
+        .call(move |conn| Ok(edit::update_channel(conn, &user, &n, &form, Utc::now())))
+        .await?;
+    match fields_or(r)? {
+        Ok(()) => Ok(Redirect::to("/admin/channels").into_response()),
+        Err(f) => {
+            channels_page(
+                &state,
+                &staff,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some((name, pairs)),
+                f,
+            )
+            .await
+        }
+    }
+}
+
+/// `GET /admin/channels/{name}/schedule?from=`: the week grid.
+pub async fn schedule_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(name): Path<String>,
+    Query(q): Query<RangeQuery>,
+) -> Result<Response, PageError> {
+    grid(&state, &staff, &name, &q, StatusCode::OK, None, Vec::new()).await
+}
+
+async fn grid(
+    state: &AppState,
+    staff: &Staff,
+    name: &str,
+    q: &RangeQuery,
+    status: StatusCode,
+    typed: Option<Pairs>,
+    errors: edit::Fields,
+) -> Result<Response, PageError> {
+    let (from, _) = api::range(q)?;
+    // The week from Monday.
+    let monday = from - Duration::days(i64::from(from.weekday().num_days_from_monday()));
+    let n = name.to_owned();
+    let (view, blocks) = state
+        .store
+        .call(move |conn| Ok((api::schedule_view(conn, &n, monday, 7)?, block::all(conn)?)))
+        .await?;
+    let view = view.ok_or_else(|| ApiError::NotFound(format!("没有名为“{name}”的频道")))?;
+    let names: BTreeMap<i64, String> = blocks.iter().map(|b| (b.id, b.name.clone())).collect();
+    let fallback_title = view
+        .channel
+        .fallback
+        .and_then(|b| names.get(&b).cloned())
+        .unwrap_or_else(|| epg::DEFAULT_TITLE.to_owned());
+    let mut days: Vec<minijinja::Value> = Vec::new();
+    for d in 0..7 {
+        let date = monday + Duration::days(d);
+        let (start, end) = (
+            date.and_time(NaiveTime::MIN),
+            (date + Duration::days(1)).and_time(NaiveTime::MIN),
+        );
+        let slots: Vec<minijinja::Value> = view
+            .segments
+            .iter()
+            .filter(|s| s.start < end && s.end > start)
+            .map(|s| {
+                let (title, entry, fallback) = match s.source {
+                    timeline::Source::Block { block, entry, .. } => (
+                        names.get(&block).cloned().unwrap_or_default(),
+                        Some(entry),
+                        false,
+                    ),
+                    timeline::Source::Fallback => (fallback_title.clone(), None, true),
+                };
+                let (a, b) = (s.start.max(start), s.end.min(end));
+                minijinja::context! {
+                    from => a.format("%H:%M").to_string(),
+                    to => if b == end { "24:00".to_owned() } else { b.format("%H:%M").to_string() },
+                    title, entry, fallback, hard => s.hard,
+                }
+            })
+            .collect();
+        days.push(minijinja::context! {
+            date => date.to_string(),
+            label => format!("{}月{}日 星期{}", date.month(), date.day(), crate::content::WEEKDAYS[d as usize]),
+            today => date == crate::content::county_today(),
+            slots,
+        });
+    }
+    let conflicts: Vec<minijinja::Value> = view
+        .conflicts
+        .iter()
+        .map(|c| minijinja::context! { a => c.a, b => c.b, from => c.start.format("%m-%d %H:%M").to_string(), to => c.end.format("%m-%d %H:%M").to_string() })
+        .collect();
+    let form = match &typed {
+        Some(p) => minijinja::context! {
+            block => field(p, "block"), start => field(p, "start"), minutes => field(p, "minutes"),
+            repeat => field(p, "repeat"), weekdays => fields(p, "weekdays").map(str::to_owned).collect::<Vec<_>>(),
+            from => field(p, "from"), until => field(p, "until"), except => field(p, "except"),
+            hard => field(p, "hard") == "1", priority => field(p, "priority"),
+        },
+        None => minijinja::context! {
+            block => "", start => "08:00", minutes => "60", repeat => "daily", weekdays => Vec::<String>::new(),
+            from => crate::content::county_today().to_string(), until => "", except => "", hard => false, priority => "0",
+        },
+    };
+    let (errors, by_field) = form_errors(&errors);
+    let html = page(
+        "schedule.html",
+        Some(staff),
+        "channels",
+        minijinja::context! {
+            channel => view.channel, entries => view.entries, days, conflicts, blocks, form, errors, by_field,
+            prev => (monday - Duration::days(7)).to_string(), next => (monday + Duration::days(7)).to_string(),
+            week => monday.to_string(), may_edit => may_edit(staff),
+            weekday_names => crate::content::WEEKDAYS,
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
+fn entry_form(p: &Pairs) -> edit::EntryForm {
+    edit::EntryForm {
+        block: field(p, "block").parse().unwrap_or(0),
+        start: field(p, "start").to_owned(),
+        minutes: field(p, "minutes").trim().parse().unwrap_or(0),
+        repeat: field(p, "repeat").to_owned(),
+        weekdays: fields(p, "weekdays")
+            .filter_map(|d| d.parse().ok())
+            .collect(),
+        from: field(p, "from").to_owned(),
+        until: Some(field(p, "until").to_owned()).filter(|s| !s.trim().is_empty()),
+        except: field(p, "except")
+            .split(|c: char| c == ',' || c == '，' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        hard: field(p, "hard") == "1",
+        priority: field(p, "priority").trim().parse().unwrap_or(0),
+    }
+}
+
+/// `POST /admin/channels/{name}/schedule`.
+pub async fn add_entry(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(name): Path<String>,
+    Form(pairs): Form<Pairs>,
+) -> Result<Response, PageError> {
+    let form = entry_form(&pairs);
+    let week = form.from.clone();
+    let (user, n) = (staff.user.clone(), name.clone());
+    let r = state
+        .store
+        .call(move |conn| Ok(edit::create_entry(conn, &user, &n, &form, Utc::now())))
+        .await?;
+    match fields_or(r)? {
+        Ok(_) => Ok(
+            Redirect::to(&format!("/admin/channels/{name}/schedule?from={week}")).into_response(),
+        ),
+        Err(f) => {
+            let q = RangeQuery {
+                from: Some(week).filter(|w| {
+                    api::range(&RangeQuery {
+                        from: Some(w.clone()),
+                        days: None,
+                    })
+                    .is_ok()
+                }),
+                days: None,
+            };
+            grid(
+                &state,
+                &staff,
+                &name,
+                &q,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(pairs),
+                f,
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /admin/channels/{name}/schedule/{id}/delete`.
+pub async fn delete_entry(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((name, id)): Path<(String, i64)>,
+) -> Result<Response, PageError> {
+    let (user, n) = (staff.user.clone(), name.clone());
+    state
+        .store
+        .call(move |conn| Ok(edit::delete_entry(conn, &user, &n, id, Utc::now())))
+        .await??;
+    Ok(Redirect::to(&format!("/admin/channels/{name}/schedule")).into_response())
+}
+
+/// `GET /admin/channels/{name}/epg?at=`: the guide and what airs at a moment.
+pub async fn epg_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(name): Path<String>,
+    Query(q): Query<AtQuery>,
+) -> Result<Response, PageError> {
+    let (info, programmes) = api::guide(&state, &name, 7).await.map_err(staff_api)?;
+    let at = api::moment(&q)?;
+    let on_air = api::on_air_json_value(&state, &name, &q)
+        .await
+        .map_err(staff_api)?;
+    let rows: Vec<minijinja::Value> = programmes
+        .iter()
+        .map(|p| {
+            minijinja::context! {
+                day => p.start.format("%m-%d").to_string(),
+                from => p.start.format("%H:%M").to_string(),
+                to => p.stop.format("%H:%M").to_string(),
+                title => p.title, desc => p.desc, kind => p.kind,
+            }
+        })
+        .collect();
+    let at_text = at.format("%Y-%m-%dT%H:%M").to_string();
+    let html = page(
+        "epg.html",
+        Some(&staff),
+        "channels",
+        minijinja::context! {
+            channel => info, programmes => rows, at => at_text, on_air,
+            image => format!("/api/v1/channels/{name}/on-air.png?at={}", at.format("%Y-%m-%dT%H:%M:%S")),
+        },
+    )?;
+    Ok(html.into_response())
+}
+
+fn staff_api(e: crate::web::api::StaffApiError) -> PageError {
+    match e {
+        crate::web::api::StaffApiError::Api(a) => PageError::Api(a),
+        crate::web::api::StaffApiError::Fields(f) => PageError::Api(ApiError::BadRequest(
+            f.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("；"),
+        )),
+    }
+}
+
+/// `GET /admin/blocks`.
+pub async fn blocks(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
+    let list = state.store.call(|conn| block::all(conn)).await?;
+    let rows: Vec<minijinja::Value> = list
+        .iter()
+        .map(|b| {
+            minijinja::context! {
+                id => b.id, name => b.name, description => b.description,
+                items => b.items.iter().map(block::BlockItem::describe).collect::<Vec<_>>(),
+                updated_by => b.updated_by, updated_at => b.updated_at.get(..10).unwrap_or(""),
+            }
+        })
+        .collect();
+    let html = page(
+        "blocks.html",
+        Some(&staff),
+        "blocks",
+        minijinja::context! { blocks => rows, may_edit => may_edit(&staff) },
+    )?;
+    Ok(html.into_response())
+}
+
+fn block_rows(items: &[block::BlockItem]) -> Vec<minijinja::Value> {
+    (0..BLOCK_ROWS)
+        .map(|i| match items.get(i) {
+            Some(it) => minijinja::context! { n => i + 1, selector => it.selector, arg => it.arg, count => if it.count == 0 { String::new() } else { it.count.to_string() }, dwell => it.dwell },
+            None => minijinja::context! { n => i + 1, selector => "", arg => "", count => "", dwell => 10 },
+        })
+        .collect()
+}
+
+async fn block_page(
+    staff: &Staff,
+    status: StatusCode,
+    id: Option<i64>,
+    form: &edit::BlockForm,
+    errors: edit::Fields,
+) -> Result<Response, PageError> {
+    let (errors, by_field) = form_errors(&errors);
+    let selectors: Vec<minijinja::Value> = block::SELECTORS
+        .iter()
+        .map(|(k, name, arg)| minijinja::context! { key => k, name, arg })
+        .collect();
+    let html = page(
+        "block.html",
+        Some(staff),
+        "blocks",
+        minijinja::context! {
+            id, name => form.name, description => form.description, rows => block_rows(&form.items),
+            selectors, errors, by_field, may_edit => may_edit(staff),
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
+/// `GET /admin/blocks/new`.
+pub async fn new_block(staff: Staff) -> Result<Response, PageError> {
+    let form = edit::BlockForm {
+        items: vec![block::BlockItem {
+            selector: "notices".into(),
+            arg: String::new(),
+            count: 10,
+            dwell: 10,
+        }],
+        ..Default::default()
+    };
+    block_page(&staff, StatusCode::OK, None, &form, Vec::new()).await
+}
+
+/// `GET /admin/blocks/{id}`.
+pub async fn show_block(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let b = state
+        .store
+        .call(move |conn| block::get(conn, id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("没有编号为{id}的节目块")))?;
+    let form = edit::BlockForm {
+        name: b.name,
+        description: b.description,
+        items: b.items,
+    };
+    block_page(&staff, StatusCode::OK, Some(id), &form, Vec::new()).await
+}
+
+fn block_form(p: &Pairs) -> edit::BlockForm {
+    let items = (1..=BLOCK_ROWS)
+        .filter_map(|i| {
+            let selector = field(p, &format!("selector_{i}")).trim().to_owned();
+            if selector.is_empty() {
+                return None;
+            }
+            Some(block::BlockItem {
+                selector,
+                arg: field(p, &format!("arg_{i}")).trim().to_owned(),
+                count: field(p, &format!("count_{i}")).trim().parse().unwrap_or(0),
+                dwell: field(p, &format!("dwell_{i}")).trim().parse().unwrap_or(0),
+            })
+        })
+        .collect();
+    edit::BlockForm {
+        name: field(p, "name").to_owned(),
+        description: field(p, "description").to_owned(),
+        items,
+    }
+}
+
+/// `POST /admin/blocks` (new) and `POST /admin/blocks/{id}` (save).
+async fn save_block(
+    state: AppState,
+    staff: Staff,
+    id: Option<i64>,
+    pairs: Pairs,
+) -> Result<Response, PageError> {
+    let form = block_form(&pairs);
+    let (user, f) = (staff.user.clone(), form.clone());
+    let r = state
+        .store
+        .call(move |conn| {
+            Ok(match id {
+                Some(id) => edit::update_block(conn, &user, id, &f, Utc::now()).map(|()| id),
+                None => edit::create_block(conn, &user, &f, Utc::now()),
+            })
+        })
+        .await?;
+    match fields_or(r)? {
+        Ok(id) => Ok(Redirect::to(&format!("/admin/blocks/{id}")).into_response()),
+        Err(errors) => {
+            block_page(&staff, StatusCode::UNPROCESSABLE_ENTITY, id, &form, errors).await
+        }
+    }
+}
+
+/// `POST /admin/blocks`.
+pub async fn create_block(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(pairs): Form<Pairs>,
+) -> Result<Response, PageError> {
+    save_block(state, staff, None, pairs).await
+}
+
+/// `POST /admin/blocks/{id}`.
+pub async fn update_block(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Pairs>,
+) -> Result<Response, PageError> {
+    save_block(state, staff, Some(id), pairs).await
+}
+
+/// `POST /admin/blocks/{id}/delete`.
+pub async fn delete_block(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let user = staff.user.clone();
+    state
+        .store
+        .call(move |conn| Ok(edit::delete_block(conn, &user, id, Utc::now())))
+        .await??;
+    Ok(Redirect::to("/admin/blocks").into_response())
+}
+
+/// `GET /admin/overrides`.
+pub async fn overrides(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
+    overrides_page(&state, &staff, StatusCode::OK, None, Vec::new()).await
+}
+
+async fn overrides_page(
+    state: &AppState,
+    staff: &Staff,
+    status: StatusCode,
+    typed: Option<&Pairs>,
+    errors: edit::Fields,
+) -> Result<Response, PageError> {
+    let today = crate::content::county_today().to_string();
+    let (list, channels, notices) = state
+        .store
+        .call(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT id, title FROM notices WHERE status = 'published'
+                   AND (valid_until IS NULL OR valid_until >= ?1)
+                 ORDER BY priority = 'urgent' DESC, COALESCE(published_at, valid_from) DESC, id DESC LIMIT 200",
+            )?;
+            let notices: Vec<(i64, String)> = stmt
+                .query_map([today], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok((urgent::all(conn)?, schedule::channels(conn)?, notices))
+        })
+        .await?;
+    let now = Utc::now();
+    let rows: Vec<minijinja::Value> = list
+        .iter()
+        .map(|o| {
+            let state_text = o.state(now);
+            minijinja::context! {
+                id => o.id, notice_id => o.notice_id, title => o.notice_title, channels => o.channels.join("、"),
+                from => o.starts_at.format("%Y-%m-%d %H:%M").to_string(), to => o.ends_at.format("%Y-%m-%d %H:%M").to_string(),
+                form => o.form.label(), requested_by => o.requested_by, approved_by => o.approved_by, cancelled_by => o.cancelled_by,
+                state => state_text,
+                may_approve => state_text == "待批准" && o.requested_by != staff.user.name,
+                may_cancel => matches!(state_text, "待批准" | "已批准（未开始）" | "播出中"),
+            }
+        })
+        .collect();
+    let soon = (now + Duration::minutes(10)).with_timezone(&crate::content::county_offset());
+    let later = soon + Duration::hours(1);
+    let form = match typed {
+        Some(p) => minijinja::context! {
+            notice_id => field(p, "notice_id"), channels => fields(p, "channels").map(str::to_owned).collect::<Vec<_>>(),
+            starts_at => field(p, "starts_at"), ends_at => field(p, "ends_at"), form => field(p, "form"),
+        },
+        None => minijinja::context! {
+            notice_id => "", channels => vec!["county".to_owned()],
+            starts_at => soon.format("%Y-%m-%dT%H:%M").to_string(), ends_at => later.format("%Y-%m-%dT%H:%M").to_string(), form => "full",
+        },
+    };
+    let (errors, by_field) = form_errors(&errors);
+    let html = page(
+        "overrides.html",
+        Some(staff),
+        "overrides",
+        minijinja::context! {
+            overrides => rows, channels, notices, form, errors, by_field,
+            may_edit => urgent::may_override(&staff.user), max_hours => urgent::MAX_HOURS,
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
+/// `POST /admin/overrides`.
+pub async fn request_override(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(pairs): Form<Pairs>,
+) -> Result<Response, PageError> {
+    let form = urgent::OverrideForm {
+        notice_id: field(&pairs, "notice_id").parse().unwrap_or(0),
+        channels: fields(&pairs, "channels").map(str::to_owned).collect(),
+        starts_at: field(&pairs, "starts_at").to_owned(),
+        ends_at: field(&pairs, "ends_at").to_owned(),
+        form: field(&pairs, "form").to_owned(),
+    };
+    let user = staff.user.clone();
+    let r = state
+        .store
+        .call(move |conn| Ok(urgent::request(conn, &user, &form, Utc::now())))
+        .await?;
+    match fields_or(r)? {
+        Ok(_) => Ok(Redirect::to("/admin/overrides").into_response()),
+        Err(f) => {
+            overrides_page(
+                &state,
+                &staff,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(&pairs),
+                f,
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /admin/overrides/{id}/{action}`: `approve` or `cancel`.
+pub async fn override_action(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, action)): Path<(i64, String)>,
+) -> Result<Response, PageError> {
+    let user = staff.user.clone();
+    let now = Utc::now();
+    let r = match action.as_str() {
+        "approve" => {
+            state
+                .store
+                .call(move |conn| Ok(urgent::approve(conn, &user, id, now)))
+                .await?
+        }
+        "cancel" => {
+            state
+                .store
+                .call(move |conn| Ok(urgent::cancel(conn, &user, id, now)))
+                .await?
+        }
+        _ => return Err(PageError::Api(ApiError::NotFound("没有这个操作".into()))),
+    };
+    r?;
+    Ok(Redirect::to("/admin/overrides").into_response())
+}
