@@ -257,6 +257,8 @@ pub struct Lane {
     as_run: AsRun,
     run: Option<Run>,
     origin: DateTime<FixedOffset>,
+    /// When second 0 aired (real time only).
+    started: Option<Instant>,
 }
 
 impl std::fmt::Debug for Lane {
@@ -426,6 +428,7 @@ impl Lane {
             as_run,
             run: None,
             origin,
+            started: None,
         };
         lane.refresh(0, false);
         Ok(lane)
@@ -437,9 +440,20 @@ impl Lane {
         self.air_time(k)
     }
 
-    /// County time at which second `k` airs.
+    /// County time at which second `k` airs. In real time it follows the wall clock (a
+    /// clock set late by NTP moves every scheduled change with it), not the count of
+    /// seconds since start.
     fn air_time(&self, k: u64) -> DateTime<FixedOffset> {
-        self.origin + chrono::Duration::seconds(k as i64)
+        match (self.clock, self.started) {
+            (Clock::RealTime, Some(t0)) => {
+                let due = t0 + Duration::from_secs(k);
+                let now = Instant::now();
+                let ahead = due.saturating_duration_since(now).as_millis() as i64
+                    - now.saturating_duration_since(due).as_millis() as i64;
+                county_now() + chrono::Duration::milliseconds(ahead)
+            }
+            _ => self.origin + chrono::Duration::seconds(k as i64),
+        }
     }
 
     fn blocking(&self) -> bool {
@@ -454,8 +468,23 @@ impl Lane {
     /// Re-reads the program; with `announce`, notices that were not in the old program air
     /// next (with their public lists).
     fn refresh(&mut self, k: u64, announce: bool) {
+        // What was read ahead for the next cut may be out of date now.
+        self.upcoming = None;
         match self.source.program(self.now(k)) {
-            Ok(program) => self.install(program, announce),
+            Ok(program) => {
+                // An urgent override approved late or cancelled takes the air, or leaves
+                // it, at this second rather than at the next page change.
+                let overriding = |s: &str| s.starts_with("override:");
+                let cut = program.segment != self.program.segment
+                    && (overriding(&program.segment) || overriding(&self.program.segment));
+                self.install(program, announce);
+                if cut {
+                    self.cycle.clear();
+                    self.resume = None;
+                    self.urgent_started = None;
+                    self.slot = None;
+                }
+            }
             Err(e) => {
                 LaneStats::add(&self.stats.program_errors, 1);
                 tracing::warn!(error = %e, "reading the program failed; the previous one keeps airing");
@@ -1016,14 +1045,27 @@ impl Lane {
             if soon && !read {
                 match self.source.program(at) {
                     Ok(p) => {
-                        let first = p.items.first().cloned().map(|item| {
-                            let next = p.items.get(1).map(|i| i.screen.headline());
-                            (item, next)
+                        // What airs first after the cut: the urgent notice in force
+                        // (full screen), else the program's first screen.
+                        let urgent = p.urgent.as_ref().filter(|u| !u.band_only).map(|u| {
+                            let item = Item {
+                                key: u.key.clone(),
+                                screen: Arc::clone(&u.screen),
+                                part: Part::Always,
+                                dwell: None,
+                            };
+                            (item, p.items.first().map(|i| i.screen.headline()), true)
+                        });
+                        let first = urgent.or_else(|| {
+                            p.items.first().cloned().map(|item| {
+                                let next = p.items.get(1).map(|i| i.screen.headline());
+                                (item, next, false)
+                            })
                         });
                         self.upcoming = Some((at, p));
-                        if let Some((item, next)) = first {
+                        if let Some((item, next, urgent)) = first {
                             let context = self.context(next, false);
-                            if let Some(page) = self.page_of(item, 1, context, false) {
+                            if let Some(page) = self.page_of(item, 1, context, urgent) {
                                 if let Some(shot) = self.shot(&page, self.strip_next) {
                                     self.request(&page.item.key, &shot);
                                 }
@@ -1182,6 +1224,7 @@ impl Lane {
         self.warm_up();
         let t0 = Instant::now();
         self.origin = county_now();
+        self.started = Some(t0);
         let lead = Duration::from_secs(1);
         let mut k: u64 = 0;
         loop {

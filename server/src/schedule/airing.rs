@@ -264,23 +264,25 @@ fn fallback(
             &channel.region,
             now.date_naive(),
         )?;
-        if !items.is_empty() {
-            return block_program(conn, channel, items, now, "fallback".into());
+        if let Some(p) = block_program(conn, channel, items, now, "fallback".into())? {
+            return Ok(p);
         }
         tracing::warn!(channel = %channel.name, block = b, "the fallback block selects nothing now; airing the default sequence");
     }
     default_sequence(conn, channel, now)
 }
 
+/// The program of a block's screens, the urgent notice in force carried apart; `None`
+/// when nothing is left to air between urgent airings.
 fn block_program(
     conn: &Connection,
     channel: &ChannelInfo,
     items: Vec<Item>,
     now: DateTime<FixedOffset>,
     segment: String,
-) -> Result<Program, StoreError> {
+) -> Result<Option<Program>, StoreError> {
     let urgent = pages::urgent_notice(conn, &channel.region, now.date_naive())?;
-    let items = items
+    let items: Vec<Item> = items
         .into_iter()
         .filter(|i| {
             urgent
@@ -288,14 +290,17 @@ fn block_program(
                 .is_none_or(|(u, _)| i.key != format!("notice:{u}"))
         })
         .collect();
-    Ok(Program {
+    if items.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Program {
         items,
         urgent: urgent.map(|(id, n)| Urgent::of_notice(id, n)),
         summary: false,
         expires: None,
         cut_at: None,
         segment,
-    })
+    }))
 }
 
 /// What `channel` airs at `now`, with when that changes next.
@@ -325,11 +330,12 @@ pub fn program_at(
                 &channel.region,
                 now.date_naive(),
             )?;
-            if items.is_empty() {
-                tracing::warn!(channel = %channel.name, entry, block, "the scheduled block selects nothing now; airing the fallback");
-                fallback(conn, channel, now)?
-            } else {
-                block_program(conn, channel, items, now, format!("entry:{entry}@{since}"))?
+            match block_program(conn, channel, items, now, format!("entry:{entry}@{since}"))? {
+                Some(p) => p,
+                None => {
+                    tracing::warn!(channel = %channel.name, entry, block, "the scheduled block selects nothing to air now; airing the fallback");
+                    fallback(conn, channel, now)?
+                }
             }
         }
         Some(Source::Fallback) | None => fallback(conn, channel, now)?,
@@ -385,6 +391,18 @@ pub fn program_at(
         if let Some(n) = pages::notice(conn, o.notice_id, today)? {
             let mut u = Urgent::of_notice(o.notice_id, n);
             u.band_only = true;
+            // The region's own urgent notice, displaced from the band, airs in the cycle.
+            if let Some(displaced) = program.urgent.take().filter(|d| d.key != u.key) {
+                program.items.insert(
+                    0,
+                    Item {
+                        key: displaced.key,
+                        screen: displaced.screen,
+                        part: Part::Always,
+                        dwell: None,
+                    },
+                );
+            }
             program.urgent = Some(u);
         }
     }

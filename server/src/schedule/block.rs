@@ -240,8 +240,10 @@ pub fn select(
         Selector::Notice(id) => {
             let published: bool = conn
                 .query_row(
-                    "SELECT status = 'published' FROM notices WHERE id = ?1",
-                    [id],
+                    "SELECT status = 'published' AND valid_from <= ?2
+                            AND (valid_until IS NULL OR valid_until >= ?2)
+                     FROM notices WHERE id = ?1",
+                    rusqlite::params![id, today.to_string()],
                     |r| r.get(0),
                 )
                 .optional()?
@@ -299,6 +301,18 @@ pub fn select(
             }
         }
         Selector::Poll(id) => {
+            // From its first day on (its results stay on air after it closes).
+            let opened: bool = conn
+                .query_row(
+                    "SELECT opens_on <= ?2 FROM polls WHERE id = ?1",
+                    rusqlite::params![id, today.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(false);
+            if !opened {
+                return Ok(out);
+            }
             if let Some(p) = pages::poll(conn, id, true)? {
                 out.push(screen_item(
                     format!("poll:{id}"),

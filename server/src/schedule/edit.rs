@@ -559,7 +559,7 @@ fn check_entry(
             errors.push((
                 "start",
                 format!(
-                    "与第{other}条节目（同一优先级）的{what}重叠：{} 至 {}。请调整时间，或设置不同的优先级",
+                    "与编号#{other}的编排（同一优先级）的{what}重叠：{} 至 {}。请调整时间，或设置不同的优先级",
                     c.start.format("%Y-%m-%d %H:%M"),
                     c.end.format("%Y-%m-%d %H:%M")
                 ),
@@ -712,7 +712,7 @@ fn view_of(
         created_by,
         form: EntryForm {
             block: e.block,
-            start: e.start.format("%H:%M").to_string(),
+            start: e.start.format("%H:%M:%S").to_string(),
             minutes: e.minutes,
             repeat: e.rule.repeat.name().to_owned(),
             weekdays: (1..=7u8).filter(|d| mask & (1 << (d - 1)) != 0).collect(),

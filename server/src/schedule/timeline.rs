@@ -5,9 +5,9 @@
 //! saving, so local times are plain `NaiveDateTime`s). Resolution, for every moment:
 //! the occurrence with the highest priority airs; at equal priority a hard start cuts in
 //! over a soft occurrence already airing; otherwise the one that started first keeps
-//! airing. Equal-priority overlaps other than a hard start inside a soft occurrence are
-//! conflicts: editing refuses them and the schedule pages list any that remain, so none
-//! is resolved silently.
+//! airing. Equal-priority overlaps are conflicts, except a hard start cutting into a soft
+//! occurrence that still airs around it: editing refuses them and the schedule pages
+//! list any that remain, so none is resolved silently.
 
 use chrono::{Duration, NaiveDateTime, NaiveTime};
 use serde::Serialize;
@@ -173,9 +173,19 @@ pub fn resolve(entries: &[Entry], from: NaiveDateTime, to: NaiveDateTime) -> Vec
     out
 }
 
-/// Whether two overlapping occurrences conflict (no rule decides between them).
+/// Whether two overlapping occurrences conflict: equal priority, and either both hard,
+/// both soft, or the soft one lying entirely under the hard one (it would never air). A
+/// hard start cutting into a soft occurrence, which airs around it, is how hard starts
+/// work.
 fn conflicting(a: &Occurrence, b: &Occurrence) -> bool {
-    a.priority == b.priority && a.hard == b.hard
+    if a.priority != b.priority {
+        return false;
+    }
+    if a.hard == b.hard {
+        return true;
+    }
+    let (hard, soft) = if a.hard { (a, b) } else { (b, a) };
+    soft.start >= hard.start && soft.end <= hard.end
 }
 
 /// Every conflict among `entries` within `from..to`, by start.
@@ -314,5 +324,16 @@ mod tests {
                 s("01:00", "02:00", None, false)
             ]
         );
+    }
+
+    #[test]
+    fn a_soft_entry_hidden_inside_a_hard_one_is_a_conflict() {
+        let entries = [
+            entry(1, "08:00", 120, Repeat::Daily, true, 0),
+            entry(2, "09:00", 30, Repeat::Daily, false, 0),
+        ];
+        let found = conflicts(&entries, t("2026-12-07 00:00"), t("2026-12-08 00:00"));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].a, found[0].b), (1, 2));
     }
 }

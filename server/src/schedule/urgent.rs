@@ -205,7 +205,8 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<Override>, StoreError> {
 }
 
 /// Approved, not cancelled overrides of `channel` that have not ended at `now` (those in
-/// force and those to come).
+/// force and those to come), of notices still published (a withdrawn notice leaves the
+/// air even under an override).
 pub fn airing_on(
     conn: &Connection,
     channel: &str,
@@ -214,6 +215,7 @@ pub fn airing_on(
     let found = query(
         conn,
         "WHERE o.approved_by IS NOT NULL AND o.cancelled_at IS NULL AND o.ends_at > ?1
+           AND n.status = 'published'
            AND EXISTS (SELECT 1 FROM json_each(o.channels) c WHERE c.value = ?2)
          ORDER BY o.starts_at",
         rusqlite::params![store::stamp(now), channel],
@@ -223,11 +225,23 @@ pub fn airing_on(
 
 /// Whether `user` may ask for, approve and cancel overrides.
 pub fn may_override(user: &User) -> bool {
-    user.has(Role::Operator) || user.has(Role::Admin)
+    (user.has(Role::Operator) || user.has(Role::Admin)) && !shared_token(user)
 }
 
-fn forbidden() -> EditError {
-    EditError::Forbidden("只有播出员或管理员可以安排紧急插播".into())
+/// The deprecated shared admin token is nobody in particular: it cannot be one of the
+/// two people the rule asks for.
+fn shared_token(user: &User) -> bool {
+    user.id == 0 && user.name == "admin_token"
+}
+
+fn forbidden(user: &User) -> EditError {
+    if shared_token(user) {
+        EditError::Forbidden(
+            "紧急插播须由具名的播出员或管理员账号申请和批准，共享管理令牌不能用于紧急插播".into(),
+        )
+    } else {
+        EditError::Forbidden("只有播出员或管理员可以安排紧急插播".into())
+    }
 }
 
 /// A checked override: channels, start, end and form.
@@ -323,7 +337,7 @@ pub fn request(
     now: DateTime<Utc>,
 ) -> Result<i64, EditError> {
     if !may_override(user) {
-        return Err(forbidden());
+        return Err(forbidden(user));
     }
     let (channels, start, end, kind) = check(conn, form, now)?.map_err(EditError::Invalid)?;
     let tx = conn.transaction().map_err(StoreError::from)?;
@@ -367,7 +381,7 @@ pub fn approve(
     now: DateTime<Utc>,
 ) -> Result<(), EditError> {
     if !may_override(user) {
-        return Err(forbidden());
+        return Err(forbidden(user));
     }
     let o = get(conn, id)?.ok_or(EditError::NotFound)?;
     if o.requested_by == user.name {
@@ -382,6 +396,18 @@ pub fn approve(
                 "这条紧急插播{state}，不能再批准"
             )))
         }
+    }
+    let published: bool = conn
+        .query_row(
+            "SELECT status = 'published' FROM notices WHERE id = ?1",
+            [o.notice_id],
+            |r| r.get(0),
+        )
+        .map_err(StoreError::from)?;
+    if !published {
+        return Err(EditError::Conflict(
+            "这条通知已不在发布状态（可能已撤回或过期），不能批准插播".into(),
+        ));
     }
     let tx = conn.transaction().map_err(StoreError::from)?;
     tx.execute(
@@ -411,7 +437,7 @@ pub fn cancel(
     now: DateTime<Utc>,
 ) -> Result<(), EditError> {
     if !may_override(user) {
-        return Err(forbidden());
+        return Err(forbidden(user));
     }
     let o = get(conn, id)?.ok_or(EditError::NotFound)?;
     match o.state(now) {

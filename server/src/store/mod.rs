@@ -80,7 +80,11 @@ pub enum StoreError {
     Closed,
 }
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+/// A job runs on the owner thread and returns its reply, sent once the change counter
+/// has been bumped for what the job wrote (so a caller that sees the answer sees the
+/// counter move too).
+type Job = Box<dyn FnOnce(&mut Connection) -> Reply + Send>;
+type Reply = Box<dyn FnOnce() + Send>;
 
 /// A cloneable handle to the store's owner thread.
 #[derive(Clone, Debug)]
@@ -139,11 +143,11 @@ impl Store {
                 let mut checked = std::time::Instant::now();
                 // Runs until every `Store` handle is dropped.
                 loop {
-                    match inbox.recv_timeout(EXTERNAL_CHANGES_EVERY) {
-                        Ok(job) => job(&mut conn),
-                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    let reply = match inbox.recv_timeout(EXTERNAL_CHANGES_EVERY) {
+                        Ok(job) => Some(job(&mut conn)),
+                        Err(mpsc::RecvTimeoutError::Timeout) => None,
                         Err(mpsc::RecvTimeoutError::Disconnected) => return,
-                    }
+                    };
                     let mut changed = false;
                     let total = conn.total_changes();
                     if total != seen.0 {
@@ -160,6 +164,9 @@ impl Store {
                     }
                     if changed {
                         counter.fetch_add(1, Ordering::Release);
+                    }
+                    if let Some(reply) = reply {
+                        reply();
                     }
                 }
             })
@@ -195,8 +202,11 @@ impl Store {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Box::new(move |conn| {
-                // The receiver may have gone away (caller cancelled); nothing to do then.
-                let _ = reply.send(f(conn));
+                let result = f(conn);
+                Box::new(move || {
+                    // The receiver may have gone away (caller cancelled); nothing to do then.
+                    let _ = reply.send(result);
+                })
             }))
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
@@ -211,7 +221,10 @@ impl Store {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Box::new(move |conn| {
-                let _ = reply.send(f(conn));
+                let result = f(conn);
+                Box::new(move || {
+                    let _ = reply.send(result);
+                })
             }))
             .map_err(|_| StoreError::Closed)?;
         answer.blocking_recv().map_err(|_| StoreError::Closed)?

@@ -187,10 +187,35 @@ pub async fn delete_entry(
 /// Public guides already written: (channel, days) → (store change count, date, XMLTV).
 /// A guide only changes with the store or the date, so repeated loads by the cable
 /// operator (the endpoint is public) cost the store nothing.
-#[derive(Debug, Default)]
-pub struct GuideCache(std::sync::Mutex<GuideMap>);
+#[derive(Debug)]
+pub struct GuideCache {
+    map: std::sync::Mutex<GuideMap>,
+    /// How long a guide is served after the store changed before it is written again
+    /// (any write changes the store: box reports, votes, sessions), so anonymous loads
+    /// cannot keep the store's thread busy.
+    max_stale: std::time::Duration,
+}
 
-type GuideMap = std::collections::HashMap<(String, u32), (u64, NaiveDate, std::sync::Arc<String>)>;
+impl Default for GuideCache {
+    fn default() -> Self {
+        GuideCache::with_max_stale(std::time::Duration::from_secs(30))
+    }
+}
+
+impl GuideCache {
+    /// A cache serving a guide up to `max_stale` after the store changed.
+    pub fn with_max_stale(max_stale: std::time::Duration) -> GuideCache {
+        GuideCache {
+            map: std::sync::Mutex::default(),
+            max_stale,
+        }
+    }
+}
+
+type GuideMap = std::collections::HashMap<
+    (String, u32),
+    (u64, NaiveDate, std::time::Instant, std::sync::Arc<String>),
+>;
 
 /// Channels × day counts a guide cache keeps at most.
 const GUIDE_CACHE_ENTRIES: usize = 256;
@@ -208,24 +233,33 @@ pub async fn epg_xml(
         .load(std::sync::atomic::Ordering::Acquire);
     let today = crate::content::county_today();
     let key = (name.clone(), days);
+    let max_stale = state.guides.max_stale;
     let cached = state
         .guides
-        .0
+        .map
         .lock()
         .ok()
         .and_then(|m| m.get(&key).cloned())
-        .filter(|(v, d, _)| *v == version && *d == today)
-        .map(|(_, _, xml)| xml);
+        .filter(|(v, d, at, _)| *d == today && (*v == version || at.elapsed() < max_stale))
+        .map(|(_, _, _, xml)| xml);
     let xml = match cached {
         Some(xml) => xml,
         None => {
             let (info, programmes) = guide(&state, &name, days).await?;
             let xml = std::sync::Arc::new(epg::xmltv(&info, &programmes));
-            if let Ok(mut m) = state.guides.0.lock() {
+            if let Ok(mut m) = state.guides.map.lock() {
                 if m.len() >= GUIDE_CACHE_ENTRIES {
                     m.clear();
                 }
-                m.insert(key, (version, today, std::sync::Arc::clone(&xml)));
+                m.insert(
+                    key,
+                    (
+                        version,
+                        today,
+                        std::time::Instant::now(),
+                        std::sync::Arc::clone(&xml),
+                    ),
+                );
             }
             xml
         }

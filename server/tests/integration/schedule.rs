@@ -493,7 +493,13 @@ async fn the_public_guide_is_served_as_xmltv_and_follows_schedule_edits() {
     use axum::http::{Request, StatusCode};
     use tower::ServiceExt;
     let store = tokio::task::spawn_blocking(demo_store).await.unwrap();
-    let app = headend::web::app(headend::web::AppState::new(store.clone()));
+    let mut state = headend::web::AppState::new(store.clone());
+    // Written again as soon as the store changes (the default serves a guide up to 30 s
+    // after a change).
+    state.guides = std::sync::Arc::new(headend::web::schedule::GuideCache::with_max_stale(
+        std::time::Duration::ZERO,
+    ));
+    let app = headend::web::app(state);
     let get = |path: &'static str| {
         let app = app.clone();
         async move {
@@ -535,4 +541,83 @@ async fn the_public_guide_is_served_as_xmltv_and_follows_schedule_edits() {
     let (status, _, body) = get("/api/v1/channels/county/epg.xml?days=99").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("天数"), "{body}");
+}
+
+#[test]
+fn an_override_follows_its_notice_and_the_shared_token_is_nobody() {
+    let store = demo_store();
+    let (op, admin) = (
+        staff("caozuo", Role::Operator),
+        staff("guanli", Role::Admin),
+    );
+    let token = User {
+        id: 0,
+        name: "admin_token".into(),
+        display_name: "共享管理令牌".into(),
+        must_change: false,
+        grants: vec![Grant {
+            role: Role::Admin,
+            department: None,
+        }],
+    };
+    let asked = at(2, 0, 0).with_timezone(&Utc);
+    let out = store
+        .call_blocking(move |c| {
+            let notice: i64 = c.query_row(
+                "SELECT id FROM notices WHERE status = 'published' AND priority = 'normal' ORDER BY id LIMIT 1",
+                [],
+                |r| r.get(0),
+            )?;
+            let urgent: i64 = c.query_row(
+                "SELECT id FROM notices WHERE status = 'published' AND priority = 'urgent' ORDER BY id LIMIT 1",
+                [],
+                |r| r.get(0),
+            )?;
+            let form = |form: &str, from: &str, to: &str| urgent::OverrideForm {
+                notice_id: notice,
+                channels: vec!["county".into()],
+                starts_at: format!("2026-12-07T{from}"),
+                ends_at: format!("2026-12-07T{to}"),
+                form: form.into(),
+            };
+            let by_token = urgent::request(c, &token, &form("full", "03:00", "04:00"), asked);
+            let band = urgent::request(c, &op, &form("band", "03:00", "04:00"), asked).unwrap();
+            let token_approves = urgent::approve(c, &token, band, asked);
+            urgent::approve(c, &admin, band, asked).unwrap();
+            let info = schedule::channel(c, "county")?.unwrap();
+            // The band override's notice is the band; the region's own urgent notice,
+            // displaced from the band, airs in the program.
+            let p = airing::program_at(c, &info, at(3, 30, 0))?;
+            let band_key = p.urgent.as_ref().map(|u| (u.key.clone(), u.band_only));
+            let displaced = p.items.iter().any(|i| i.key == format!("notice:{urgent}"));
+            // Withdrawn: it leaves the air, though the override still stands.
+            c.execute("UPDATE notices SET status = 'withdrawn' WHERE id = ?1", [notice])?;
+            let after = airing::program_at(c, &info, at(3, 30, 0))?;
+            let full = urgent::request(c, &op, &form("full", "05:00", "06:00"), asked);
+            Ok((by_token, token_approves, band_key, displaced, after.urgent.map(|u| u.key), full, notice, urgent))
+        })
+        .unwrap();
+    let (by_token, token_approves, band_key, displaced, after, full, notice, urgent) = out;
+    assert!(
+        matches!(&by_token, Err(EditError::Forbidden(m)) if m.contains("共享管理令牌")),
+        "{by_token:?}"
+    );
+    assert!(
+        matches!(token_approves, Err(EditError::Forbidden(_))),
+        "{token_approves:?}"
+    );
+    assert_eq!(band_key, Some((format!("notice:{notice}"), true)));
+    assert!(
+        displaced,
+        "the urgent notice {urgent} airs in the cycle under a band override"
+    );
+    assert_eq!(
+        after,
+        Some(format!("notice:{urgent}")),
+        "the withdrawn notice's band left"
+    );
+    assert!(
+        matches!(full, Err(EditError::Invalid(_))),
+        "a withdrawn notice cannot be put on air: {full:?}"
+    );
 }

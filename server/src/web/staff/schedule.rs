@@ -252,11 +252,37 @@ async fn grid(
     Ok((status, html).into_response())
 }
 
+/// A number typed into a form (full-width digits and minus, as a Chinese input method
+/// types them, read as ASCII); `Err` when it is not one, so the check refuses it rather
+/// than taking a default.
+fn number<T: std::str::FromStr>(text: &str) -> Result<T, ()> {
+    let ascii: String = text
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
+            '－' | '−' => '-',
+            c => c,
+        })
+        .collect();
+    ascii.parse().map_err(|_| ())
+}
+
+/// A number field, or `invalid` (out of every accepted range) when it is filled in with
+/// something that is not a number; `empty` when it is left empty.
+fn number_or<T: std::str::FromStr + Copy>(text: &str, empty: T, invalid: T) -> T {
+    if text.trim().is_empty() {
+        empty
+    } else {
+        number(text).unwrap_or(invalid)
+    }
+}
+
 fn entry_form(p: &Pairs) -> edit::EntryForm {
     edit::EntryForm {
         block: field(p, "block").parse().unwrap_or(0),
         start: field(p, "start").to_owned(),
-        minutes: field(p, "minutes").trim().parse().unwrap_or(0),
+        minutes: number_or(field(p, "minutes"), 0, 0),
         repeat: field(p, "repeat").to_owned(),
         weekdays: fields(p, "weekdays")
             .filter_map(|d| d.parse().ok())
@@ -269,7 +295,7 @@ fn entry_form(p: &Pairs) -> edit::EntryForm {
             .map(str::to_owned)
             .collect(),
         hard: field(p, "hard") == "1",
-        priority: field(p, "priority").trim().parse().unwrap_or(0),
+        priority: number_or(field(p, "priority"), 0, i32::MAX),
     }
 }
 
@@ -473,8 +499,8 @@ fn block_form(p: &Pairs) -> edit::BlockForm {
             Some(block::BlockItem {
                 selector,
                 arg: field(p, &format!("arg_{i}")).trim().to_owned(),
-                count: field(p, &format!("count_{i}")).trim().parse().unwrap_or(0),
-                dwell: field(p, &format!("dwell_{i}")).trim().parse().unwrap_or(0),
+                count: number_or(field(p, &format!("count_{i}")), 0, u32::MAX),
+                dwell: number_or(field(p, &format!("dwell_{i}")), 0, 0),
             })
         })
         .collect();
