@@ -60,6 +60,19 @@ enum Command {
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
     },
+    /// Set up a new county's store (instead of the demo): the county, its regions and its
+    /// publishing bodies, and the county channel.
+    Init {
+        /// The county's region code and name, e.g. `--county 330784 永康市`.
+        #[arg(long, num_args = 2, value_names = ["CODE", "NAME"])]
+        county: Vec<String>,
+        /// Towns and villages: CSV with the columns code,name,level,parent.
+        #[arg(long, value_name = "FILE.csv")]
+        regions: Option<PathBuf>,
+        /// Publishing bodies: CSV with the columns code,name,short_name,region[,phone,address].
+        #[arg(long, value_name = "FILE.csv")]
+        departments: Option<PathBuf>,
+    },
     /// Run one ingest pass over a feed URL or file.
     Import(ImportArgs),
     /// Write a region's set-top-box manifest and every image it names as plain files.
@@ -241,6 +254,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             at.as_deref(),
         ),
         Command::Import(args) => import(&config, args),
+        Command::Init {
+            county,
+            regions,
+            departments,
+        } => init(&config, &county, regions.as_deref(), departments.as_deref()),
         Command::Bundle {
             region,
             profile,
@@ -253,6 +271,57 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => epg(&config, &channel, days, json),
         Command::User { action } => user(&config, action),
     }
+}
+
+/// `headend init`: a new county's store, set up from its CSV files.
+fn init(
+    config: &Config,
+    county: &[String],
+    regions: Option<&std::path::Path>,
+    departments: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    use headend::setup;
+    let [code, name] = county else {
+        anyhow::bail!(
+            "--county takes the county's region code and its name, e.g. --county 330784 永康市"
+        );
+    };
+    let read = |p: Option<&std::path::Path>| -> anyhow::Result<String> {
+        match p {
+            None => Ok(String::new()),
+            Some(p) => {
+                std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+            }
+        }
+    };
+    let regions = match regions {
+        Some(_) => setup::parse_regions(&read(regions)?)?,
+        None => Vec::new(),
+    };
+    let departments = match departments {
+        Some(_) => setup::parse_departments(&read(departments)?)?,
+        None => Vec::new(),
+    };
+    let store = Store::open_in_dir(&config.data_dir)?;
+    let (code, name) = (code.clone(), name.clone());
+    let report = store.call_blocking(move |conn| {
+        Ok(setup::init(
+            conn,
+            (&code, &name),
+            &regions,
+            &departments,
+            chrono::Utc::now(),
+        ))
+    })??;
+    let data = config.data_dir.display();
+    println!(
+        "set up {data}: {} regions, {} publishing bodies, channel `{}`",
+        report.regions, report.departments, report.channel
+    );
+    println!("next: headend user add NAME --role admin --data {data}");
+    println!("      headend import FEED --department CODE --data {data}");
+    println!("      headend serve --no-demo --data {data}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `headend epg`: a channel's programme guide for the coming days, XMLTV or JSON.
@@ -532,7 +601,7 @@ fn open_existing_store(config: &Config) -> anyhow::Result<Store> {
     let db = config.data_dir.join(DATABASE_FILE);
     if !db.exists() {
         anyhow::bail!(
-            "no database at {}: start `headend serve` first or pass --data DIR",
+            "no database at {}: set up a county with `headend init --county CODE NAME`, start `headend serve` once for the demo county, or pass --data DIR",
             db.display()
         );
     }

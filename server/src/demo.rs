@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Deserialize;
 
@@ -506,6 +506,70 @@ pub fn store_is_empty(conn: &Connection) -> Result<bool, StoreError> {
     Ok(any.is_none())
 }
 
+/// `text` with every date it writes shifted by `shift`: `2026年11月17日` (any year), and
+/// `11月24日` read in `year`. Other numbers (`2027年度`, `11月`) are left alone.
+pub fn shift_text_dates(text: &str, shift: Duration, year: i32) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let number = |from: usize, max: usize| -> Option<(u32, usize)> {
+        let digits: String = chars[from.min(chars.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        if digits.is_empty() || digits.len() > max {
+            return None;
+        }
+        Some((digits.parse().ok()?, from + digits.len()))
+    };
+    // (year?, month, day) at `i`: the date and where it ends.
+    let date_at = |i: usize| -> Option<(Option<i32>, u32, u32, usize)> {
+        let (first, mut j) = number(i, 4)?;
+        let mut y = None;
+        let month;
+        if chars.get(j) == Some(&'年') && j - i == 4 {
+            y = Some(first as i32);
+            let (m, k) = number(j + 1, 2)?;
+            month = m;
+            j = k;
+        } else {
+            month = first;
+        }
+        if chars.get(j) != Some(&'月') {
+            return None;
+        }
+        let (day, k) = number(j + 1, 2)?;
+        if chars.get(k) != Some(&'日') {
+            return None;
+        }
+        Some((y, month, day, k + 1))
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let starts = chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_ascii_digit());
+        if starts {
+            if let Some((y, m, d, end)) = date_at(i) {
+                if let Some(date) = NaiveDate::from_ymd_opt(y.unwrap_or(year), m, d) {
+                    let shifted = date + shift;
+                    match y {
+                        Some(_) => out.push_str(&format!(
+                            "{}年{}月{}日",
+                            shifted.year(),
+                            shifted.month(),
+                            shifted.day()
+                        )),
+                        None => out.push_str(&format!("{}月{}日", shifted.month(), shifted.day())),
+                    }
+                    i = end;
+                    continue;
+                }
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
 /// Loads `county` into the store in one transaction, shifting its dates so that its
 /// anchor day becomes `today`. Nothing is written if any record fails.
 pub fn load(
@@ -518,7 +582,11 @@ pub fn load(
         context: "begin".into(),
         source,
     })?;
-    let mut loader = Loader { tx: &tx, shift };
+    let mut loader = Loader {
+        tx: &tx,
+        shift,
+        year: county.anchor_date.year(),
+    };
     let report = loader.all(county)?;
     tx.commit().map_err(|source| DemoError::Store {
         context: "commit".into(),
@@ -535,6 +603,8 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 struct Loader<'a> {
     tx: &'a rusqlite::Transaction<'a>,
     shift: Duration,
+    /// The anchor's year: a date written without one in a text (11月24日) is in it.
+    year: i32,
 }
 
 fn at(context: impl FnOnce() -> String) -> impl FnOnce(rusqlite::Error) -> DemoError {
@@ -772,6 +842,12 @@ impl Loader<'_> {
         Ok(ids)
     }
 
+    /// `text` with every date written in it (2026年11月17日, 11月24日) shifted like the
+    /// structured dates, so a notice's text agrees with its validity and objection period.
+    fn text(&self, text: &str) -> String {
+        shift_text_dates(text, self.shift, self.year)
+    }
+
     fn notices(&mut self, notices: &[Notice]) -> Result<(), DemoError> {
         let tx = self.tx;
         for (i, n) in notices.iter().enumerate() {
@@ -788,7 +864,7 @@ impl Loader<'_> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
                 params![
                     n.kind.as_str(),
-                    n.title,
+                    self.text(&n.title),
                     n.department,
                     n.region,
                     n.published_at.map(|t| self.time(t)),
@@ -801,7 +877,7 @@ impl Loader<'_> {
                     o.map(|o| o.address.as_str()),
                     n.priority.as_str(),
                     n.status.as_str(),
-                    n.body,
+                    self.text(&n.body),
                     stamp,
                 ],
             )
@@ -896,9 +972,29 @@ impl Loader<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_written_in_texts_move_with_the_load_date() {
+        let shift = Duration::days(17);
+        assert_eq!(
+            shift_text_dates("公示期为2026年11月17日至2026年11月23日。", shift, 2026),
+            "公示期为2026年12月4日至2026年12月10日。"
+        );
+        // Across the year end, without a year, and numbers that are not dates.
+        assert_eq!(
+            shift_text_dates("12月20日8:00起，2027年度预算，11月份，第12号", shift, 2026),
+            "1月6日8:00起，2027年度预算，11月份，第12号"
+        );
+        assert_eq!(
+            shift_text_dates("2026年2月30日", shift, 2026),
+            "2026年2月30日"
+        );
+    }
+
     #[test]
     fn every_demo_account_hash_is_argon2id_of_its_published_password() {
-        for a in super::ACCOUNTS {
+        for a in ACCOUNTS {
             assert!(a.password_hash.starts_with("$argon2id$"), "{}", a.name);
             assert!(
                 crate::accounts::verify_password(a.password_hash, a.password),

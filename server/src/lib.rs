@@ -25,6 +25,7 @@ pub mod publishing;
 pub mod render;
 pub mod schedule;
 pub mod serve;
+pub mod setup;
 pub mod stb;
 pub mod store;
 pub mod web;

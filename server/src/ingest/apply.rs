@@ -36,7 +36,7 @@ pub enum ApplyError {
     #[error("the source's region {0:?} is not in the store")]
     UnknownRegion(String),
     /// Notices need a region and the store has no county yet.
-    #[error("the store holds no county region to address notices to")]
+    #[error("the store holds no county region to address notices to: set the county up with `headend init --county CODE NAME` (or load the demo with `headend serve`)")]
     NoCounty,
     /// The store failed.
     #[error(transparent)]
@@ -213,6 +213,11 @@ impl Context {
             if strict {
                 return Err(Reason::UnknownPublisher(n.to_owned()));
             }
+            // It named a body we do not know and there is no default: say which.
+            return spec
+                .department
+                .clone()
+                .ok_or_else(|| Reason::UnknownPublisher(n.to_owned()));
         }
         spec.department.clone().ok_or(Reason::NoPublisher)
     }

@@ -90,7 +90,10 @@ impl Reason {
             Reason::NoPublisher => {
                 "缺少发布机构（条目未注明，来源也未设置默认发布机构）".to_owned()
             }
-            Reason::UnknownPublisher(n) => format!("发布机构“{}”不在机构名录中", short(n)),
+            Reason::UnknownPublisher(n) => format!(
+                "发布机构“{}”不在机构名录中：请在机构名录中添加这个机构（或改用名录中的名称），或为这个采集来源设置默认发布机构",
+                short(n)
+            ),
             Reason::Duplicate { of } => {
                 format!("与已有条目《{}》标题和正文相同，判为重复", short(of))
             }

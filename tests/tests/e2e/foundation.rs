@@ -382,3 +382,107 @@ fn a_half_sent_request_is_cut_off_while_other_clients_are_served() {
     );
     assert!(server.stop().success());
 }
+
+#[test]
+fn a_newcomer_sets_up_a_county_imports_its_feed_and_the_notice_airs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    let file = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let regions = file(
+        "regions.csv",
+        "code,name,level,parent\n330799101,清溪镇,town,\n330799101201,上清村,village,330799101\n",
+    );
+    let departments = file(
+        "departments.csv",
+        "code,name,short_name,region,phone\nmzj,测试县民政局,县民政局,,0579-80000001\nqxz,清溪镇人民政府,清溪镇,330799101,\n",
+    );
+    // Before set-up, import says what to do.
+    let feed = file(
+        "feed.rss",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>测试县</title><link>http://feeds.example/</link><description>通知</description>\n\
+         <item><title>关于清溪镇冬季防火的通知</title><link>http://feeds.example/1</link><guid>t-1</guid><dc:creator>清溪镇人民政府</dc:creator><description>各村：入冬以来天干物燥，请做好森林防火工作，严禁野外用火。</description></item>\n\
+         <item><title>关于开展老年人体检的通知</title><link>http://feeds.example/2</link><guid>t-2</guid><dc:creator>测试县卫生健康局</dc:creator><description>全县65周岁以上老年人可到所在乡镇卫生院免费体检。</description></item>\n\
+         </channel></rss>\n",
+    );
+    let out = headend(&["import", &feed, "--trusted", "--data", d]);
+    assert_one_error_line(&out, &["no database at", "headend init"]);
+
+    let out = headend(&[
+        "init",
+        "--county",
+        "330799",
+        "测试县",
+        "--regions",
+        &regions,
+        "--departments",
+        &departments,
+        "--data",
+        d,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("3 regions, 2 publishing bodies"), "{said}");
+    // Twice: refused, nothing changed.
+    let out = headend(&["init", "--county", "330799", "测试县", "--data", d]);
+    assert_one_error_line(&out, &["already holds the county 330799"]);
+
+    // The feed: one item from a known body, one naming a body not in the directory.
+    let out = headend(&["import", &feed, "--trusted", "--data", d]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("added 1") && said.contains("rejected 1"),
+        "{said}"
+    );
+    assert!(
+        said.contains("发布机构“测试县卫生健康局”不在机构名录中") && said.contains("默认发布机构"),
+        "{said}"
+    );
+
+    // Served without the demo: the county channel airs the imported notice.
+    let config = file(
+        "headend.toml",
+        "[[channels]]\nname = \"county\"\ndwell = 2\nread_rate = 0\n[[channels.outputs]]\nkind = \"hls\"\nprofile = \"sd\"\n",
+    );
+    let server = Headend::start(&data, &["--no-demo", "--config", &config]).unwrap();
+    let id: i64 = rusqlite::Connection::open(data.join("headend.db"))
+        .unwrap()
+        .query_row(
+            "SELECT id FROM notices WHERE title = '关于清溪镇冬季防火的通知'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let aired = e2e::wait_for(120, || {
+        let dir = std::fs::read_dir(data.join("asrun")).ok()?;
+        dir.flatten()
+            .flat_map(|e| {
+                std::fs::read_to_string(e.path())
+                    .unwrap_or_default()
+                    .lines()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
+            .any(|l| l["item"].as_i64() == Some(id) && l["kind"] == "notice")
+            .then_some(())
+    });
+    assert!(aired.is_some(), "the imported notice never aired");
+    let (status, body) = http_get(&server.addr, "/").unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains("测试县"), "the overview names the county");
+    assert!(server.stop().success());
+}
