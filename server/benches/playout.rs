@@ -418,6 +418,11 @@ fn publish() {
         .call_blocking(move |c| Ok(headend::demo::load(c, &county, today)))
         .unwrap()
         .unwrap();
+    // The default sequence whatever the time of day (a block without notices would never
+    // air the new one).
+    store
+        .call_blocking(|c| Ok(c.execute("DELETE FROM schedule_entries", [])?))
+        .unwrap();
     let (_s, addr) = sink();
     let spec = playout::ChannelSpec::new(
         "county",

@@ -1,4 +1,4 @@
-//! Command-line interface of `headend` (names and flags fixed by DESIGN.md).
+//! Command-line interface of `headend` (its subcommands and flags are documented in README.md, "Command line").
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
