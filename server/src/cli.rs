@@ -346,10 +346,13 @@ fn epg(config: &Config, channel: &str, days: u32, json: bool) -> anyhow::Result<
     })?;
     let (info, programmes) = match found {
         Ok(x) => x,
-        Err(known) => anyhow::bail!(
-            "there is no channel named {channel:?} (channels: {})",
-            known.join(", ")
-        ),
+        Err(known) => {
+            return Err(headend::playout::PlayoutError::UnknownChannel {
+                name: channel.to_owned(),
+                known: known.join(", "),
+            }
+            .into())
+        }
     };
     if json {
         println!(

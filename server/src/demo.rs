@@ -737,11 +737,7 @@ impl Loader<'_> {
                     code: e.block.clone(),
                     context: format!("schedule entry {}", n + 1),
                 })?;
-            let mask = e
-                .weekdays
-                .iter()
-                .filter(|d| (1..=7).contains(*d))
-                .fold(0u8, |m, d| m | 1 << (d - 1));
+            let mask = crate::schedule::recurrence::Repeat::mask_of(&e.weekdays);
             tx.execute(
                 "INSERT INTO schedule_entries (channel, block_id, start_time, minutes, repeat, weekdays, date_from, date_until, exceptions, hard, priority, created_by, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '[]', ?9, ?10, 'system', ?11)",

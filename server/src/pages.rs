@@ -402,6 +402,19 @@ pub fn home(title: &str, now: chrono::DateTime<chrono::FixedOffset>) -> HomeScre
     }
 }
 
+/// The county's region code (the one region without a parent); empty before a county is
+/// loaded.
+pub fn county_code(conn: &Connection) -> Result<String, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT code FROM regions WHERE level = 'county' ORDER BY code LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or_default())
+}
+
 /// Published notices valid on `today` for `region`'s scope, newest first, at most `limit`:
 /// (id, priority, page model).
 pub fn notices_on_air(

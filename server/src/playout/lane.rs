@@ -479,10 +479,7 @@ impl Lane {
                     && (overriding(&program.segment) || overriding(&self.program.segment));
                 self.install(program, announce);
                 if cut {
-                    self.cycle.clear();
-                    self.resume = None;
-                    self.urgent_started = None;
-                    self.slot = None;
+                    self.clear_air();
                 }
             }
             Err(e) => {
@@ -1015,22 +1012,26 @@ impl Lane {
             _ => self.source.program(at),
         };
         match program {
-            Ok(p) => {
-                // Whatever the new program is, its cycle starts now.
-                self.program.segment = String::from("\u{0}cut");
-                self.install(p, false);
-            }
+            Ok(p) => self.install(p, false),
             Err(e) => {
                 LaneStats::add(&self.stats.program_errors, 1);
                 tracing::warn!(error = %e, "reading the program at a cut failed; the previous one keeps airing");
                 self.program.cut_at = None;
             }
         }
+        // Whatever the program is now, its cycle starts at this second.
+        self.clear_air();
+        self.changed();
+    }
+
+    /// Drops the page on air, the rest of the cycle and any screen waiting to resume: the
+    /// next second starts afresh from the program (the picture before is held until the
+    /// new one is encoded).
+    fn clear_air(&mut self) {
         self.cycle.clear();
         self.resume = None;
         self.urgent_started = None;
         self.slot = None;
-        self.changed();
     }
 
     /// Asks the encoder for what the next seconds will need.

@@ -309,6 +309,15 @@ pub fn program_at(
     channel: &ChannelInfo,
     now: DateTime<FixedOffset>,
 ) -> Result<Program, StoreError> {
+    Ok(resolve_at(conn, channel, now)?.0)
+}
+
+/// What `channel` airs at `now` and the schedule's segment then.
+fn resolve_at(
+    conn: &Connection,
+    channel: &ChannelInfo,
+    now: DateTime<FixedOffset>,
+) -> Result<(Program, Option<Segment>), StoreError> {
     let local = now.naive_local();
     let day_start = local.date().and_time(NaiveTime::MIN);
     let window_end = day_start + Duration::days(2);
@@ -412,7 +421,7 @@ pub fn program_at(
         .filter(|t| *t > local)
         .min()
         .and_then(at_county);
-    Ok(program)
+    Ok((program, seg))
 }
 
 /// A channel's program read from the store: its schedule, fallback and overrides.
@@ -529,14 +538,7 @@ pub fn planned_at(
 ) -> Result<Planned, StoreError> {
     let local = at.naive_local();
     let day_start = local.date().and_time(NaiveTime::MIN);
-    let segs = segments(
-        conn,
-        &channel.name,
-        day_start,
-        day_start + Duration::days(1),
-    )?;
-    let segment = segs.into_iter().find(|s| s.start <= local && local < s.end);
-    let program = program_at(conn, channel, at)?;
+    let (program, segment) = resolve_at(conn, channel, at)?;
     let mut since = segment.map_or(day_start, |s| s.start);
     if let Some(id) = program
         .segment
@@ -570,14 +572,9 @@ pub fn planned_at(
     })
 }
 
-/// Which item of `items` and which page (1-based) is up `elapsed` seconds into airing them
-/// in order, over and over, where `pages(item)` gives each page's seconds.
-pub fn position(
-    items: &[Item],
-    elapsed: u64,
-    mut pages: impl FnMut(&Item) -> Vec<u64>,
-) -> Option<(usize, u32)> {
-    let times: Vec<Vec<u64>> = items.iter().map(&mut pages).collect();
+/// Which item and which page (1-based) is up `elapsed` seconds into airing items in
+/// order, over and over, where `times[i]` holds the seconds of each page of item `i`.
+pub fn position(times: &[Vec<u64>], elapsed: u64) -> Option<(usize, u32)> {
     let cycle: u64 = times.iter().flatten().sum();
     if cycle == 0 {
         return None;

@@ -189,14 +189,7 @@ fn check_block(conn: &Connection, form: &BlockForm, id: Option<i64>) -> Result<F
     if form.items.len() > MAX_ITEMS {
         errors.push(("items", format!("节目块最多{MAX_ITEMS}项内容")));
     }
-    let county: String = conn
-        .query_row(
-            "SELECT code FROM regions WHERE parent IS NULL ORDER BY code LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or_default();
+    let county = crate::pages::county_code(conn)?;
     let today = crate::content::county_today();
     for (i, item) in form.items.iter().enumerate() {
         match item.parse() {
@@ -407,11 +400,7 @@ pub fn parse_entry(form: &EntryForm) -> Result<Entry, Fields> {
     if !(1..=1440).contains(&form.minutes) {
         errors.push(("minutes", "时长须在1到1440分钟之间".into()));
     }
-    let mask = form
-        .weekdays
-        .iter()
-        .filter(|d| (1..=7).contains(*d))
-        .fold(0u8, |m, d| m | 1 << (d - 1));
+    let mask = Repeat::mask_of(&form.weekdays);
     let repeat = Repeat::parse(form.repeat.trim(), mask);
     match repeat {
         None => errors.push((
@@ -715,7 +704,7 @@ fn view_of(
             start: e.start.format("%H:%M:%S").to_string(),
             minutes: e.minutes,
             repeat: e.rule.repeat.name().to_owned(),
-            weekdays: (1..=7u8).filter(|d| mask & (1 << (d - 1)) != 0).collect(),
+            weekdays: Repeat::days_of(mask),
             from: e.rule.from.to_string(),
             until: e.rule.until.map(|u| u.to_string()),
             except: e.rule.except.iter().map(|d| d.to_string()).collect(),
@@ -747,15 +736,14 @@ pub fn entry_view(conn: &Connection, id: i64) -> Result<Option<EntryView>, Store
 
 /// Every entry of `channel` as staff read them, by start time.
 pub fn entry_views(conn: &Connection, channel: &str) -> Result<Vec<EntryView>, StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT id, created_by FROM schedule_entries WHERE channel = ?1")?;
+    let mut by: std::collections::HashMap<i64, String> = stmt
+        .query_map([channel], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
     let mut out = Vec::new();
     for e in super::airing::entries_of(conn, channel)? {
-        let created_by: String = conn
-            .query_row(
-                "SELECT created_by FROM schedule_entries WHERE id = ?1",
-                [e.id],
-                |r| r.get(0),
-            )
-            .map_err(StoreError::from)?;
+        let created_by = by.remove(&e.id).unwrap_or_default();
         out.push(view_of(conn, channel.to_owned(), created_by, e)?);
     }
     out.sort_by(|a, b| (a.start.as_str(), a.id).cmp(&(b.start.as_str(), b.id)));

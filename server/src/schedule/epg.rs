@@ -19,8 +19,9 @@ use crate::store::StoreError;
 
 /// Most days a guide covers.
 pub const MAX_DAYS: u32 = 14;
-/// Seconds a screen is counted for in a per-screen guide when its block gives none.
-const DEFAULT_DWELL: i64 = 10;
+/// Seconds a page is counted for (per-screen guide, what airs at a moment) when its block
+/// gives none: the channel's default dwell.
+pub const DEFAULT_DWELL: u32 = 10;
 /// Title of the default sequence in the guide.
 pub const DEFAULT_TITLE: &str = "政务信息轮播";
 const DEFAULT_DESC: &str = "本地区通知公告、办事指南、今日办结和民意调查轮流播出。";
@@ -62,7 +63,7 @@ fn block_guide(
         .map(|i| {
             (
                 i.screen.headline(),
-                i.dwell.map_or(DEFAULT_DWELL, i64::from),
+                i64::from(i.dwell.unwrap_or(DEFAULT_DWELL)),
             )
         })
         .collect();

@@ -46,6 +46,18 @@ impl Repeat {
         })
     }
 
+    /// The weekday mask of weekday numbers (1 = Monday … 7 = Sunday; others ignored).
+    pub fn mask_of(days: &[u8]) -> u8 {
+        days.iter()
+            .filter(|d| (1..=7).contains(*d))
+            .fold(0, |m, d| m | 1 << (d - 1))
+    }
+
+    /// The weekday numbers (1 = Monday … 7 = Sunday) of the weekday mask.
+    pub fn days_of(mask: u8) -> Vec<u8> {
+        (1..=7u8).filter(|d| mask & (1 << (d - 1)) != 0).collect()
+    }
+
     /// The weekday mask (0 unless `Days`).
     pub fn mask(self) -> u8 {
         match self {

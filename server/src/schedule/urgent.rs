@@ -244,6 +244,15 @@ fn forbidden(user: &User) -> EditError {
     }
 }
 
+/// The workflow status of notice `id` (`published` …), if it exists.
+fn notice_status(conn: &Connection, id: i64) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row("SELECT status FROM notices WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
 /// A checked override: channels, start, end and form.
 type Checked = (
     Vec<String>,
@@ -259,14 +268,7 @@ fn check(
     now: DateTime<Utc>,
 ) -> Result<Result<Checked, Fields>, StoreError> {
     let mut errors: Fields = Vec::new();
-    let status: Option<String> = conn
-        .query_row(
-            "SELECT status FROM notices WHERE id = ?1",
-            [form.notice_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match status.as_deref() {
+    match notice_status(conn, form.notice_id)?.as_deref() {
         None => errors.push((
             "notice_id",
             format!("没有编号为{}的通知公告", form.notice_id),
@@ -397,14 +399,7 @@ pub fn approve(
             )))
         }
     }
-    let published: bool = conn
-        .query_row(
-            "SELECT status = 'published' FROM notices WHERE id = ?1",
-            [o.notice_id],
-            |r| r.get(0),
-        )
-        .map_err(StoreError::from)?;
-    if !published {
+    if notice_status(conn, o.notice_id)?.as_deref() != Some("published") {
         return Err(EditError::Conflict(
             "这条通知已不在发布状态（可能已撤回或过期），不能批准插播".into(),
         ));

@@ -393,7 +393,6 @@ fn on_air(
             alert: band.clone(),
         })
     };
-    let default_dwell = 10;
     let layouts: Vec<usize> = screens.with_renderer(|r| {
         items
             .iter()
@@ -405,10 +404,12 @@ fn on_air(
             })
             .collect()
     });
-    let position = airing::position(&items, planned.elapsed, |it| {
-        let i = items.iter().position(|x| x.key == it.key).unwrap_or(0);
-        vec![u64::from(it.dwell.unwrap_or(default_dwell)); layouts.get(i).copied().unwrap_or(1)]
-    });
+    let times: Vec<Vec<u64>> = items
+        .iter()
+        .zip(&layouts)
+        .map(|(it, pages)| vec![u64::from(it.dwell.unwrap_or(epg::DEFAULT_DWELL)); *pages])
+        .collect();
+    let position = airing::position(&times, planned.elapsed);
     let (item, page, pages, screen) = match position {
         Some((i, p)) => (
             Some(items[i].key.clone()),
@@ -523,7 +524,7 @@ pub async fn block(State(state): State<AppState>, Path(id): Path<i64>) -> ApiRes
         let Some(b) = block::get(conn, id)? else {
             return Ok(None);
         };
-        let region = county_region(conn)?;
+        let region = crate::pages::county_code(conn)?;
         let screens: Vec<serde_json::Value> = block::screens(conn, &b.items, &region, today)?
             .iter()
             .map(|i| json!({ "key": i.key, "headline": i.screen.headline(), "dwell": i.dwell }))
@@ -533,19 +534,6 @@ pub async fn block(State(state): State<AppState>, Path(id): Path<i64>) -> ApiRes
     .await?
     .ok_or_else(|| StaffApiError::Api(ApiError::NotFound(format!("没有编号为{id}的节目块"))))?;
     Ok(Json(found).into_response())
-}
-
-/// The county's region code.
-pub fn county_region(conn: &rusqlite::Connection) -> Result<String, crate::store::StoreError> {
-    use rusqlite::OptionalExtension;
-    Ok(conn
-        .query_row(
-            "SELECT code FROM regions WHERE parent IS NULL ORDER BY code LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or_default())
 }
 
 /// `POST /api/v1/blocks`.
@@ -638,7 +626,7 @@ pub async fn block_strip(State(state): State<AppState>, Path(id): Path<i64>) -> 
         if block::get(conn, id)?.is_none() {
             return Ok(None);
         }
-        let region = county_region(conn)?;
+        let region = crate::pages::county_code(conn)?;
         let items = block::screens(conn, &block::items_of(conn, id)?, &region, today)?;
         Ok::<_, crate::store::StoreError>(Some(
             items

@@ -213,22 +213,15 @@ impl Staff {
     }
 }
 
-#[test]
-fn staff_publish_a_notice_through_review_in_a_real_browser() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = demo_data(dir.path()).unwrap();
-    // The notice must air in the next cycle whatever the time of day: no blocks.
-    super::unschedule(&data);
-    let config = dir.path().join("headend.toml");
-    std::fs::write(
-        &config,
-        "[[channels]]\nname = \"county\"\ndwell = 2\nread_rate = 0\n\
-         [[channels.outputs]]\nkind = \"hls\"\nprofile = \"sd\"\n",
-    )
-    .unwrap();
-    let server = Headend::start(&data, &["--config", config.to_str().unwrap()]).unwrap();
+/// Runs `steps` with a staff member in headless Chromium (its profile under `dir`) on the
+/// headend at `base`.
+fn in_browser<F, Fut>(dir: &Path, base: &str, steps: F)
+where
+    F: FnOnce(Staff) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let driver = ChromeDriver::start().unwrap();
-    let profile = dir.path().join("chromium");
+    let profile = dir.join("chromium");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -239,13 +232,28 @@ fn staff_publish_a_notice_through_review_in_a_real_browser() {
             .connect(&driver.url)
             .await
             .unwrap();
-        let staff = Staff {
+        steps(Staff {
             browser,
-            base: server.url.clone(),
-        };
+            base: base.to_owned(),
+        })
+        .await;
+    });
+}
 
+#[test]
+fn staff_publish_a_notice_through_review_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo_data(dir.path()).unwrap();
+    // The notice must air in the next cycle whatever the time of day: no blocks.
+    super::unschedule(&data);
+    let config = super::fast_county_config(dir.path());
+    let server = Headend::start(&data, &["--config", config.to_str().unwrap()]).unwrap();
+    let (data, server) = (&data, &server);
+    in_browser(dir.path(), &server.url, move |staff| async move {
         // The editor drafts a 公示 with a recipient list (logged in by keyboard alone).
-        staff.login_by_keyboard("editor", "shifan-editor-2026").await;
+        staff
+            .login_by_keyboard("editor", "shifan-editor-2026")
+            .await;
         staff.follow("a[href='/admin/notices/new']").await;
         staff
             .browser
@@ -279,10 +287,18 @@ fn staff_publish_a_notice_through_review_in_a_real_browser() {
         staff.fill("objection_phone", "0579-87110001").await;
         staff.fill("list_title", "冬季临时救助对象名单").await;
         staff
-            .fill("list", "张三明,1200元,339901195301021238,13812345678\n李秀英,800元")
+            .fill(
+                "list",
+                "张三明,1200元,339901195301021238,13812345678\n李秀英,800元",
+            )
             .await;
         staff.follow("button[value='save']").await;
-        assert_eq!(staff.status().await, "草稿", "{}", staff.browser.source().await.unwrap());
+        assert_eq!(
+            staff.status().await,
+            "草稿",
+            "{}",
+            staff.browser.source().await.unwrap()
+        );
         let notice_path = staff.path().await.split('?').next().unwrap().to_owned();
         let id: i64 = notice_path.rsplit('/').next().unwrap().parse().unwrap();
 
@@ -296,7 +312,12 @@ fn staff_publish_a_notice_through_review_in_a_real_browser() {
             )
             .await
             .unwrap();
-        let widths: Vec<i64> = widths.as_array().unwrap().iter().filter_map(Value::as_i64).collect();
+        let widths: Vec<i64> = widths
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_i64)
+            .collect();
         assert_eq!(
             widths,
             [720, 720, 1280, 1280, 720, 720, 1280, 1280],
@@ -314,9 +335,14 @@ fn staff_publish_a_notice_through_review_in_a_real_browser() {
 
         // The reviewer returns it with a reason.
         staff.login("reviewer", "shifan-reviewer-2026").await;
-        assert!(staff.text("main").await.contains(TITLE), "in the review queue");
+        assert!(
+            staff.text("main").await.contains(TITLE),
+            "in the review queue"
+        );
         staff.follow(&format!("a[href='{notice_path}']")).await;
-        staff.fill("return-reason-input", "名单请补充所在村（社区）").await;
+        staff
+            .fill("return-reason-input", "名单请补充所在村（社区）")
+            .await;
         staff.follow("#return").await;
         assert_eq!(staff.status().await, "已退回");
         staff.logout().await;
@@ -324,9 +350,15 @@ fn staff_publish_a_notice_through_review_in_a_real_browser() {
         // The editor sees why, fixes it and submits again.
         staff.login("editor", "shifan-editor-2026").await;
         staff.open(&notice_path).await;
-        assert!(staff.text("#return-reason").await.contains("名单请补充所在村（社区）"));
+        assert!(staff
+            .text("#return-reason")
+            .await
+            .contains("名单请补充所在村（社区）"));
         staff
-            .fill("list", "张三明,1200元,339901195301021238,13812345678,城关村\n李秀英,800元,,,溪口村")
+            .fill(
+                "list",
+                "张三明,1200元,339901195301021238,13812345678,城关村\n李秀英,800元,,,溪口村",
+            )
             .await;
         staff.click("#confidentiality_checked").await;
         staff.follow("button[value='submit']").await;
@@ -335,7 +367,9 @@ fn staff_publish_a_notice_through_review_in_a_real_browser() {
 
         // The reviewer approves with the keyboard alone: Tab from the top of the page
         // to 审核通过, Enter. It publishes at once (its first day is today).
-        staff.login_by_keyboard("reviewer", "shifan-reviewer-2026").await;
+        staff
+            .login_by_keyboard("reviewer", "shifan-reviewer-2026")
+            .await;
         staff.open(&notice_path).await;
         staff
             .browser
@@ -349,7 +383,7 @@ fn staff_publish_a_notice_through_review_in_a_real_browser() {
         // On air: the county channel's as-run log names it within the next cycle, and
         // the county's set-top-box manifest carries it.
         let aired = wait_for(240, || {
-            as_run(&data)
+            as_run(data)
                 .iter()
                 .any(|l| l["item"].as_i64() == Some(id) && l["kind"] == "notice")
                 .then_some(())
@@ -361,11 +395,15 @@ fn staff_publish_a_notice_through_review_in_a_real_browser() {
         );
 
         // Withdrawn: it leaves the manifest.
-        staff.fill("withdraw-reason", "救助标准调整，重新公示").await;
+        staff
+            .fill("withdraw-reason", "救助标准调整，重新公示")
+            .await;
         staff.follow("#withdraw").await;
         assert_eq!(staff.status().await, "已撤回");
         assert!(
-            wait_for(10, || (!manifest(&server.addr).contains(TITLE)).then_some(())).is_some(),
+            wait_for(10, || (!manifest(&server.addr).contains(TITLE))
+                .then_some(()))
+            .is_some(),
             "still in the manifest"
         );
         staff.browser.close().await.unwrap();
@@ -420,30 +458,10 @@ fn county_minute(offset_minutes: i64) -> String {
 fn operators_schedule_a_block_and_two_people_put_an_urgent_notice_on_air_in_a_real_browser() {
     let dir = tempfile::tempdir().unwrap();
     let data = demo_data(dir.path()).unwrap();
-    let config = dir.path().join("headend.toml");
-    std::fs::write(
-        &config,
-        "[[channels]]\nname = \"county\"\ndwell = 2\nread_rate = 0\n\
-         [[channels.outputs]]\nkind = \"hls\"\nprofile = \"sd\"\n",
-    )
-    .unwrap();
+    let config = super::fast_county_config(dir.path());
     let server = Headend::start(&data, &["--config", config.to_str().unwrap()]).unwrap();
-    let driver = ChromeDriver::start().unwrap();
-    let profile = dir.path().join("chromium");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(ChromeDriver::headless_chromium(&profile))
-            .connect(&driver.url)
-            .await
-            .unwrap();
-        let staff = Staff {
-            browser,
-            base: server.url.clone(),
-        };
+    let (data, server) = (&data, &server);
+    in_browser(dir.path(), &server.url, move |staff| async move {
         staff.login("operator", "shifan-operator-2026").await;
 
         // A block: the three latest notices, five seconds a page; its preview strip draws.
@@ -512,7 +530,7 @@ fn operators_schedule_a_block_and_two_people_put_an_urgent_notice_on_air_in_a_re
             .to_owned();
         let segment = format!("override:{id}");
         assert!(
-            !as_run(&data)
+            !as_run(data)
                 .iter()
                 .any(|l| l["segment"] == segment.as_str()),
             "nothing airs before the second approval"
@@ -529,7 +547,7 @@ fn operators_schedule_a_block_and_two_people_put_an_urgent_notice_on_air_in_a_re
             .await;
         assert!(staff.text("tbody tr").await.contains("播出中"));
         let aired = wait_for(60, || {
-            as_run(&data)
+            as_run(data)
                 .iter()
                 .any(|l| l["segment"] == segment.as_str() && l["item"].as_i64() == Some(notice))
                 .then_some(())
@@ -552,7 +570,7 @@ fn operators_schedule_a_block_and_two_people_put_an_urgent_notice_on_air_in_a_re
             .await;
         assert!(staff.text("tbody tr").await.contains("已取消"));
         let left = wait_for(60, || {
-            as_run(&data)
+            as_run(data)
                 .iter()
                 .rfind(|l| l["channel"] == "county")
                 .is_some_and(|l| l["segment"] != segment.as_str())

@@ -289,13 +289,7 @@ fn a_published_notice_airs_next_and_a_withdrawn_urgent_notice_leaves_at_the_next
     let dir = tempfile::tempdir().unwrap();
     let data = demo_data(dir.path()).unwrap();
     super::unschedule(&data);
-    let config = dir.path().join("headend.toml");
-    std::fs::write(
-        &config,
-        "[[channels]]\nname = \"county\"\ndwell = 2\nread_rate = 0\n\
-         [[channels.outputs]]\nkind = \"hls\"\nprofile = \"sd\"\n",
-    )
-    .unwrap();
+    let config = super::fast_county_config(dir.path());
     let server = Headend::start(&data, &["--config", config.to_str().unwrap()]).unwrap();
     let asrun_dir = data.join("asrun");
     let log = || -> Vec<Value> {

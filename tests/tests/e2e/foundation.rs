@@ -453,11 +453,9 @@ fn a_newcomer_sets_up_a_county_imports_its_feed_and_the_notice_airs() {
     );
 
     // Served without the demo: the county channel airs the imported notice.
-    let config = file(
-        "headend.toml",
-        "[[channels]]\nname = \"county\"\ndwell = 2\nread_rate = 0\n[[channels.outputs]]\nkind = \"hls\"\nprofile = \"sd\"\n",
-    );
-    let server = Headend::start(&data, &["--no-demo", "--config", &config]).unwrap();
+    let config = super::fast_county_config(dir.path());
+    let server =
+        Headend::start(&data, &["--no-demo", "--config", config.to_str().unwrap()]).unwrap();
     let id: i64 = rusqlite::Connection::open(data.join("headend.db"))
         .unwrap()
         .query_row(

@@ -15,3 +15,16 @@ pub fn unschedule(data: &std::path::Path) {
     let db = rusqlite::Connection::open(data.join("headend.db")).unwrap();
     db.execute("DELETE FROM schedule_entries", []).unwrap();
 }
+
+/// Writes `DIR/headend.toml` airing the county channel as SD HLS with two-second pages
+/// (no longer for long text), so that what a test publishes airs within seconds; its path.
+pub fn fast_county_config(dir: &std::path::Path) -> std::path::PathBuf {
+    let config = dir.join("headend.toml");
+    std::fs::write(
+        &config,
+        "[[channels]]\nname = \"county\"\ndwell = 2\nread_rate = 0\n\
+         [[channels.outputs]]\nkind = \"hls\"\nprofile = \"sd\"\n",
+    )
+    .unwrap();
+    config
+}

@@ -415,12 +415,6 @@ pub fn regions(
 pub async fn county_code(state: &AppState) -> Result<String, PageError> {
     Ok(state
         .store
-        .call(|conn| {
-            Ok(conn.query_row(
-                "SELECT code FROM regions WHERE level = 'county' LIMIT 1",
-                [],
-                |r| r.get(0),
-            )?)
-        })
+        .call(|conn| crate::pages::county_code(conn))
         .await?)
 }

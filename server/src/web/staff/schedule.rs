@@ -37,15 +37,7 @@ fn fields<'a>(pairs: &'a Pairs, name: &'a str) -> impl Iterator<Item = &'a str> 
 
 impl From<EditError> for PageError {
     fn from(e: EditError) -> Self {
-        PageError::Api(match e {
-            EditError::Store(s) => ApiError::Store(s),
-            EditError::Forbidden(m) => ApiError::Forbidden(m),
-            EditError::NotFound => ApiError::NotFound("没有这一项".into()),
-            EditError::Conflict(m) => ApiError::Conflict(m),
-            EditError::Invalid(f) => {
-                ApiError::BadRequest(f.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("；"))
-            }
-        })
+        staff_api(e.into())
     }
 }
 
