@@ -142,29 +142,19 @@ pub async fn start_ingest(config: &Config, store: Store) -> Result<Hub, ServeErr
     Ok(hub)
 }
 
-/// Starts the channels in the background (outputs open and slates encode while the server
-/// already answers) and publishes them into `slot` for `/live` and `/metrics`. A failure is
-/// logged; the rest of the headend keeps serving.
+/// Starts the channels `planner` plans in the background (outputs open and slates encode
+/// while the server already answers) and publishes them into `slot` for `/live`,
+/// `/metrics` and channel edits. A failure is logged; the rest of the headend keeps
+/// serving.
 pub fn start_playout(
-    config: &Config,
+    planner: crate::schedule::Planner,
     store: Store,
     slot: std::sync::Arc<std::sync::OnceLock<crate::playout::Playout>>,
-    layouts: std::sync::Arc<crate::render::LayoutRegistry>,
 ) {
-    let (specs, air_all, data_dir) = (
-        config.channels.clone(),
-        config.air_unconfigured,
-        config.data_dir.clone(),
-    );
     tokio::task::spawn_blocking(move || {
-        let started = crate::schedule::plan_channels(&store, &specs, air_all, &data_dir).and_then(
-            |mut plans| {
-                for plan in &mut plans {
-                    plan.layouts = Some(std::sync::Arc::clone(&layouts));
-                }
-                crate::playout::Playout::start(plans, Some(store.changes()))
-            },
-        );
+        let started = planner
+            .plan_all()
+            .and_then(|plans| crate::playout::Playout::start(plans, Some(store.changes())));
         match started {
             Ok(playout) => {
                 tracing::info!(channels = playout.channels().len(), "playout started");
@@ -203,14 +193,17 @@ pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     if config.admin_token.is_some() {
         tracing::warn!("admin_token in the config is deprecated: it still acts as an administrator on the JSON API, but give each person an account and an API token (POST /api/v1/tokens) instead");
     }
-    let state = AppState::new(store.clone()).with_ingest(hub, config.admin_token.clone());
+    let mut state = AppState::new(store.clone()).with_ingest(hub, config.admin_token.clone());
+    let planner = crate::schedule::Planner::new(
+        store.clone(),
+        config.channels.clone(),
+        config.air_unconfigured,
+        &config.data_dir,
+    )
+    .with_layouts(std::sync::Arc::clone(&state.layouts));
+    state.planner = Some(planner.clone());
     start_publishing_clock(store.clone());
-    start_playout(
-        &config,
-        store,
-        std::sync::Arc::clone(&state.playout),
-        std::sync::Arc::clone(&state.layouts),
-    );
+    start_playout(planner, store, std::sync::Arc::clone(&state.playout));
     serve_http(listener, app(state), shutdown.wait()).await;
     Ok(())
 }

@@ -129,16 +129,34 @@ struct RunningLane {
     thread: JoinHandle<()>,
 }
 
-/// Every channel the headend airs.
-pub struct Playout {
-    channels: Vec<ChannelView>,
+impl RunningLane {
+    /// Asks the lane to stop (its outputs write their trailers) and waits for it.
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
+
+/// A channel on air: what is seen of it, and its lanes.
+struct OnAirChannel {
+    view: Arc<ChannelView>,
     lanes: Vec<RunningLane>,
+}
+
+/// Every channel the headend airs. Channels can be replaced one at a time while the
+/// others go on ([`Playout::replace`]), so it is shared as `&Playout`.
+pub struct Playout {
+    channels: std::sync::Mutex<Vec<OnAirChannel>>,
+    /// Serialises replacements, so that two edits of one channel never race for its
+    /// outputs (a UDP port, an HLS directory).
+    replacing: std::sync::Mutex<()>,
+    changes: Option<Arc<AtomicU64>>,
 }
 
 impl std::fmt::Debug for Playout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Playout")
-            .field("channels", &self.channels.len())
+            .field("channels", &self.channels().len())
             .finish()
     }
 }
@@ -172,6 +190,14 @@ impl std::fmt::Debug for ChannelPlan {
     }
 }
 
+/// A channel's lanes while they start: its name, output count, HLS directory and lanes.
+type Starting = (
+    String,
+    usize,
+    Option<PathBuf>,
+    Vec<Result<StartingLane, PlayoutError>>,
+);
+
 impl Playout {
     /// Starts every planned channel in real time. Blocks while outputs open and slates
     /// encode (call it from a blocking context). With `changes` (the store's change
@@ -181,57 +207,20 @@ impl Playout {
         plans: Vec<ChannelPlan>,
         changes: Option<Arc<AtomicU64>>,
     ) -> Result<Playout, PlayoutError> {
-        let mut playout = Playout {
-            channels: Vec::new(),
-            lanes: Vec::new(),
+        let playout = Playout {
+            channels: std::sync::Mutex::new(Vec::new()),
+            replacing: std::sync::Mutex::new(()),
+            changes,
         };
         // Every lane starts at once (slates encode in parallel), then each is waited for.
-        let mut starting = Vec::new();
-        for plan in plans {
-            let mut by_profile: BTreeMap<&'static str, Vec<OutputPlan>> = BTreeMap::new();
-            let hls_dir = plan.outputs.iter().find_map(|o| match &o.destination {
-                Destination::Hls { dir, .. } => Some(dir.clone()),
-                _ => None,
-            });
-            for o in &plan.outputs {
-                by_profile
-                    .entry(o.profile.name())
-                    .or_default()
-                    .push(o.clone());
-            }
-            let mut lanes = Vec::new();
-            for (_, outputs) in by_profile {
-                let profile = outputs[0].profile;
-                lanes.push(start_lane(
-                    &plan,
-                    profile,
-                    outputs,
-                    Clock::RealTime,
-                    changes.clone(),
-                ));
-            }
-            starting.push((plan.name.clone(), plan.outputs.len(), hls_dir, lanes));
-        }
+        let starting: Vec<Starting> = plans.iter().map(|p| playout.start_channel(p)).collect();
         let mut first_error = None;
-        for (name, outputs, hls_dir, lanes) in starting {
-            let mut views = Vec::new();
-            for lane in lanes {
-                match lane.and_then(StartingLane::wait) {
-                    Ok((view, running)) => {
-                        views.push(view);
-                        playout.lanes.push(running);
-                    }
-                    Err(e) => {
-                        first_error.get_or_insert(e);
-                    }
-                }
+        for s in starting {
+            let (channel, error) = Self::wait_channel(s);
+            if let Some(e) = error {
+                first_error.get_or_insert(e);
             }
-            tracing::info!(channel = %name, outputs, "channel on air");
-            playout.channels.push(ChannelView {
-                name,
-                lanes: views,
-                hls_dir,
-            });
+            playout.lock().push(channel);
         }
         match first_error {
             Some(e) => Err(e),
@@ -239,26 +228,132 @@ impl Playout {
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<OnAirChannel>> {
+        // A panic while the list was held leaves it whole (pushes and removes only).
+        self.channels
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn start_channel(&self, plan: &ChannelPlan) -> Starting {
+        let mut by_profile: BTreeMap<&'static str, Vec<OutputPlan>> = BTreeMap::new();
+        let hls_dir = plan.outputs.iter().find_map(|o| match &o.destination {
+            Destination::Hls { dir, .. } => Some(dir.clone()),
+            _ => None,
+        });
+        for o in &plan.outputs {
+            by_profile
+                .entry(o.profile.name())
+                .or_default()
+                .push(o.clone());
+        }
+        let lanes = by_profile
+            .into_values()
+            .map(|outputs| {
+                let profile = outputs[0].profile;
+                start_lane(
+                    plan,
+                    profile,
+                    outputs,
+                    Clock::RealTime,
+                    self.changes.clone(),
+                )
+            })
+            .collect();
+        (plan.name.clone(), plan.outputs.len(), hls_dir, lanes)
+    }
+
+    /// Waits for a channel's lanes: the channel (with the lanes that started) and the
+    /// first error.
+    fn wait_channel(
+        (name, outputs, hls_dir, lanes): Starting,
+    ) -> (OnAirChannel, Option<PlayoutError>) {
+        let mut views = Vec::new();
+        let mut running = Vec::new();
+        let mut first_error = None;
+        for lane in lanes {
+            match lane.and_then(StartingLane::wait) {
+                Ok((view, lane)) => {
+                    views.push(view);
+                    running.push(lane);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        tracing::info!(channel = %name, outputs, "channel on air");
+        let view = Arc::new(ChannelView {
+            name,
+            lanes: views,
+            hls_dir,
+        });
+        (
+            OnAirChannel {
+                view,
+                lanes: running,
+            },
+            first_error,
+        )
+    }
+
+    /// Replaces channel `name` on air: its lanes stop (trailers written, the UDP port and
+    /// HLS directory freed), then `plan` starts, if given. The other channels go on.
+    /// Blocks while the new outputs open and the slate encodes.
+    pub fn replace(&self, name: &str, plan: Option<ChannelPlan>) -> Result<(), PlayoutError> {
+        let _one_at_a_time = self
+            .replacing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let old = {
+            let mut channels = self.lock();
+            channels
+                .iter()
+                .position(|c| c.view.name == name)
+                .map(|i| channels.remove(i))
+        };
+        if let Some(old) = old {
+            for lane in old.lanes {
+                lane.stop();
+            }
+            tracing::info!(channel = %name, "channel off air");
+        }
+        let Some(plan) = plan else {
+            return Ok(());
+        };
+        let (channel, error) = Self::wait_channel(self.start_channel(&plan));
+        self.lock().push(channel);
+        match error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
     /// The channels on air.
-    pub fn channels(&self) -> &[ChannelView] {
-        &self.channels
+    pub fn channels(&self) -> Vec<Arc<ChannelView>> {
+        self.lock().iter().map(|c| Arc::clone(&c.view)).collect()
     }
 
     /// The channel named `name`.
-    pub fn channel(&self, name: &str) -> Option<&ChannelView> {
-        self.channels.iter().find(|c| c.name == name)
+    pub fn channel(&self, name: &str) -> Option<Arc<ChannelView>> {
+        self.lock()
+            .iter()
+            .find(|c| c.view.name == name)
+            .map(|c| Arc::clone(&c.view))
     }
 
     /// Stops every lane (trailers written) and waits for them.
-    pub fn stop(mut self) {
+    pub fn stop(self) {
         self.shutdown();
     }
 
-    fn shutdown(&mut self) {
-        for lane in &self.lanes {
+    fn shutdown(&self) {
+        let channels = std::mem::take(&mut *self.lock());
+        let lanes: Vec<RunningLane> = channels.into_iter().flat_map(|c| c.lanes).collect();
+        for lane in &lanes {
             let _ = lane.stop.send(());
         }
-        for lane in self.lanes.drain(..) {
+        for lane in lanes {
             let _ = lane.thread.join();
         }
     }

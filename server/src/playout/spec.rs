@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::encode::{self, AudioCodec};
 use super::lane::LaneOptions;
@@ -15,7 +15,10 @@ use super::sdt::SdtPatch;
 use crate::render::Profile;
 
 /// Default UDP destination: loopback.
-pub const DEFAULT_UDP: &str = "127.0.0.1:5000";
+pub const DEFAULT_UDP: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    5000,
+));
 /// Default service provider name in the SDT.
 pub const DEFAULT_PROVIDER: &str = "县级融媒体中心";
 
@@ -42,7 +45,7 @@ pub struct ChannelSpec {
 }
 
 /// Kind of output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputKind {
     /// MPEG-TS over UDP for the cable multiplexer.
@@ -54,7 +57,7 @@ pub enum OutputKind {
 }
 
 /// Character set of SDT names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Charset {
     /// UTF-8 (0x15). Default.
@@ -65,38 +68,52 @@ pub enum Charset {
 }
 
 /// `[[channels.outputs]]`: one output of a channel.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputSpec {
     /// `udp`, `hls` or `file`.
     pub kind: OutputKind,
     /// `sd`, `sd_wide`, `hd720` or `hd1080`. Default: `sd` for udp/file, `hd720` for hls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<Profile>,
     /// `mp2` or `aac`. Default: mp2 for SD, aac for HD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio: Option<AudioCodec>,
     /// UDP receiver. Default: 127.0.0.1:5000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<SocketAddr>,
     /// Send UDP to an address that is not loopback. Default: false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_non_loopback: Option<bool>,
     /// File path of a recorder (relative to the data directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
     /// CBR rate in bit/s. Default: 3 Mbit/s SD, 5 Mbit/s 720p, 8 Mbit/s 1080.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub muxrate: Option<u64>,
     /// DVB service id. Default: 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_id: Option<u16>,
     /// PMT PID. Default: 0x1000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pmt_pid: Option<u16>,
     /// Video PID (audio is the next). Default: 0x100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_pid: Option<u16>,
     /// Service name. Default: the channel's title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_name: Option<String>,
     /// Service provider. Default: 县级融媒体中心.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
     /// Character set of the names. Default: utf8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charset: Option<Charset>,
     /// HLS segment length in seconds (1–6). Default: 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment_seconds: Option<u32>,
     /// HLS playlist window in segments (6–10). Default: 6.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<u32>,
 }
 
@@ -120,6 +137,11 @@ impl OutputSpec {
             segment_seconds: None,
             window: None,
         }
+    }
+
+    /// Where a UDP output sends; `None` for other kinds.
+    pub fn udp_address(&self) -> Option<SocketAddr> {
+        (self.kind == OutputKind::Udp).then(|| self.address.unwrap_or(DEFAULT_UDP))
     }
 
     /// The profile this output airs.
@@ -207,12 +229,7 @@ impl OutputSpec {
         let profile = self.profile();
         let destination = match self.kind {
             OutputKind::Udp => Destination::Udp {
-                addr: match self.address {
-                    Some(a) => a,
-                    None => DEFAULT_UDP
-                        .parse()
-                        .map_err(|e| format!("default address: {e}"))?,
-                },
+                addr: self.address.unwrap_or(DEFAULT_UDP),
             },
             OutputKind::File => {
                 let path = self.path.clone().unwrap_or_default();

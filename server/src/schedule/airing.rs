@@ -40,17 +40,23 @@ pub struct ChannelInfo {
     pub fallback: Option<i64>,
     /// The guide lists each screen of a block rather than one programme per block.
     pub epg_per_notice: bool,
+    /// Outputs set by operators (a configured channel's `[[channels.outputs]]` win).
+    pub outputs: Vec<OutputSpec>,
 }
 
-const CHANNEL_COLUMNS: &str = "name, title, region, fallback_block, epg_per_notice";
+const CHANNEL_COLUMNS: &str = "name, title, region, fallback_block, epg_per_notice, outputs";
 
 fn channel_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelInfo> {
+    let outputs: String = r.get(5)?;
     Ok(ChannelInfo {
         name: r.get(0)?,
         title: r.get(1)?,
         region: r.get(2)?,
         fallback: r.get(3)?,
         epg_per_notice: r.get(4)?,
+        outputs: serde_json::from_str(&outputs).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
+        })?,
     })
 }
 
@@ -462,27 +468,118 @@ pub fn plan_channels(
     air_unconfigured: bool,
     data_dir: &Path,
 ) -> Result<Vec<ChannelPlan>, PlayoutError> {
-    let known = store
-        .call_blocking(|conn| channels(conn))
-        .map_err(ProgramError::from)?;
-    let mut plans = Vec::new();
-    for spec in specs {
-        match known.iter().find(|c| c.name == spec.name) {
-            Some(info) => plans.push(plan_one(store, info, spec, data_dir)?),
-            None => {
-                tracing::error!(channel = %spec.name, "configured channel is not in the store; not airing it")
-            }
+    Planner::new(store.clone(), specs.to_vec(), air_unconfigured, data_dir).plan_all()
+}
+
+/// Decides which channels air and with which outputs:
+/// - a channel in the config's `[[channels]]` airs with its configured outputs (one HLS
+///   output when it lists none): the config wins over the store;
+/// - any other channel airs with the outputs operators set in the store, if any;
+/// - and otherwise, with `air_unconfigured`, with one HLS output.
+#[derive(Clone)]
+pub struct Planner {
+    store: Store,
+    specs: Vec<ChannelSpec>,
+    air_unconfigured: bool,
+    data_dir: std::path::PathBuf,
+    layouts: Option<Arc<crate::render::LayoutRegistry>>,
+}
+
+impl std::fmt::Debug for Planner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Planner")
+            .field("specs", &self.specs)
+            .field("air_unconfigured", &self.air_unconfigured)
+            .finish()
+    }
+}
+
+impl Planner {
+    /// A planner over `store` with the config's channels.
+    pub fn new(
+        store: Store,
+        specs: Vec<ChannelSpec>,
+        air_unconfigured: bool,
+        data_dir: &Path,
+    ) -> Planner {
+        Planner {
+            store,
+            specs,
+            air_unconfigured,
+            data_dir: data_dir.to_owned(),
+            layouts: None,
         }
     }
-    if air_unconfigured {
-        for info in &known {
-            if specs.iter().all(|s| s.name != info.name) {
-                let spec = ChannelSpec::new(&info.name, Vec::new());
-                plans.push(plan_one(store, info, &spec, data_dir)?);
+
+    /// Keeps the layout record of every aired frame in `layouts`.
+    pub fn with_layouts(mut self, layouts: Arc<crate::render::LayoutRegistry>) -> Planner {
+        self.layouts = Some(layouts);
+        self
+    }
+
+    /// Whether channel `name` is set up in the config (its outputs cannot be edited).
+    pub fn configured(&self, name: &str) -> bool {
+        self.specs.iter().any(|s| s.name == name)
+    }
+
+    /// The outputs the config sets for channel `name`, if it is configured.
+    pub fn configured_outputs(&self, name: &str) -> Option<Vec<OutputSpec>> {
+        let spec = self.specs.iter().find(|s| s.name == name)?;
+        Some(if spec.outputs.is_empty() {
+            vec![OutputSpec::new(OutputKind::Hls)]
+        } else {
+            spec.outputs.clone()
+        })
+    }
+
+    /// Every channel to air.
+    pub fn plan_all(&self) -> Result<Vec<ChannelPlan>, PlayoutError> {
+        let known = self
+            .store
+            .call_blocking(|conn| channels(conn))
+            .map_err(ProgramError::from)?;
+        for spec in &self.specs {
+            if known.iter().all(|c| c.name != spec.name) {
+                tracing::error!(channel = %spec.name, "configured channel is not in the store; not airing it");
             }
         }
+        let mut plans = Vec::new();
+        // Configured channels first, in the config's order, then the store's.
+        for spec in &self.specs {
+            if let Some(info) = known.iter().find(|c| c.name == spec.name) {
+                plans.extend(self.plan_of(info)?);
+            }
+        }
+        for info in known.iter().filter(|c| !self.configured(&c.name)) {
+            plans.extend(self.plan_of(info)?);
+        }
+        Ok(plans)
     }
-    Ok(plans)
+
+    /// Channel `name` as it should air now; `None` when it does not air (or is gone).
+    pub fn plan(&self, name: &str) -> Result<Option<ChannelPlan>, PlayoutError> {
+        let n = name.to_owned();
+        let info = self
+            .store
+            .call_blocking(move |conn| channel(conn, &n))
+            .map_err(ProgramError::from)?;
+        match info {
+            Some(info) => self.plan_of(&info),
+            None => Ok(None),
+        }
+    }
+
+    fn plan_of(&self, info: &ChannelInfo) -> Result<Option<ChannelPlan>, PlayoutError> {
+        let spec = match self.specs.iter().find(|s| s.name == info.name) {
+            Some(spec) => spec.clone(),
+            None if !info.outputs.is_empty() => ChannelSpec::new(&info.name, info.outputs.clone()),
+            None if self.air_unconfigured => ChannelSpec::new(&info.name, Vec::new()),
+            None => return Ok(None),
+        };
+        let mut plan = plan_one(&self.store, info, &spec, &self.data_dir)?;
+        plan.layouts.clone_from(&self.layouts);
+        Ok(Some(plan))
+    }
 }
 
 fn plan_one(

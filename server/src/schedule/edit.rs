@@ -12,6 +12,8 @@ use super::block::{self, BlockItem, MAX_ITEMS};
 use super::recurrence::{Repeat, Rule};
 use super::timeline::{self, Entry};
 use crate::accounts::{Role, User};
+use crate::playout::spec::Charset;
+use crate::playout::{OutputKind, OutputSpec};
 use crate::store::{self, StoreError};
 
 /// Fields to fix: (field, Chinese message).
@@ -149,6 +151,142 @@ pub fn update_channel(
         "channel",
         name,
         serde_json::json!({ "before": before, "after": form }),
+    )?;
+    tx.commit().map_err(StoreError::from)?;
+    Ok(())
+}
+
+/// Most outputs a channel may have from the store.
+pub const MAX_OUTPUTS: usize = 4;
+/// Highest CBR rate accepted from operators, bit/s.
+pub const MAX_MUXRATE: u64 = 20_000_000;
+
+/// Checks one output set by operators: `Err` holds the Chinese message. Only UDP to this
+/// machine and HLS: sending beyond loopback and recording to files stay in the config.
+fn check_output(o: &OutputSpec, channel: &str, title: &str) -> Result<(), String> {
+    match o.kind {
+        OutputKind::Udp | OutputKind::Hls => {}
+        OutputKind::File => {
+            return Err("只能设置 UDP 或 HLS 输出；录制文件请用 headend stream".into())
+        }
+    }
+    if o.allow_non_loopback.is_some() || o.path.is_some() {
+        return Err("发往其他机器的地址和录制文件只能在配置文件 [[channels]] 中设定".into());
+    }
+    if let Some(addr) = o.address {
+        if !addr.ip().is_loopback() {
+            return Err(format!(
+                "只能发送到本机地址（127.0.0.1 或 ::1），{addr} 不是；发往有线前端的地址须在配置文件 [[channels]] 中设定"
+            ));
+        }
+        if addr.port() == 0 {
+            return Err("UDP 端口不能为 0".into());
+        }
+    }
+    if let Some(rate) = o.muxrate {
+        if !(1_000_000..=MAX_MUXRATE).contains(&rate) {
+            return Err(format!(
+                "码率须在 1000 到 {} kbit/s 之间",
+                MAX_MUXRATE / 1000
+            ));
+        }
+    }
+    if o.service_name
+        .as_deref()
+        .is_some_and(|n| n.trim().is_empty() || n.chars().count() > 30)
+    {
+        return Err("节目名称须为1到30个字".into());
+    }
+    if o.segment_seconds.is_some_and(|s| !(1..=6).contains(&s)) {
+        return Err("HLS 切片时长须为1到6秒".into());
+    }
+    if o.window.is_some_and(|w| !(6..=10).contains(&w)) {
+        return Err("HLS 播放列表须保留6到10个切片".into());
+    }
+    if o.pmt_pid
+        .into_iter()
+        .chain(o.video_pid)
+        .any(|p| !(0x20..=0x1ff0).contains(&p))
+    {
+        return Err("PID 须在 0x20 到 0x1ff0 之间".into());
+    }
+    // What remains (GB2312 names, field combinations) is checked by planning it.
+    o.plan(channel, title, std::path::Path::new("."))
+        .map(|_| ())
+        .map_err(|e| {
+            if o.charset == Some(Charset::Gb2312) {
+                "节目名称或提供者含有 GB2312 无法表示的字".into()
+            } else {
+                format!("输出设置有误（{e}）")
+            }
+        })
+}
+
+/// Replaces channel `name`'s outputs. An empty list: the channel airs as the config says
+/// (one HLS output with `air_unconfigured`, else not at all).
+pub fn set_outputs(
+    conn: &mut Connection,
+    user: &User,
+    name: &str,
+    outputs: &[OutputSpec],
+    now: DateTime<Utc>,
+) -> Result<(), EditError> {
+    require(user)?;
+    let before = super::airing::channel(conn, name)?.ok_or(EditError::NotFound)?;
+    let mut errors: Fields = Vec::new();
+    if outputs.len() > MAX_OUTPUTS {
+        errors.push(("outputs", format!("一个频道最多{MAX_OUTPUTS}路输出")));
+    }
+    if outputs.iter().filter(|o| o.kind == OutputKind::Hls).count() > 1 {
+        errors.push(("outputs", "一个频道只能有一路 HLS 输出".into()));
+    }
+    let others = super::airing::channels(conn)?;
+    let mut taken: Vec<std::net::SocketAddr> = Vec::new();
+    for (i, o) in outputs.iter().enumerate() {
+        let n = i + 1;
+        if let Err(e) = check_output(o, name, &before.title) {
+            errors.push(("outputs", format!("第{n}路输出：{e}")));
+            continue;
+        }
+        let Some(addr) = o.udp_address() else {
+            continue;
+        };
+        if taken.contains(&addr) {
+            errors.push(("outputs", format!("第{n}路输出：地址 {addr} 重复了")));
+        }
+        taken.push(addr);
+        if let Some(c) = others.iter().find(|c| {
+            c.name != name
+                && c.outputs
+                    .iter()
+                    .filter_map(OutputSpec::udp_address)
+                    .any(|a| a == addr)
+        }) {
+            errors.push((
+                "outputs",
+                format!("第{n}路输出：地址 {addr} 已由频道“{}”使用", c.title),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(EditError::Invalid(errors));
+    }
+    let json = serde_json::to_string(outputs)
+        .map_err(|e| StoreError::Malformed(format!("outputs of channel {name}: {e}")))?;
+    let tx = conn.transaction().map_err(StoreError::from)?;
+    tx.execute(
+        "UPDATE channels SET outputs = ?2 WHERE name = ?1",
+        rusqlite::params![name, json],
+    )
+    .map_err(StoreError::from)?;
+    audit(
+        &tx,
+        now,
+        user,
+        "channel.outputs",
+        "channel",
+        name,
+        serde_json::json!({ "before": before.outputs, "after": outputs }),
     )?;
     tx.commit().map_err(StoreError::from)?;
     Ok(())

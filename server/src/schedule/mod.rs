@@ -25,6 +25,7 @@ pub mod timeline;
 pub mod urgent;
 
 pub use airing::{
-    channel, channels, default_sequence, plan_channels, program_at, ChannelInfo, ScheduleProgram,
+    channel, channels, default_sequence, plan_channels, program_at, ChannelInfo, Planner,
+    ScheduleProgram,
 };
 pub use edit::EditError;

@@ -117,6 +117,7 @@ endpoints! {
     "GET" "/api/v1/views" Access::Roles(OPERATORS), "各画面收看次数";
     "GET" "/api/v1/channels" Access::Staff, "频道列表（含空档节目和节目指南设置）";
     "PUT" "/api/v1/channels/{name}" Access::Roles(OPERATORS), "修改频道（名称、地区、空档节目块、节目指南方式）", "ChannelForm";
+    "PUT" "/api/v1/channels/{name}/outputs" Access::Roles(OPERATORS), "修改频道的输出（本机 UDP、HLS；保存后该频道按新输出重新开播）", "Outputs";
     "GET" "/api/v1/channels/{name}/schedule" Access::Staff, "频道节目表：编排条目、时段和冲突（?from=&days=）";
     "POST" "/api/v1/channels/{name}/schedule" Access::Roles(OPERATORS), "添加节目编排（重复规则、硬开始、优先级）", "EntryForm";
     "PUT" "/api/v1/channels/{name}/schedule/{id}" Access::Roles(OPERATORS), "修改节目编排", "EntryForm";
@@ -342,6 +343,16 @@ fn schemas() -> Value {
         "Reason": {"type": "object", "properties": {"reason": s}},
         "ChannelForm": {"type": "object", "required": ["title", "region"], "properties": {
             "title": s, "region": s, "fallback": {"type": ["integer", "null"]}, "epg_per_notice": {"type": "boolean"}}},
+        "Outputs": {"type": "array", "maxItems": crate::schedule::edit::MAX_OUTPUTS, "items": {"type": "object", "required": ["kind"], "properties": {
+            "kind": {"type": "string", "enum": ["udp", "hls"]},
+            "profile": {"type": "string", "enum": ["sd", "sd_wide", "hd720", "hd1080"]},
+            "audio": {"type": "string", "enum": ["mp2", "aac"]},
+            "address": {"type": "string", "description": "127.0.0.1:PORT 或 [::1]:PORT"},
+            "muxrate": {"type": "integer", "minimum": 1_000_000, "maximum": crate::schedule::edit::MAX_MUXRATE},
+            "service_id": {"type": "integer"}, "pmt_pid": {"type": "integer"}, "video_pid": {"type": "integer"},
+            "service_name": s, "provider": s, "charset": {"type": "string", "enum": ["utf8", "gb2312"]},
+            "segment_seconds": {"type": "integer", "minimum": 1, "maximum": 6},
+            "window": {"type": "integer", "minimum": 6, "maximum": 10}}}},
         "BlockForm": {"type": "object", "required": ["name", "items"], "properties": {
             "name": s, "description": s,
             "items": {"type": "array", "minItems": 1, "maxItems": crate::schedule::block::MAX_ITEMS, "items": {"type": "object", "required": ["selector", "dwell"], "properties": {

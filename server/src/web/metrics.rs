@@ -123,7 +123,7 @@ pub fn render(playout: Option<&Playout>, uptime_secs: f64) -> String {
     ];
     for (name, kind, help, field) in lane_metrics {
         let mut rows = Vec::new();
-        for c in channels {
+        for c in &channels {
             for lane in &c.lanes {
                 rows.push((
                     format!(
@@ -190,7 +190,7 @@ pub fn render(playout: Option<&Playout>, uptime_secs: f64) -> String {
     ];
     for (name, kind, help, field) in out_metrics {
         let mut rows = Vec::new();
-        for c in channels {
+        for c in &channels {
             for lane in &c.lanes {
                 for o in &lane.outputs {
                     rows.push((

@@ -40,6 +40,9 @@ pub struct AppState {
     /// The channels on air, once playout has started (serve starts it after it listens);
     /// empty until then, and in tests that do not start it.
     pub playout: Arc<OnceLock<crate::playout::Playout>>,
+    /// Which channels air and how (the config's channels and the store's); `None` in
+    /// tests that do not air: edits of outputs are then only stored.
+    pub planner: Option<crate::schedule::Planner>,
     /// Layout records of every frame drawn (aired or previewed), by frame hash.
     pub layouts: Arc<LayoutRegistry>,
     /// Manifests and page images served to set-top boxes.
@@ -64,6 +67,7 @@ impl AppState {
             started: Instant::now(),
             screens: Arc::new(OnceLock::new()),
             playout: Arc::new(OnceLock::new()),
+            planner: None,
             layouts: Arc::new(LayoutRegistry::default()),
             stb: Arc::new(stb::StbState::default()),
             preview_permits: Arc::new(tokio::sync::Semaphore::new(
@@ -165,6 +169,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/users/{name}/{action}", post(api::user_action))
         .route("/api/v1/channels", get(schedule::channels))
         .route("/api/v1/channels/{name}", put(schedule::update_channel))
+        .route(
+            "/api/v1/channels/{name}/outputs",
+            put(schedule::put_outputs),
+        )
         .route(
             "/api/v1/channels/{name}/schedule",
             get(schedule::schedule).post(schedule::create_entry),

@@ -61,6 +61,60 @@ pub async fn update_channel(
     Ok(Json(json!(info)).into_response())
 }
 
+/// Refuses to edit the outputs of a channel set up in the config (the config wins).
+pub fn outputs_editable(state: &AppState, name: &str) -> Result<(), StaffApiError> {
+    match &state.planner {
+        Some(p) if p.configured(name) => Err(StaffApiError::Api(ApiError::Conflict(
+            "这个频道的输出由配置文件中的 [[channels]] 设定，请修改配置文件后重启 headend".into(),
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Airs channel `name` as the store now says: its lanes stop and start again with the
+/// new outputs (the other channels go on). Whether it is on air afterwards; `false` too
+/// when playout has not started (it reads the store when it does).
+pub async fn air_outputs(state: &AppState, name: &str) -> Result<bool, StaffApiError> {
+    let (Some(planner), Some(_)) = (state.planner.clone(), state.playout.get()) else {
+        return Ok(false);
+    };
+    let (slot, n) = (std::sync::Arc::clone(&state.playout), name.to_owned());
+    let aired = tokio::task::spawn_blocking(move || {
+        let playout = slot.get().ok_or(crate::playout::PlayoutError::NoChannels)?;
+        let plan = planner.plan(&n)?;
+        let on_air = plan.is_some();
+        playout.replace(&n, plan).map(|()| on_air)
+    })
+    .await
+    .map_err(|e| ApiError::Unavailable(format!("restarting channel {name}: {e}")))?;
+    aired.map_err(|e| {
+        tracing::error!(channel = %name, error = %super::error_chain(&e), "channel did not restart with its new outputs");
+        StaffApiError::Api(ApiError::Unavailable(format!(
+            "输出设置已保存，但频道未能按新设置开始播出：{e}"
+        )))
+    })
+}
+
+/// `PUT /api/v1/channels/{name}/outputs`: replaces the outputs set by operators and
+/// restarts the channel's outputs with them.
+pub async fn put_outputs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    b: axum::body::Body,
+) -> ApiResult {
+    let outputs: Vec<crate::playout::OutputSpec> = read_body(b).await?;
+    outputs_editable(&state, &name)?;
+    let n = name.clone();
+    call(&state, move |conn| {
+        edit::set_outputs(conn, &caller.user, &n, &outputs, Utc::now())
+    })
+    .await?;
+    let on_air = air_outputs(&state, &name).await?;
+    let info = channel_info(&state, &name).await?;
+    Ok(Json(json!({ "channel": info, "on_air": on_air })).into_response())
+}
+
 /// Days of a schedule view.
 #[derive(Debug, Default, Deserialize)]
 pub struct RangeQuery {

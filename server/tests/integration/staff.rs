@@ -1494,3 +1494,180 @@ async fn operators_run_polls_and_staff_browse_cases_with_other_departments_maske
     let page = editor.get("/admin/sources").await;
     assert!(page.body.contains("未启用采集功能"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_give_a_channel_its_outputs_and_it_airs_them_at_once_while_configured_ones_stay_as_configured(
+) {
+    use headend::playout::{ChannelSpec, OutputKind, OutputSpec, Playout};
+    use headend::schedule::Planner;
+    let store = county().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The config sets up xikou (one SD HLS output); county airs only what operators give it.
+    let mut hls = OutputSpec::new(OutputKind::Hls);
+    hls.profile = Some(headend::render::Profile::Sd);
+    let specs = vec![ChannelSpec::new("xikou", vec![hls])];
+    let planner = Planner::new(store.clone(), specs, false, dir.path());
+    let mut state = AppState::new(store.clone());
+    state.planner = Some(planner.clone());
+    let (p, changes) = (planner.clone(), store.changes());
+    let playout = tokio::task::spawn_blocking(move || Playout::start(p.plan_all()?, Some(changes)))
+        .await
+        .unwrap()
+        .unwrap();
+    state.playout.set(playout).unwrap();
+    let slot = std::sync::Arc::clone(&state.playout);
+    let on_air = |name: &str| {
+        slot.get().unwrap().channel(name).map(|c| {
+            c.lanes
+                .iter()
+                .flat_map(|l| l.outputs.iter().map(|o| o.label.clone()))
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(
+        on_air("county"),
+        None,
+        "not configured, no outputs: off air"
+    );
+    assert_eq!(on_air("xikou"), Some(vec!["hls".to_owned()]));
+
+    let mut admin = Browser::with_state(state);
+    admin.login("admin", PASSWORD).await;
+    let page = admin.get("/admin/channels").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("未在播出"), "{}", page.body);
+    assert!(page
+        .body
+        .contains("这个频道的输出由配置文件中的 [[channels]] 设定"));
+
+    // A UDP output to a receiver on this machine airs at once.
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let address = receiver.local_addr().unwrap().to_string();
+    let page = admin
+        .submit(
+            "/admin/channels",
+            "/admin/channels/county/outputs",
+            &[
+                ("kind", "udp"),
+                ("profile", "sd"),
+                ("address", &address),
+                ("muxrate", "2500"),
+                ("service_name", "小样新闻"),
+                ("charset", "gb2312"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(on_air("county"), Some(vec![format!("udp:{address}")]));
+    let packet = tokio::task::spawn_blocking(move || {
+        receiver
+            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        let mut buf = [0u8; 2048];
+        let n = receiver
+            .recv(&mut buf)
+            .expect("TS packets from the new output");
+        buf[..n].to_vec()
+    })
+    .await
+    .unwrap();
+    assert!(
+        packet.len() % 188 == 0 && packet.chunks(188).all(|p| p[0] == 0x47),
+        "MPEG-TS packets"
+    );
+    let page = admin.get("/admin/channels").await;
+    assert!(
+        page.body.contains(&format!("正在播出：udp:{address}")) && page.body.contains("2500 kbit"),
+        "{}",
+        page.body
+    );
+
+    // Bad outputs are refused with a Chinese message, and nothing changes.
+    for (fields, message) in [
+        (
+            vec![("kind", "udp"), ("address", "10.1.2.3:5000")],
+            "只能发送到本机地址",
+        ),
+        (vec![("kind", "udp"), ("address", "本机")], "格式不对"),
+        (vec![("kind", "udp"), ("muxrate", "99")], "码率须在"),
+        (
+            vec![("kind", "udp"), ("address", address.as_str())],
+            "重复了",
+        ),
+        (
+            vec![
+                ("kind", "udp"),
+                ("service_name", "小样新闻😀"),
+                ("charset", "gb2312"),
+            ],
+            "GB2312",
+        ),
+    ] {
+        let page = admin
+            .submit("/admin/channels", "/admin/channels/county/outputs", &fields)
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{fields:?}: {}",
+            page.body
+        );
+        assert!(page.body.contains(message), "{fields:?}: {}", page.body);
+    }
+    assert_eq!(on_air("county"), Some(vec![format!("udp:{address}")]));
+    let page = admin
+        .submit(
+            "/admin/channels",
+            "/admin/channels/xikou/outputs",
+            &[("kind", "udp")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.body);
+    assert!(page.body.contains("请修改配置文件"), "{}", page.body);
+
+    // An HLS output joins (the channel restarts with both), then each goes.
+    let page = admin
+        .submit(
+            "/admin/channels",
+            "/admin/channels/county/outputs",
+            &[("kind", "hls"), ("profile", "sd")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(
+        on_air("county"),
+        Some(vec![format!("udp:{address}"), "hls".to_owned()])
+    );
+    let page = admin
+        .submit(
+            "/admin/channels",
+            "/admin/channels/county/outputs/1/delete",
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(on_air("county"), Some(vec!["hls".to_owned()]));
+    let page = admin
+        .submit(
+            "/admin/channels",
+            "/admin/channels/county/outputs/1/delete",
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(on_air("county"), None, "no outputs left: off air");
+    assert_eq!(
+        on_air("xikou"),
+        Some(vec!["hls".to_owned()]),
+        "the other channel went on"
+    );
+    let actions = audit_actions(&store, "channel").await;
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == &("admin".to_owned(), "channel.outputs".to_owned()))
+            .count(),
+        4,
+        "{actions:?}"
+    );
+}

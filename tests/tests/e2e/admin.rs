@@ -499,6 +499,35 @@ fn operators_schedule_a_block_and_two_people_put_an_urgent_notice_on_air_in_a_re
             .await
             .starts_with("/admin/channels/county/schedule"));
         assert!(staff.text(".week").await.contains("午后通知速览"));
+        // Edited on the page: the form comes back filled in; the new time shows.
+        let edit = staff
+            .browser
+            .execute(
+                "return [...document.querySelectorAll('tbody tr')].find(r => r.textContent.includes('午后通知速览')).querySelector('a[href*=edit]').getAttribute('href');",
+                vec![],
+            )
+            .await
+            .unwrap();
+        staff
+            .open(&format!(
+                "/admin/channels/county/schedule{}",
+                edit.as_str().unwrap()
+            ))
+            .await;
+        assert!(staff.text("#new-entry h2").await.contains("修改编排"));
+        let start = staff
+            .browser
+            .execute("return document.querySelector('#start').value;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(start.as_str(), Some("05:00"));
+        staff.fill("start", "05:30").await;
+        staff.follow("#new-entry button[type=submit]").await;
+        let week = staff.text(".week").await;
+        assert!(
+            week.contains("05:30–06:00") && !week.contains("05:00–05:30"),
+            "{week}"
+        );
 
         // An urgent override, full screen on the county channel from now: it waits for a
         // second person; its requester cannot approve it.

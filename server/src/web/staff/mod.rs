@@ -526,9 +526,18 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/admin/words/remove", post(words::remove))
         .route("/admin/channels", get(schedule::channels))
         .route("/admin/channels/{name}", post(schedule::update_channel))
+        .route("/admin/channels/{name}/outputs", post(schedule::add_output))
+        .route(
+            "/admin/channels/{name}/outputs/{n}/delete",
+            post(schedule::delete_output),
+        )
         .route(
             "/admin/channels/{name}/schedule",
             get(schedule::schedule_page).post(schedule::add_entry),
+        )
+        .route(
+            "/admin/channels/{name}/schedule/{id}",
+            post(schedule::update_entry),
         )
         .route(
             "/admin/channels/{name}/schedule/{id}/delete",

@@ -56,15 +56,54 @@ fn may_edit(staff: &Staff) -> bool {
 
 /// `GET /admin/channels`.
 pub async fn channels(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
-    channels_page(&state, &staff, StatusCode::OK, None, Vec::new()).await
+    channels_page(&state, &staff, StatusCode::OK, None).await
+}
+
+/// A channel form that was refused: which channel, which form, what was sent and why.
+struct Refused {
+    channel: String,
+    outputs: bool,
+    pairs: Pairs,
+    errors: edit::Fields,
+}
+
+/// The Chinese name of a picture profile.
+fn profile_name(p: crate::render::Profile) -> &'static str {
+    use crate::render::Profile;
+    match p {
+        Profile::Sd => "标清 4:3",
+        Profile::SdWide => "标清 16:9",
+        Profile::Hd720 => "高清 720p",
+        Profile::Hd1080 => "高清 1080p",
+    }
+}
+
+/// One output as the channel page lists it.
+fn output_row(o: &crate::playout::OutputSpec) -> minijinja::Value {
+    use crate::playout::OutputKind;
+    let kind = match o.kind {
+        OutputKind::Udp => "UDP（MPEG-TS）",
+        OutputKind::Hls => "HLS",
+        OutputKind::File => "录制文件",
+    };
+    let rate = o
+        .muxrate
+        .unwrap_or_else(|| crate::playout::encode::default_muxrate(o.profile()));
+    minijinja::context! {
+        kind,
+        profile => profile_name(o.profile()),
+        address => o.udp_address().map(|a| a.to_string()),
+        rate => (o.kind != OutputKind::Hls).then(|| format!("{} kbit/s", rate / 1000)),
+        service_name => o.service_name.clone(),
+        gb2312 => o.charset == Some(crate::playout::spec::Charset::Gb2312),
+    }
 }
 
 async fn channels_page(
     state: &AppState,
     staff: &Staff,
     status: StatusCode,
-    failed: Option<(String, Pairs)>,
-    errors: edit::Fields,
+    failed: Option<Refused>,
 ) -> Result<Response, PageError> {
     let (channels, blocks, regions) = state
         .store
@@ -85,17 +124,44 @@ async fn channels_page(
             let mut fallback = c.fallback;
             let mut per_notice = c.epg_per_notice;
             let mut errs = Vec::new();
-            if let Some((name, pairs)) = &failed {
-                if *name == c.name {
-                    title = field(pairs, "title").to_owned();
-                    region = field(pairs, "region").to_owned();
-                    fallback = field(pairs, "fallback").parse().ok();
-                    per_notice = field(pairs, "epg_per_notice") == "1";
-                    errs = form_errors(&errors).0;
+            let (mut output_errors, mut output_form) = (Vec::new(), None);
+            if let Some(f) = failed.as_ref().filter(|f| f.channel == c.name) {
+                if f.outputs {
+                    output_errors = form_errors(&f.errors).0;
+                    output_form = Some(
+                        f.pairs
+                            .iter()
+                            .cloned()
+                            .collect::<BTreeMap<String, String>>(),
+                    );
+                } else {
+                    title = field(&f.pairs, "title").to_owned();
+                    region = field(&f.pairs, "region").to_owned();
+                    fallback = field(&f.pairs, "fallback").parse().ok();
+                    per_notice = field(&f.pairs, "epg_per_notice") == "1";
+                    errs = form_errors(&f.errors).0;
                 }
             }
+            let configured = state
+                .planner
+                .as_ref()
+                .and_then(|p| p.configured_outputs(&c.name));
+            let shown = configured.clone().unwrap_or_else(|| c.outputs.clone());
+            let on_air: Option<Vec<String>> = state.playout.get().map(|p| {
+                p.channel(&c.name)
+                    .map(|v| {
+                        v.lanes
+                            .iter()
+                            .flat_map(|l| l.outputs.iter().map(|o| o.label.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            });
             minijinja::context! {
                 name => c.name, title, region, fallback, per_notice, errors => errs,
+                outputs => shown.iter().map(output_row).collect::<Vec<_>>(),
+                outputs_configured => configured.is_some(),
+                on_air, output_errors, output_form,
                 fallback_name => c.fallback.and_then(|b| names.get(&b).cloned()).unwrap_or_else(|| format!("{}（默认轮播）", epg::DEFAULT_TITLE)),
                 current_title => c.title,
             }
@@ -130,25 +196,198 @@ pub async fn update_channel(
         .await?;
     match fields_or(r)? {
         Ok(()) => Ok(Redirect::to("/admin/channels").into_response()),
-        Err(f) => {
+        Err(errors) => {
+            let refused = Refused {
+                channel: name,
+                outputs: false,
+                pairs,
+                errors,
+            };
             channels_page(
                 &state,
                 &staff,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Some((name, pairs)),
-                f,
+                Some(refused),
             )
             .await
         }
     }
 }
 
-/// `GET /admin/channels/{name}/schedule?from=`: the week grid.
+/// An output from the channel page's form; the fields it cannot read.
+fn output_form(p: &Pairs) -> Result<crate::playout::OutputSpec, edit::Fields> {
+    use crate::playout::{OutputKind, OutputSpec};
+    use crate::render::Profile;
+    let mut errors: edit::Fields = Vec::new();
+    let kind = match field(p, "kind") {
+        "udp" => OutputKind::Udp,
+        "hls" => OutputKind::Hls,
+        _ => {
+            errors.push(("kind", "请选择输出方式（UDP 或 HLS）".into()));
+            OutputKind::Hls
+        }
+    };
+    let mut o = OutputSpec::new(kind);
+    o.profile = match field(p, "profile") {
+        "" => None,
+        "sd" => Some(Profile::Sd),
+        "sd_wide" => Some(Profile::SdWide),
+        "hd720" => Some(Profile::Hd720),
+        "hd1080" => Some(Profile::Hd1080),
+        _ => {
+            errors.push(("profile", "请选择画面规格".into()));
+            None
+        }
+    };
+    if kind == OutputKind::Udp {
+        let address = field(p, "address").trim();
+        if !address.is_empty() {
+            match address.parse() {
+                Ok(a) => o.address = Some(a),
+                Err(_) => errors.push((
+                    "address",
+                    format!("地址“{address}”格式不对，应为 127.0.0.1:5000 这样的“地址:端口”"),
+                )),
+            }
+        }
+        let rate = field(p, "muxrate").trim();
+        if !rate.is_empty() {
+            match number::<u64>(rate) {
+                Ok(k) => o.muxrate = Some(k.saturating_mul(1000)),
+                Err(()) => errors.push(("muxrate", "码率须为整数（kbit/s）".into())),
+            }
+        }
+        if field(p, "charset") == "gb2312" {
+            o.charset = Some(crate::playout::spec::Charset::Gb2312);
+        }
+        let service = field(p, "service_name").trim();
+        if !service.is_empty() {
+            o.service_name = Some(service.to_owned());
+        }
+    }
+    if errors.is_empty() {
+        Ok(o)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Saves `outputs` as channel `name`'s and airs them: `Ok(Err(fields))` when refused.
+async fn save_outputs(
+    state: &AppState,
+    staff: &Staff,
+    name: &str,
+    change: impl FnOnce(&mut Vec<crate::playout::OutputSpec>) -> Result<(), edit::Fields>
+        + Send
+        + 'static,
+) -> Result<Result<(), edit::Fields>, PageError> {
+    api::outputs_editable(state, name).map_err(staff_api)?;
+    let (user, n) = (staff.user.clone(), name.to_owned());
+    let r = state
+        .store
+        .call(move |conn| {
+            let Some(info) = schedule::channel(conn, &n)? else {
+                return Ok(Err(EditError::NotFound));
+            };
+            let mut outputs = info.outputs;
+            if let Err(f) = change(&mut outputs) {
+                return Ok(Err(EditError::Invalid(f)));
+            }
+            Ok(edit::set_outputs(conn, &user, &n, &outputs, Utc::now()))
+        })
+        .await?;
+    if let Err(f) = fields_or(r)? {
+        return Ok(Err(f));
+    }
+    api::air_outputs(state, name).await.map_err(staff_api)?;
+    Ok(Ok(()))
+}
+
+/// `POST /admin/channels/{name}/outputs`: adds an output.
+pub async fn add_output(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(name): Path<String>,
+    Form(pairs): Form<Pairs>,
+) -> Result<Response, PageError> {
+    let parsed = output_form(&pairs);
+    let r = save_outputs(&state, &staff, &name, move |list| {
+        list.push(parsed?);
+        Ok(())
+    })
+    .await?;
+    match r {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/channels#outputs-{name}")).into_response()),
+        Err(errors) => {
+            let refused = Refused {
+                channel: name,
+                outputs: true,
+                pairs,
+                errors,
+            };
+            channels_page(
+                &state,
+                &staff,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(refused),
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /admin/channels/{name}/outputs/{n}/delete`: removes output `n` (1-based).
+pub async fn delete_output(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((name, n)): Path<(String, usize)>,
+) -> Result<Response, PageError> {
+    let r = save_outputs(&state, &staff, &name, move |list| {
+        if n == 0 || n > list.len() {
+            return Err(vec![("outputs", format!("没有第{n}路输出"))]);
+        }
+        list.remove(n - 1);
+        Ok(())
+    })
+    .await?;
+    match r {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/channels#outputs-{name}")).into_response()),
+        Err(errors) => {
+            let refused = Refused {
+                channel: name,
+                outputs: true,
+                pairs: Vec::new(),
+                errors,
+            };
+            channels_page(
+                &state,
+                &staff,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(refused),
+            )
+            .await
+        }
+    }
+}
+
+/// The week grid's query: the week and the entry being edited.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct GridQuery {
+    /// A date of the week shown (`YYYY-MM-DD`), default today.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The entry whose settings fill the form.
+    #[serde(default)]
+    pub edit: Option<i64>,
+}
+
+/// `GET /admin/channels/{name}/schedule?from=&edit=`: the week grid, and the form to add an
+/// entry or edit one.
 pub async fn schedule_page(
     State(state): State<AppState>,
     staff: Staff,
     Path(name): Path<String>,
-    Query(q): Query<RangeQuery>,
+    Query(q): Query<GridQuery>,
 ) -> Result<Response, PageError> {
     grid(&state, &staff, &name, &q, StatusCode::OK, None, Vec::new()).await
 }
@@ -157,12 +396,15 @@ async fn grid(
     state: &AppState,
     staff: &Staff,
     name: &str,
-    q: &RangeQuery,
+    q: &GridQuery,
     status: StatusCode,
     typed: Option<Pairs>,
     errors: edit::Fields,
 ) -> Result<Response, PageError> {
-    let (from, _) = api::range(q)?;
+    let (from, _) = api::range(&RangeQuery {
+        from: q.from.clone(),
+        days: None,
+    })?;
     // The week from Monday.
     let monday = from - Duration::days(i64::from(from.weekday().num_days_from_monday()));
     let n = name.to_owned();
@@ -217,14 +459,29 @@ async fn grid(
         .iter()
         .map(|c| minijinja::context! { a => c.a, b => c.b, from => c.start.format("%m-%d %H:%M").to_string(), to => c.end.format("%m-%d %H:%M").to_string() })
         .collect();
-    let form = match &typed {
-        Some(p) => minijinja::context! {
+    let editing = match q.edit {
+        Some(id) => Some(
+            view.entries
+                .iter()
+                .find(|e| e.id == id)
+                .ok_or_else(|| ApiError::NotFound(format!("没有编号为{id}的编排")))?,
+        ),
+        None => None,
+    };
+    let form = match (&typed, editing) {
+        (None, Some(e)) => minijinja::context! {
+            block => e.form.block.to_string(), start => e.form.start.strip_suffix(":00").filter(|t| t.len() == 5).unwrap_or(&e.form.start), minutes => e.form.minutes.to_string(),
+            repeat => e.form.repeat, weekdays => e.form.weekdays.iter().map(u8::to_string).collect::<Vec<_>>(),
+            from => e.form.from, until => e.form.until.clone().unwrap_or_default(), except => e.form.except.join(","),
+            hard => e.form.hard, priority => e.form.priority.to_string(),
+        },
+        (Some(p), _) => minijinja::context! {
             block => field(p, "block"), start => field(p, "start"), minutes => field(p, "minutes"),
             repeat => field(p, "repeat"), weekdays => fields(p, "weekdays").map(str::to_owned).collect::<Vec<_>>(),
             from => field(p, "from"), until => field(p, "until"), except => field(p, "except"),
             hard => field(p, "hard") == "1", priority => field(p, "priority"),
         },
-        None => minijinja::context! {
+        (None, None) => minijinja::context! {
             block => "", start => "08:00", minutes => "60", repeat => "daily", weekdays => Vec::<String>::new(),
             from => crate::content::county_today().to_string(), until => "", except => "", hard => false, priority => "0",
         },
@@ -237,7 +494,7 @@ async fn grid(
         minijinja::context! {
             channel => view.channel, entries => view.entries, days, conflicts, blocks, form, errors, by_field,
             prev => (monday - Duration::days(7)).to_string(), next => (monday + Duration::days(7)).to_string(),
-            week => monday.to_string(), may_edit => may_edit(staff),
+            week => monday.to_string(), may_edit => may_edit(staff), editing => editing.map(|e| e.id),
             weekday_names => crate::content::WEEKDAYS,
         },
     )?;
@@ -298,19 +555,44 @@ pub async fn add_entry(
     Path(name): Path<String>,
     Form(pairs): Form<Pairs>,
 ) -> Result<Response, PageError> {
+    save_entry(state, staff, name, None, pairs).await
+}
+
+/// `POST /admin/channels/{name}/schedule/{id}`: saves an edited entry.
+pub async fn update_entry(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((name, id)): Path<(String, i64)>,
+    Form(pairs): Form<Pairs>,
+) -> Result<Response, PageError> {
+    save_entry(state, staff, name, Some(id), pairs).await
+}
+
+async fn save_entry(
+    state: AppState,
+    staff: Staff,
+    name: String,
+    id: Option<i64>,
+    pairs: Pairs,
+) -> Result<Response, PageError> {
     let form = entry_form(&pairs);
     let week = form.from.clone();
     let (user, n) = (staff.user.clone(), name.clone());
     let r = state
         .store
-        .call(move |conn| Ok(edit::create_entry(conn, &user, &n, &form, Utc::now())))
+        .call(move |conn| {
+            Ok(match id {
+                None => edit::create_entry(conn, &user, &n, &form, Utc::now()).map(|_| ()),
+                Some(id) => edit::update_entry(conn, &user, &n, id, &form, Utc::now()),
+            })
+        })
         .await?;
     match fields_or(r)? {
-        Ok(_) => Ok(
+        Ok(()) => Ok(
             Redirect::to(&format!("/admin/channels/{name}/schedule?from={week}")).into_response(),
         ),
         Err(f) => {
-            let q = RangeQuery {
+            let q = GridQuery {
                 from: Some(week).filter(|w| {
                     api::range(&RangeQuery {
                         from: Some(w.clone()),
@@ -318,7 +600,7 @@ pub async fn add_entry(
                     })
                     .is_ok()
                 }),
-                days: None,
+                edit: id,
             };
             grid(
                 &state,
