@@ -47,6 +47,7 @@ struct ConfigFile {
     sources: Option<Vec<crate::ingest::SourceSpec>>,
     channels: Option<Vec<crate::playout::ChannelSpec>>,
     air_unconfigured: Option<bool>,
+    gop_cache_mb: Option<u64>,
 }
 
 /// The headend's resolved configuration.
@@ -72,7 +73,12 @@ pub struct Config {
     /// Air every store channel that has no `[[channels]]` entry, with one HLS output
     /// (`hd720`). Default: false (each airing channel costs memory and CPU).
     pub air_unconfigured: bool,
+    /// Byte budget of the GOP cache every channel shares, in MiB (1–4096). Default: 64.
+    pub gop_cache_mb: u64,
 }
+
+/// Default `gop_cache_mb`.
+pub const DEFAULT_GOP_CACHE_MB: u64 = (crate::playout::worker::DEFAULT_CACHE_BYTES >> 20) as u64;
 
 /// Shortest accepted `admin_token`.
 pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
@@ -88,6 +94,7 @@ impl Default for Config {
             sources: Vec::new(),
             channels: Vec::new(),
             air_unconfigured: false,
+            gop_cache_mb: DEFAULT_GOP_CACHE_MB,
         }
     }
 }
@@ -129,6 +136,9 @@ impl Config {
                 ));
             }
         }
+        if file.gop_cache_mb.is_some_and(|m| !(1..=4096).contains(&m)) {
+            return Err("gop_cache_mb must be 1–4096".into());
+        }
         let channels = file.channels.unwrap_or_default();
         for (i, c) in channels.iter().enumerate() {
             c.validate().map_err(|e| format!("[[channels]] {e}"))?;
@@ -147,6 +157,7 @@ impl Config {
             sources,
             channels,
             air_unconfigured: file.air_unconfigured.unwrap_or(defaults.air_unconfigured),
+            gop_cache_mb: file.gop_cache_mb.unwrap_or(defaults.gop_cache_mb),
         })
     }
 }

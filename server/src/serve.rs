@@ -150,11 +150,24 @@ pub fn start_playout(
     planner: crate::schedule::Planner,
     store: Store,
     slot: std::sync::Arc<std::sync::OnceLock<crate::playout::Playout>>,
+    gop_cache_mb: u64,
 ) {
     tokio::task::spawn_blocking(move || {
-        let started = planner
-            .plan_all()
-            .and_then(|plans| crate::playout::Playout::start(plans, Some(store.changes())));
+        let encoders = crate::playout::Encoders::new(
+            usize::try_from(gop_cache_mb << 20).unwrap_or(usize::MAX),
+            crate::playout::worker::default_threads(),
+        )
+        .map_err(|source| crate::playout::PlayoutError::Io {
+            what: "starting the encoder threads".into(),
+            source,
+        });
+        let started = encoders.and_then(|encoders| {
+            crate::playout::Playout::start_with(
+                planner.plan_all()?,
+                Some(store.changes()),
+                encoders,
+            )
+        });
         match started {
             Ok(playout) => {
                 tracing::info!(channels = playout.channels().len(), "playout started");
@@ -203,7 +216,12 @@ pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     .with_layouts(std::sync::Arc::clone(&state.layouts));
     state.planner = Some(planner.clone());
     start_publishing_clock(store.clone());
-    start_playout(planner, store, std::sync::Arc::clone(&state.playout));
+    start_playout(
+        planner,
+        store,
+        std::sync::Arc::clone(&state.playout),
+        config.gop_cache_mb,
+    );
     serve_http(listener, app(state), shutdown.wait()).await;
     Ok(())
 }

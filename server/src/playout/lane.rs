@@ -1,5 +1,6 @@
-//! A lane: one channel in one picture profile. It owns the clock, the cycle being aired,
-//! the GOP cache and the encoder thread, and hands one GOP per second to each output.
+//! A lane: one channel in one picture profile. It owns the clock and the cycle being
+//! aired, asks the process's encoders for the frames it needs (see [`super::worker`]: one
+//! encode per frame, whichever lanes air it), and hands one GOP per second to each output.
 //!
 //! Every second is decided at a GOP boundary. A page stays up for its dwell (longer for
 //! long text); then the next page airs: the rest of the screen, the urgent notice when
@@ -15,7 +16,7 @@
 //! encoded yet never leaves a gap (the current one is held a second longer); one that
 //! failed airs as the slate. Every aired frame is written to the as-run log.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
@@ -30,10 +31,13 @@ use super::frame;
 use super::output::Output;
 use super::program::{Item, Part, Program, ProgramSource};
 use super::stats::{LaneStats, OnAir as OnAirStat};
-use super::worker::{self, Faults, FrameDone, FrameJob};
+use super::worker::{self, Encoders, Faults, FrameDone, FrameJob, Requested};
 use super::PlayoutError;
 use crate::render::screens::SlateScreen;
 use crate::render::{Layout, OnAir, Profile, Renderer, Role, Screen, ScreenContext, ScreenHash};
+
+/// Frames a lane keeps after they arrive and before they air (what it asks for ahead).
+const ARRIVED: usize = 8;
 
 /// How a lane airs screens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,8 +50,6 @@ pub struct LaneOptions {
     pub read_rate: u32,
     /// Seconds each alert strip stays before the next. Default: 5.
     pub banner_period: u32,
-    /// Bytes of coded video the GOP cache keeps before evicting the oldest. Default: 64 MiB.
-    pub cache_bytes: usize,
     /// Longest cycle (airtime between two summaries); what does not fit takes turns
     /// across cycles. Default: 15 minutes.
     pub cycle: Duration,
@@ -62,7 +64,6 @@ impl Default for LaneOptions {
             dwell: Duration::from_secs(10),
             read_rate: 8,
             banner_period: 5,
-            cache_bytes: 64 << 20,
             cycle: Duration::from_secs(15 * 60),
             urgent_every: Duration::from_secs(180),
         }
@@ -106,6 +107,8 @@ pub struct LaneSetup {
     pub stats: Arc<LaneStats>,
     /// Where the as-run lines go.
     pub as_run: AsRun,
+    /// The process's encoders and GOP cache.
+    pub encoders: Encoders,
 }
 
 impl std::fmt::Debug for LaneSetup {
@@ -227,13 +230,14 @@ pub struct Lane {
     version: Option<Arc<AtomicU64>>,
     seen_version: u64,
     outputs: Vec<Output>,
-    jobs: Option<Sender<FrameJob>>,
+    encoders: Encoders,
+    faults: Arc<Faults>,
+    reply: Sender<FrameDone>,
     done: Receiver<FrameDone>,
-    encoder: Option<std::thread::JoinHandle<()>>,
     layouter: Option<Renderer>,
-    cache: HashMap<ScreenHash, Arc<Gop>>,
-    order: VecDeque<ScreenHash>,
-    cached_bytes: usize,
+    /// Frames made for this lane and not aired yet (the cache may drop them before they
+    /// air); the oldest go first beyond [`ARRIVED`].
+    arrived: VecDeque<(ScreenHash, Arc<Gop>)>,
     in_flight: HashSet<ScreenHash>,
     failed: HashSet<ScreenHash>,
     program: Program,
@@ -325,17 +329,9 @@ impl Lane {
             faults,
             stats,
             as_run,
+            encoders,
         } = setup;
-        let (jobs, inbox) = mpsc::channel::<FrameJob>();
-        let (done_tx, done) = mpsc::channel::<FrameDone>();
-        let worker_stats = Arc::clone(&stats);
-        let encoder = std::thread::Builder::new()
-            .name(format!("enc {}", profile.name()))
-            .spawn(move || worker::run(profile, inbox, done_tx, faults, worker_stats))
-            .map_err(|source| PlayoutError::Io {
-                what: "starting the encoder thread".into(),
-                source,
-            })?;
+        let (reply, done) = mpsc::channel::<FrameDone>();
         let layouter = match Renderer::new() {
             Ok(r) => Some(r),
             Err(e) => {
@@ -353,20 +349,23 @@ impl Lane {
         let slate_hash = worker::hash(&slate_screen, profile).frame(1, None);
         let slate = match &slate_layout {
             Some(layout) => {
-                let _ = jobs.send(FrameJob {
+                let job = FrameJob {
                     key: slate_hash,
                     item: "slate".into(),
                     layout: Arc::new(layout.clone()),
-                });
-                match done.recv() {
-                    Ok(FrameDone {
-                        result: Ok(gop), ..
-                    }) => Some(gop),
-                    Ok(FrameDone { result: Err(e), .. }) => {
-                        tracing::error!(error = %e, "the slate failed; airing a plain frame as slate");
-                        None
-                    }
-                    Err(_) => None,
+                };
+                match encoders.request(job, profile, &faults, &stats, &reply) {
+                    Requested::Cached(gop) => Some(gop),
+                    Requested::Coming => match done.recv() {
+                        Ok(FrameDone {
+                            result: Ok(gop), ..
+                        }) => Some(gop),
+                        Ok(FrameDone { result: Err(e), .. }) => {
+                            tracing::error!(error = %e, "the slate failed; airing a plain frame as slate");
+                            None
+                        }
+                        Err(_) => None,
+                    },
                 }
             }
             None => None,
@@ -398,13 +397,12 @@ impl Lane {
             seen_version: version.as_ref().map_or(0, |v| v.load(Ordering::Relaxed)),
             version,
             outputs,
-            jobs: Some(jobs),
+            encoders,
+            faults,
+            reply,
             done,
-            encoder: Some(encoder),
             layouter,
-            cache: HashMap::new(),
-            order: VecDeque::new(),
-            cached_bytes: 0,
+            arrived: VecDeque::new(),
             in_flight: HashSet::new(),
             failed: HashSet::new(),
             program: Program::default(),
@@ -857,25 +855,7 @@ impl Lane {
             };
             self.in_flight.remove(&done.key);
             match done.result {
-                Ok(gop) => {
-                    self.cached_bytes += gop.bytes();
-                    if self.cache.insert(done.key, gop).is_none() {
-                        self.order.push_back(done.key);
-                    }
-                    while self.cached_bytes > self.opts.cache_bytes && self.order.len() > 1 {
-                        if let Some(old) = self.order.pop_front() {
-                            if let Some(g) = self.cache.remove(&old) {
-                                self.cached_bytes -= g.bytes();
-                            }
-                        }
-                    }
-                    self.stats
-                        .cache_gops
-                        .store(self.cache.len() as u64, Ordering::Relaxed);
-                    self.stats
-                        .cache_bytes
-                        .store(self.cached_bytes as u64, Ordering::Relaxed);
-                }
+                Ok(gop) => self.keep(done.key, gop),
                 Err(_) => {
                     self.failed.insert(done.key);
                 }
@@ -883,23 +863,47 @@ impl Lane {
         }
     }
 
+    /// Keeps a frame made for this lane until it airs.
+    fn keep(&mut self, key: ScreenHash, gop: Arc<Gop>) {
+        if self.arrived.iter().all(|(k, _)| *k != key) {
+            self.arrived.push_back((key, gop));
+        }
+        while self.arrived.len() > ARRIVED {
+            self.arrived.pop_front();
+        }
+    }
+
+    /// The GOP of frame `key`, if it is made: from the process's cache, else from what
+    /// arrived for this lane.
+    fn gop(&self, key: &ScreenHash) -> Option<Arc<Gop>> {
+        self.encoders.get(key).or_else(|| {
+            self.arrived
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, g)| Arc::clone(g))
+        })
+    }
+
     fn request(&mut self, item: &str, shot: &Shot) {
         let key = shot.hash;
-        if self.cache.contains_key(&key)
-            || self.in_flight.contains(&key)
+        if self.in_flight.contains(&key)
             || self.failed.contains(&key)
+            || self.arrived.iter().any(|(k, _)| *k == key)
         {
             return;
         }
-        self.in_flight.insert(key);
-        if let Some(jobs) = &self.jobs {
-            let job = FrameJob {
-                key,
-                item: item.to_owned(),
-                layout: Arc::clone(&shot.layout),
-            };
-            if jobs.send(job).is_err() {
-                tracing::error!("the encoder thread has stopped");
+        let job = FrameJob {
+            key,
+            item: item.to_owned(),
+            layout: Arc::clone(&shot.layout),
+        };
+        match self
+            .encoders
+            .request(job, self.profile, &self.faults, &self.stats, &self.reply)
+        {
+            Requested::Cached(gop) => self.keep(key, gop),
+            Requested::Coming => {
+                self.in_flight.insert(key);
             }
         }
     }
@@ -909,8 +913,8 @@ impl Lane {
         if self.blocking() {
             self.collect(Some(shot.hash));
         }
-        if let Some(gop) = self.cache.get(&shot.hash) {
-            return Status::Ready(Arc::clone(gop));
+        if let Some(gop) = self.gop(&shot.hash) {
+            return Status::Ready(gop);
         }
         if self.failed.contains(&shot.hash) {
             return Status::Failed;
@@ -1197,16 +1201,12 @@ impl Lane {
         self.prefetch(k);
     }
 
-    /// Finishes every output (trailers written), closes the as-run log at second `end`,
-    /// and stops the encoder thread.
+    /// Finishes every output (trailers written) and closes the as-run log at second
+    /// `end`.
     pub fn finish(mut self, end: u64) {
         self.close_run(end);
         for out in self.outputs.drain(..) {
             out.finish();
-        }
-        self.jobs = None;
-        if let Some(t) = self.encoder.take() {
-            let _ = t.join();
         }
     }
 

@@ -7,9 +7,11 @@
 //! then muxing and sending, not encoding (see BENCHMARKS.md, "Playout").
 //!
 //! Structure (one owner thread per blocking resource):
-//! - a **lane** per (channel, profile) owns the clock, the program cursor and the GOP cache
-//!   ([`lane`]), and drives
-//! - an **encoder thread** that draws and encodes frames ([`worker`], [`encode`]), and
+//! - a **lane** per (channel, profile) owns the clock and the program cursor ([`lane`]),
+//!   and asks
+//! - the process's **encoder pool** (a few threads and one GOP cache with a byte budget,
+//!   shared by every lane: a frame two channels air is encoded once) to draw and encode
+//!   frames ([`worker`], [`encode`]), and feeds
 //! - one **muxer thread** per output, plus a sink thread for MPEG-TS ([`output`], [`mux`]).
 //!
 //! Switching happens only at GOP boundaries and every output keeps one muxer for its
@@ -44,7 +46,7 @@ pub use output::{Destination, OutputPlan};
 pub use program::{FixedProgram, Item, Part, Program, ProgramError, ProgramSource, Urgent};
 pub use spec::{ChannelSpec, OutputKind, OutputSpec};
 pub use stats::{LaneStats, OnAir, OutputStats};
-pub use worker::Faults;
+pub use worker::{EncoderStats, Encoders, Faults};
 
 use crate::render::Profile;
 
@@ -151,6 +153,7 @@ pub struct Playout {
     /// outputs (a UDP port, an HLS directory).
     replacing: std::sync::Mutex<()>,
     changes: Option<Arc<AtomicU64>>,
+    encoders: Encoders,
 }
 
 impl std::fmt::Debug for Playout {
@@ -207,10 +210,24 @@ impl Playout {
         plans: Vec<ChannelPlan>,
         changes: Option<Arc<AtomicU64>>,
     ) -> Result<Playout, PlayoutError> {
+        let encoders = Encoders::with_defaults().map_err(|source| PlayoutError::Io {
+            what: "starting the encoder threads".into(),
+            source,
+        })?;
+        Playout::start_with(plans, changes, encoders)
+    }
+
+    /// [`Playout::start`] with the given encoders and GOP cache (shared by every lane).
+    pub fn start_with(
+        plans: Vec<ChannelPlan>,
+        changes: Option<Arc<AtomicU64>>,
+        encoders: Encoders,
+    ) -> Result<Playout, PlayoutError> {
         let playout = Playout {
             channels: std::sync::Mutex::new(Vec::new()),
             replacing: std::sync::Mutex::new(()),
             changes,
+            encoders,
         };
         // Every lane starts at once (slates encode in parallel), then each is waited for.
         let starting: Vec<Starting> = plans.iter().map(|p| playout.start_channel(p)).collect();
@@ -255,8 +272,8 @@ impl Playout {
                     plan,
                     profile,
                     outputs,
-                    Clock::RealTime,
                     self.changes.clone(),
+                    self.encoders.clone(),
                 )
             })
             .collect();
@@ -327,6 +344,11 @@ impl Playout {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// The encoders and GOP cache every lane shares.
+    pub fn encoders(&self) -> &Encoders {
+        &self.encoders
     }
 
     /// The channels on air.
@@ -407,8 +429,8 @@ fn start_lane(
     plan: &ChannelPlan,
     profile: Profile,
     outputs: Vec<OutputPlan>,
-    clock: Clock,
     version: Option<Arc<AtomicU64>>,
+    encoders: Encoders,
 ) -> Result<StartingLane, PlayoutError> {
     let stats = Arc::new(LaneStats::default());
     let (ready_tx, ready_rx) = mpsc::channel::<Result<Vec<OutputView>, PlayoutError>>();
@@ -457,13 +479,14 @@ fn start_lane(
                 title,
                 profile,
                 options,
-                clock,
+                clock: Clock::RealTime,
                 source,
                 version,
                 outputs: started,
                 faults,
                 stats: lane_stats,
                 as_run,
+                encoders,
             }) {
                 Ok(lane) => {
                     let _ = ready_tx.send(Ok(views));
@@ -529,8 +552,26 @@ impl std::fmt::Debug for Recording {
     }
 }
 
-/// Records `seconds` of a channel exactly as it airs into `out`, faster than real time.
+/// Records `seconds` of a channel exactly as it airs into `out`, faster than real time,
+/// with encoders of its own.
 pub fn record(rec: Recording, out: &Path, seconds: u64) -> Result<RecordReport, PlayoutError> {
+    // One thread: a recording waits for each frame in turn.
+    let encoders =
+        Encoders::new(worker::DEFAULT_CACHE_BYTES, 1).map_err(|source| PlayoutError::Io {
+            what: "starting the encoder thread".into(),
+            source,
+        })?;
+    record_with(rec, out, seconds, encoders)
+}
+
+/// [`record`] with the given encoders and GOP cache (shared with other recordings or
+/// lanes).
+pub fn record_with(
+    rec: Recording,
+    out: &Path,
+    seconds: u64,
+    encoders: Encoders,
+) -> Result<RecordReport, PlayoutError> {
     let mut plan = rec.output;
     plan.destination = Destination::File {
         path: out.to_owned(),
@@ -550,6 +591,7 @@ pub fn record(rec: Recording, out: &Path, seconds: u64) -> Result<RecordReport, 
         faults: rec.faults,
         stats: Arc::clone(&stats),
         as_run: rec.as_run,
+        encoders,
     })?;
     for k in 0..seconds {
         lane.tick(k);

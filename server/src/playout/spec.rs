@@ -305,7 +305,6 @@ impl ChannelSpec {
             dwell: self.dwell.map_or(d.dwell, Duration::from_secs),
             read_rate: self.read_rate.unwrap_or(d.read_rate),
             banner_period: self.banner_period.unwrap_or(d.banner_period),
-            cache_bytes: d.cache_bytes,
             cycle: self
                 .cycle_minutes
                 .map_or(d.cycle, |m| Duration::from_secs(m * 60)),

@@ -24,10 +24,6 @@ pub struct LaneStats {
     pub encodes: AtomicU64,
     /// Seconds a screen was held longer because the next was not encoded yet.
     pub late_gops: AtomicU64,
-    /// GOPs in the cache.
-    pub cache_gops: AtomicU64,
-    /// Bytes of coded video in the cache.
-    pub cache_bytes: AtomicU64,
     /// Items in the current program.
     pub program_items: AtomicU64,
     /// Program rebuilds that failed (the previous program keeps airing).

@@ -1,15 +1,22 @@
-//! The encoder thread of a lane: draws a laid-out frame (a screen page, with its alert
-//! strip when one is on air), converts it to Y′CbCr and encodes it as one closed GOP. Driven by a
-//! command channel; answers on the lane's reply channel.
+//! The encoders and the GOP cache of the whole process, shared by every lane.
+//!
+//! A frame (one page of a screen as it airs, with its alert strip) is drawn, converted to
+//! Y′CbCr and encoded as one closed GOP by one of a few pool threads, each with its own
+//! glyph cache. The GOP is kept in one content-addressed cache keyed by the frame hash
+//! (which covers the screen, its context, the page, the strip and the profile), within a
+//! byte budget, evicting the least recently aired first. A frame two lanes want is encoded
+//! once: a second request while it is being encoded waits for the same encode, and a
+//! request after it finds it in the cache.
 //!
 //! A failure is answered, never swallowed: the lane airs the slate in that frame's place.
-//! An encoder failure drops that encoder (the next GOP opens a fresh one), so the encoder
-//! restarts without the muxers noticing.
+//! An encoder failure drops that encoder (every GOP opens a fresh one), so the encoder
+//! restarts without the muxers noticing. Failures are not cached: the lane retries the
+//! frame the next time it comes round.
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::{Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::encode::{self, EncodeError, Gop};
 use super::frame;
@@ -77,64 +84,340 @@ pub fn hash(screen: &Screen, profile: Profile) -> ScreenHash {
     ScreenHash::of(screen, profile, &Theme::DEFAULT)
 }
 
-/// Runs the encoder thread of a lane for `profile` until the job channel closes.
-pub fn run(
+/// Default byte budget of the GOP cache: a demo county's channels air every screen of a
+/// cycle from it without encoding any twice.
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+
+/// What the process's encoders and GOP cache have done, for `/metrics` and tests.
+#[derive(Debug, Default)]
+pub struct EncoderStats {
+    /// Frames drawn and encoded.
+    pub encodes: AtomicU64,
+    /// Requests answered by an encode already under way for another request.
+    pub joined: AtomicU64,
+    /// Requests answered from the cache.
+    pub hits: AtomicU64,
+    /// Requests that started an encode.
+    pub misses: AtomicU64,
+    /// GOPs dropped to stay within the budget.
+    pub evictions: AtomicU64,
+    /// Frames that failed to draw or encode.
+    pub failures: AtomicU64,
+    /// Bytes of coded video in the cache.
+    pub bytes: AtomicU64,
+    /// GOPs in the cache.
+    pub entries: AtomicU64,
+}
+
+impl EncoderStats {
+    /// Reads a counter.
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+}
+
+/// A frame to make, with whom to tell and what to count.
+struct Work {
+    job: FrameJob,
     profile: Profile,
-    jobs: Receiver<FrameJob>,
-    done: Sender<FrameDone>,
     faults: Arc<Faults>,
     stats: Arc<LaneStats>,
-) {
-    let mut renderer = Renderer::new().map_err(|e| e.to_string());
-    let (w, h) = (profile.width() as usize, profile.height() as usize);
-    for job in jobs {
-        let result = (|| {
-            let renderer = renderer
-                .as_mut()
-                .map_err(|e| FrameError::Render(e.clone()))?;
-            if faults.render_fails(&job.item) {
-                return Err(FrameError::Render(format!(
-                    "injected failure for {}",
-                    job.item
-                )));
-            }
-            if job.layout.width as usize != w || job.layout.height as usize != h {
-                return Err(FrameError::Render(format!(
-                    "a {}×{} layout for a {w}×{h} lane",
-                    job.layout.width, job.layout.height
-                )));
-            }
-            let rgba = renderer
-                .raster(&job.layout)
-                .ok_or_else(|| FrameError::Render("empty raster".into()))?
-                .take();
-            let picture = frame::rgba_to_yuv420(&rgba, w, h, encode::matrix(profile));
-            if faults.take_encode_failure() {
-                return Err(FrameError::Encode(EncodeError::Injected));
-            }
-            let gop = encode::encode_gop(profile, &picture)?;
-            Ok(Arc::new(gop))
-        })();
-        match &result {
-            Ok(_) => LaneStats::add(&stats.encodes, 1),
-            Err(FrameError::Render(e)) => {
-                LaneStats::add(&stats.render_failures, 1);
-                tracing::warn!(item = %job.item, profile = profile.name(), error = %e, "screen failed to render; the slate airs instead");
-            }
-            Err(FrameError::Encode(e)) => {
-                LaneStats::add(&stats.encode_failures, 1);
-                LaneStats::add(&stats.encoder_restarts, 1);
-                tracing::warn!(item = %job.item, profile = profile.name(), error = %e, "encoder failed; restarting it, the slate airs instead");
-            }
-        }
-        if done
-            .send(FrameDone {
-                key: job.key,
-                result,
-            })
-            .is_err()
-        {
-            break;
+}
+
+struct Entry {
+    gop: Arc<Gop>,
+    used: u64,
+}
+
+#[derive(Default)]
+struct State {
+    cache: HashMap<ScreenHash, Entry>,
+    bytes: usize,
+    tick: u64,
+    /// Frames being made (queued or encoding), and who waits for each.
+    waiting: HashMap<ScreenHash, Vec<Sender<FrameDone>>>,
+    queue: VecDeque<Work>,
+    stopping: bool,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    work: Condvar,
+    budget: usize,
+    stats: EncoderStats,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every change under the lock keeps the state whole; a panicking holder (there is
+        // no code that panics there) cannot leave it half-written.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn publish(&self, st: &State) {
+        self.stats.bytes.store(st.bytes as u64, Ordering::Relaxed);
+        self.stats
+            .entries
+            .store(st.cache.len() as u64, Ordering::Relaxed);
+    }
+}
+
+/// Stops the pool threads when the last [`Encoders`] handle goes.
+struct Owner {
+    shared: Arc<Shared>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        self.shared.lock().stopping = true;
+        self.shared.work.notify_all();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
         }
     }
+}
+
+/// What became of a request.
+#[derive(Debug)]
+pub enum Requested {
+    /// The GOP was in the cache.
+    Cached(Arc<Gop>),
+    /// It is being made; a [`FrameDone`] for it will arrive on the reply channel.
+    Coming,
+}
+
+/// The encoder pool and GOP cache of the process (cheap to clone; the threads stop when
+/// the last clone goes).
+#[derive(Clone)]
+pub struct Encoders {
+    shared: Arc<Shared>,
+    _owner: Arc<Owner>,
+}
+
+impl std::fmt::Debug for Encoders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoders")
+            .field("budget", &self.shared.budget)
+            .finish()
+    }
+}
+
+impl Encoders {
+    /// Starts `threads` encoder threads (at least one) sharing a cache of `budget` bytes.
+    pub fn new(budget: usize, threads: usize) -> Result<Encoders, std::io::Error> {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            work: Condvar::new(),
+            budget,
+            stats: EncoderStats::default(),
+        });
+        let mut owner = Owner {
+            shared: Arc::clone(&shared),
+            threads: Vec::new(),
+        };
+        for i in 0..threads.max(1) {
+            let s = Arc::clone(&shared);
+            owner.threads.push(
+                std::thread::Builder::new()
+                    .name(format!("encoder {i}"))
+                    .spawn(move || run(&s))?,
+            );
+        }
+        Ok(Encoders {
+            shared,
+            _owner: Arc::new(owner),
+        })
+    }
+
+    /// A pool with one thread per core (at most four) and the default budget.
+    pub fn with_defaults() -> Result<Encoders, std::io::Error> {
+        Encoders::new(DEFAULT_CACHE_BYTES, default_threads())
+    }
+
+    /// The cache's byte budget.
+    pub fn budget(&self) -> usize {
+        self.shared.budget
+    }
+
+    /// Its counters.
+    pub fn stats(&self) -> &EncoderStats {
+        &self.shared.stats
+    }
+
+    /// The cached GOP of frame `key`, marked as just aired.
+    pub fn get(&self, key: &ScreenHash) -> Option<Arc<Gop>> {
+        let mut st = self.shared.lock();
+        st.tick += 1;
+        let tick = st.tick;
+        st.cache.get_mut(key).map(|e| {
+            e.used = tick;
+            Arc::clone(&e.gop)
+        })
+    }
+
+    /// Asks for frame `job` in `profile`: from the cache, or made (once, whoever else
+    /// asks meanwhile) and answered on `reply`. `faults` and `stats` are the asking lane's.
+    pub fn request(
+        &self,
+        job: FrameJob,
+        profile: Profile,
+        faults: &Arc<Faults>,
+        stats: &Arc<LaneStats>,
+        reply: &Sender<FrameDone>,
+    ) -> Requested {
+        let mut st = self.shared.lock();
+        st.tick += 1;
+        let tick = st.tick;
+        if let Some(e) = st.cache.get_mut(&job.key) {
+            e.used = tick;
+            self.shared.stats.hits.fetch_add(1, Ordering::Relaxed);
+            return Requested::Cached(Arc::clone(&e.gop));
+        }
+        if let Some(waiters) = st.waiting.get_mut(&job.key) {
+            waiters.push(reply.clone());
+            self.shared.stats.joined.fetch_add(1, Ordering::Relaxed);
+            return Requested::Coming;
+        }
+        self.shared.stats.misses.fetch_add(1, Ordering::Relaxed);
+        st.waiting.insert(job.key, vec![reply.clone()]);
+        st.queue.push_back(Work {
+            job,
+            profile,
+            faults: Arc::clone(faults),
+            stats: Arc::clone(stats),
+        });
+        drop(st);
+        self.shared.work.notify_one();
+        Requested::Coming
+    }
+}
+
+/// One encoder thread per core, at most four.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+/// An encoder thread: takes frames off the queue until the pool stops.
+fn run(shared: &Shared) {
+    let mut renderer = Renderer::new().map_err(|e| e.to_string());
+    loop {
+        let work = {
+            let mut st = shared.lock();
+            loop {
+                if st.stopping {
+                    return;
+                }
+                if let Some(w) = st.queue.pop_front() {
+                    break w;
+                }
+                st = shared
+                    .work
+                    .wait(st)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+        };
+        let result = make(&mut renderer, &work);
+        match &result {
+            Ok(_) => {
+                shared.stats.encodes.fetch_add(1, Ordering::Relaxed);
+                LaneStats::add(&work.stats.encodes, 1);
+            }
+            Err(e) => {
+                shared.stats.failures.fetch_add(1, Ordering::Relaxed);
+                let (item, profile) = (&work.job.item, work.profile.name());
+                match e {
+                    FrameError::Render(e) => {
+                        LaneStats::add(&work.stats.render_failures, 1);
+                        tracing::warn!(%item, profile, error = %e, "screen failed to render; the slate airs instead");
+                    }
+                    FrameError::Encode(e) => {
+                        LaneStats::add(&work.stats.encode_failures, 1);
+                        LaneStats::add(&work.stats.encoder_restarts, 1);
+                        tracing::warn!(%item, profile, error = %e, "encoder failed; restarting it, the slate airs instead");
+                    }
+                }
+            }
+        }
+        let key = work.job.key;
+        let waiters = {
+            let mut st = shared.lock();
+            if let Ok(gop) = &result {
+                st.tick += 1;
+                let tick = st.tick;
+                st.bytes += gop.bytes();
+                if let Some(old) = st.cache.insert(
+                    key,
+                    Entry {
+                        gop: Arc::clone(gop),
+                        used: tick,
+                    },
+                ) {
+                    st.bytes -= old.gop.bytes();
+                }
+                evict(shared, &mut st, &key);
+            }
+            shared.publish(&st);
+            st.waiting.remove(&key).unwrap_or_default()
+        };
+        for w in waiters {
+            let _ = w.send(FrameDone {
+                key,
+                result: match &result {
+                    Ok(gop) => Ok(Arc::clone(gop)),
+                    Err(e) => Err(FrameError::Render(e.to_string())),
+                },
+            });
+        }
+    }
+}
+
+/// Drops the least recently aired GOPs until the cache is within its budget (the one just
+/// made, `keep`, stays even when it alone is larger).
+fn evict(shared: &Shared, st: &mut State, keep: &ScreenHash) {
+    while st.bytes > shared.budget {
+        let oldest = st
+            .cache
+            .iter()
+            .filter(|(k, _)| *k != keep)
+            .min_by_key(|(_, e)| e.used)
+            .map(|(k, _)| *k);
+        let Some(k) = oldest else { break };
+        if let Some(e) = st.cache.remove(&k) {
+            st.bytes -= e.gop.bytes();
+            shared.stats.evictions.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Draws and encodes one frame.
+fn make(renderer: &mut Result<Renderer, String>, work: &Work) -> Result<Arc<Gop>, FrameError> {
+    let (job, profile) = (&work.job, work.profile);
+    let (w, h) = (profile.width() as usize, profile.height() as usize);
+    let renderer = renderer
+        .as_mut()
+        .map_err(|e| FrameError::Render(e.clone()))?;
+    if work.faults.render_fails(&job.item) {
+        return Err(FrameError::Render(format!(
+            "injected failure for {}",
+            job.item
+        )));
+    }
+    if job.layout.width as usize != w || job.layout.height as usize != h {
+        return Err(FrameError::Render(format!(
+            "a {}×{} layout for a {w}×{h} lane",
+            job.layout.width, job.layout.height
+        )));
+    }
+    let rgba = renderer
+        .raster(&job.layout)
+        .ok_or_else(|| FrameError::Render("empty raster".into()))?
+        .take();
+    let picture = frame::rgba_to_yuv420(&rgba, w, h, encode::matrix(profile));
+    if work.faults.take_encode_failure() {
+        return Err(FrameError::Encode(EncodeError::Injected));
+    }
+    Ok(Arc::new(encode::encode_gop(profile, &picture)?))
 }

@@ -10,7 +10,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 
 use super::AppState;
-use crate::playout::{LaneStats, Playout};
+use crate::playout::{EncoderStats, LaneStats, Playout};
 
 /// Escapes a label value (backslash, double quote, newline).
 fn esc(v: &str) -> String {
@@ -46,8 +46,77 @@ pub fn render(playout: Option<&Playout>, uptime_secs: f64) -> String {
         "Channels on air.",
         vec![(String::new(), channels.len().to_string())],
     );
+    // The process's encoders and GOP cache, shared by every lane.
+    type EncoderField = fn(&EncoderStats) -> u64;
+    let encoder_metrics: [(&str, &str, &str, EncoderField); 8] = [
+        (
+            "govchannel_process_encodes_total",
+            "counter",
+            "Frames drawn and encoded by the process (each frame once, whichever channels air it).",
+            |s| EncoderStats::get(&s.encodes),
+        ),
+        (
+            "govchannel_shared_encodes_total",
+            "counter",
+            "Requests for a frame answered by an encode already under way for another request.",
+            |s| EncoderStats::get(&s.joined),
+        ),
+        (
+            "govchannel_gop_cache_hits_total",
+            "counter",
+            "Requests for a frame answered from the GOP cache.",
+            |s| EncoderStats::get(&s.hits),
+        ),
+        (
+            "govchannel_gop_cache_misses_total",
+            "counter",
+            "Requests for a frame that started an encode.",
+            |s| EncoderStats::get(&s.misses),
+        ),
+        (
+            "govchannel_gop_cache_evictions_total",
+            "counter",
+            "GOPs dropped from the cache to stay within its budget (least recently aired first).",
+            |s| EncoderStats::get(&s.evictions),
+        ),
+        (
+            "govchannel_encode_failures_process_total",
+            "counter",
+            "Frames that failed to draw or encode.",
+            |s| EncoderStats::get(&s.failures),
+        ),
+        (
+            "govchannel_gop_cache_bytes",
+            "gauge",
+            "Bytes of coded video in the GOP cache.",
+            |s| EncoderStats::get(&s.bytes),
+        ),
+        (
+            "govchannel_gop_cache_entries",
+            "gauge",
+            "GOPs in the cache.",
+            |s| EncoderStats::get(&s.entries),
+        ),
+    ];
+    if let Some(p) = playout {
+        let e = p.encoders();
+        for (name, kind, help, field) in encoder_metrics {
+            family(
+                name,
+                kind,
+                help,
+                vec![(String::new(), field(e.stats()).to_string())],
+            );
+        }
+        family(
+            "govchannel_gop_cache_budget_bytes",
+            "gauge",
+            "The GOP cache's byte budget (gop_cache_mb).",
+            vec![(String::new(), e.budget().to_string())],
+        );
+    }
     type LaneField = fn(&LaneStats) -> u64;
-    let lane_metrics: [(&str, &str, &str, LaneField); 12] = [
+    let lane_metrics: [(&str, &str, &str, LaneField); 10] = [
         (
             "govchannel_gops_total",
             "counter",
@@ -95,18 +164,6 @@ pub fn render(playout: Option<&Playout>, uptime_secs: f64) -> String {
             "counter",
             "Seconds a screen was held because the next was not ready.",
             |s| LaneStats::get(&s.late_gops),
-        ),
-        (
-            "govchannel_gop_cache_entries",
-            "gauge",
-            "GOPs in the cache.",
-            |s| LaneStats::get(&s.cache_gops),
-        ),
-        (
-            "govchannel_gop_cache_bytes",
-            "gauge",
-            "Bytes of coded video in the GOP cache.",
-            |s| LaneStats::get(&s.cache_bytes),
         ),
         (
             "govchannel_program_items",

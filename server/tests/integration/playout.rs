@@ -756,3 +756,83 @@ fn an_urgent_notice_leaves_the_air_at_the_first_page_change_after_its_end() {
         "the band aired until second {last_band_end}"
     );
 }
+
+fn recording(dir: &Path, items: usize) -> playout::Recording {
+    playout::Recording {
+        title: TITLE.to_owned(),
+        source: Arc::new(FixedProgram(program(items))),
+        options: fast(),
+        output: plan(OutputKind::Udp, Profile::Sd, dir),
+        start: start(),
+        faults: Default::default(),
+        as_run: Default::default(),
+    }
+}
+
+#[test]
+fn two_channels_airing_the_same_screens_encode_each_frame_once() {
+    use playout::EncoderStats;
+    let dir = tempfile::tempdir().unwrap();
+    // One channel alone: how many frames it makes.
+    let alone =
+        playout::record(recording(dir.path(), 12), &dir.path().join("alone.ts"), 30).unwrap();
+    assert!(alone.encodes > 12, "{alone:?}");
+    // Two channels airing the same screens at once, sharing the process's encoders.
+    let encoders = playout::Encoders::new(64 << 20, 2).unwrap();
+    let runs: Vec<_> = ["a", "b"]
+        .into_iter()
+        .map(|name| {
+            let (rec, out, encoders) = (
+                recording(dir.path(), 12),
+                dir.path().join(format!("{name}.ts")),
+                encoders.clone(),
+            );
+            std::thread::spawn(move || playout::record_with(rec, &out, 30, encoders).unwrap())
+        })
+        .collect();
+    let reports: Vec<_> = runs.into_iter().map(|t| t.join().unwrap()).collect();
+    let stats = encoders.stats();
+    assert_eq!(
+        EncoderStats::get(&stats.encodes),
+        alone.encodes,
+        "each frame encoded once for both channels: {reports:?}"
+    );
+    assert_eq!(
+        reports.iter().map(|r| r.encodes).sum::<u64>(),
+        alone.encodes,
+        "{reports:?}"
+    );
+    assert!(
+        EncoderStats::get(&stats.hits) + EncoderStats::get(&stats.joined) >= alone.encodes,
+        "the other channel's requests were all answered without an encode"
+    );
+    // Sharing changes nothing on air: both streams are the stream of the channel alone.
+    let a = std::fs::read(dir.path().join("a.ts")).unwrap();
+    assert_eq!(a, std::fs::read(dir.path().join("b.ts")).unwrap());
+    assert_eq!(a, std::fs::read(dir.path().join("alone.ts")).unwrap());
+}
+
+#[test]
+fn the_gop_cache_stays_within_its_budget_under_a_program_larger_than_it() {
+    use playout::EncoderStats;
+    let dir = tempfile::tempdir().unwrap();
+    let budget = 1 << 20;
+    let encoders = playout::Encoders::new(budget, 1).unwrap();
+    let out = dir.path().join("budget.ts");
+    let report =
+        playout::record_with(recording(dir.path(), 40), &out, 90, encoders.clone()).unwrap();
+    let stats = encoders.stats();
+    assert!(
+        EncoderStats::get(&stats.evictions) > 0,
+        "the program is larger than the budget"
+    );
+    assert!(
+        EncoderStats::get(&stats.bytes) <= budget as u64,
+        "{} bytes cached",
+        EncoderStats::get(&stats.bytes)
+    );
+    // Evicted screens are made again when they come round, and nothing airs the slate.
+    assert!(report.encodes > 41, "{report:?}");
+    assert_eq!(report.slate_gops, 0, "{report:?}");
+    assert_eq!(decode_clean(&out).len(), 90 * 25, "no gap");
+}

@@ -155,9 +155,23 @@ fn a_served_channel_plays_as_hls_and_records_with_headend_stream() {
         "govchannel_output_up{channel=\"county\",profile=\"sd\",output=\"hls\",kind=\"hls\"} 1",
         "govchannel_output_up{channel=\"county\",profile=\"sd\",output=\"udp:127.0.0.1:5000\",kind=\"udp\"} 1",
         "govchannel_channels 1",
+        "# TYPE govchannel_gop_cache_bytes gauge",
+        "govchannel_gop_cache_budget_bytes 67108864",
+        "# TYPE govchannel_shared_encodes_total counter",
     ] {
         assert!(metrics.contains(needle), "{needle} missing from\n{metrics}");
     }
+    // The process's encoders made at least the slate and the first screen, and the cache
+    // holds them.
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from\n{metrics}"))
+    };
+    assert!(value("govchannel_process_encodes_total") >= 2, "{metrics}");
+    assert!(value("govchannel_gop_cache_bytes") > 0, "{metrics}");
     assert!(server.stop().success());
 
     // `headend stream`: 40 s of the county channel as it airs, faster than real time.
