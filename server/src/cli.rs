@@ -24,6 +24,13 @@ pub struct Cli {
     command: Command,
 }
 
+impl Cli {
+    /// Whether this runs the long-lived server.
+    pub fn serves(&self) -> bool {
+        matches!(self.command, Command::Serve { .. })
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the headend: admin UI, JSON API, set-top-box protocol, HLS, health and metrics.

@@ -37,6 +37,15 @@ impl Headend {
             .and_then(|n| n.parse().ok())
     }
 
+    /// The process's environment variable `name` as it runs (from `/proc/PID/environ`).
+    pub fn env_var(&self, name: &str) -> Option<String> {
+        let environ = std::fs::read(format!("/proc/{}/environ", self.child.id())).ok()?;
+        environ.split(|b| *b == 0).find_map(|kv| {
+            let kv = String::from_utf8_lossy(kv);
+            kv.strip_prefix(&format!("{name}=")).map(str::to_owned)
+        })
+    }
+
     /// Starts `headend serve --data DIR --listen 127.0.0.1:0 EXTRA…` and returns once the
     /// process prints its serving line (the server accepts connections from then on).
     /// Returns the process's stderr text instead if it exits before serving.

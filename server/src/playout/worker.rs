@@ -302,7 +302,9 @@ pub fn default_threads() -> usize {
 
 /// An encoder thread: takes frames off the queue until the pool stops.
 fn run(shared: &Shared) {
-    let mut renderer = Renderer::new().map_err(|e| e.to_string());
+    // The faces are parsed when the first frame comes, not before: a headend airing
+    // nothing never loads them.
+    let mut renderer: Option<Result<Renderer, String>> = None;
     loop {
         let work = {
             let mut st = shared.lock();
@@ -319,7 +321,8 @@ fn run(shared: &Shared) {
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
             }
         };
-        let result = make(&mut renderer, &work);
+        let renderer = renderer.get_or_insert_with(|| Renderer::new().map_err(|e| e.to_string()));
+        let result = make(renderer, &work);
         match &result {
             Ok(_) => {
                 shared.stats.encodes.fetch_add(1, Ordering::Relaxed);

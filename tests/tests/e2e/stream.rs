@@ -171,6 +171,12 @@ fn a_served_channel_plays_as_hls_and_records_with_headend_stream() {
             .unwrap_or_else(|| panic!("{name} missing from\n{metrics}"))
     };
     assert!(value("govchannel_process_encodes_total") >= 2, "{metrics}");
+    // The server runs with the allocator settings that return freed picture buffers.
+    let tunables = server.env_var("GLIBC_TUNABLES").unwrap_or_default();
+    assert!(
+        tunables.contains("glibc.malloc.mmap_threshold=131072"),
+        "GLIBC_TUNABLES={tunables}"
+    );
     assert!(value("govchannel_gop_cache_bytes") > 0, "{metrics}");
     assert!(server.stop().success());
 
