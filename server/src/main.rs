@@ -10,7 +10,8 @@ use std::process::ExitCode;
 /// from per-thread heaps, and freed memory at the top of a heap goes back to the system
 /// beyond 256 KiB; two arenas at most. With dozens of lane, muxer and encoder threads the
 /// default dynamic thresholds kept freed picture buffers in every thread's heap: the demo's
-/// 11 channels sat at 386 MB RSS after 4 minutes, 217 MB with these (BENCHMARKS.md).
+/// 11 channels peaked at 468 MiB RSS over 10 minutes, 382 MiB with these, at the cost of
+/// more CPU while screens are encoded (BENCHMARKS.md, "County-scale headend").
 const MALLOC_TUNABLES: &str =
     "glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=262144:glibc.malloc.arena_max=2";
 
