@@ -152,8 +152,8 @@ pub struct Region {
     pub parent: Option<String>,
 }
 
-/// A publishing body.
-#[derive(Debug, Deserialize)]
+/// A publishing body (of the demo county, or of a county's `departments.csv`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Department {
     /// Short ASCII code.
@@ -168,6 +168,20 @@ pub struct Department {
     pub phone: String,
     /// Address.
     pub address: String,
+}
+
+/// Writes publishing body `d` into the directory, serving `region`.
+pub fn insert_department(
+    conn: &Connection,
+    d: &Department,
+    region: &str,
+) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "INSERT INTO departments (code, name, short_name, region, phone, address)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![d.code, d.name, d.short_name, region, d.phone, d.address],
+    )?;
+    Ok(())
 }
 
 /// A (code, name) pair for small vocabularies.
@@ -637,12 +651,7 @@ impl Loader<'_> {
             .map_err(at(|| format!("region {}", r.code)))?;
         }
         for d in &c.departments {
-            tx.execute(
-                "INSERT INTO departments (code, name, short_name, region, phone, address)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![d.code, d.name, d.short_name, d.region, d.phone, d.address],
-            )
-            .map_err(at(|| format!("department {}", d.code)))?;
+            insert_department(tx, d, &d.region).map_err(at(|| format!("department {}", d.code)))?;
         }
         for s in &c.subjects {
             tx.execute(

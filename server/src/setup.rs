@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 
+use crate::demo::{insert_department, Department};
 use crate::store::{self, StoreError};
 
 /// What is wrong with a county's set-up data.
@@ -52,23 +53,6 @@ pub struct RegionRow {
     pub level: String,
     /// Parent code (empty: the county).
     pub parent: String,
-}
-
-/// A publishing body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DepartmentRow {
-    /// Code (ASCII, used in URLs and grants).
-    pub code: String,
-    /// Full name (示范县民政局).
-    pub name: String,
-    /// Short name (县民政局).
-    pub short_name: String,
-    /// Region code (empty: the county).
-    pub region: String,
-    /// Phone.
-    pub phone: String,
-    /// Address.
-    pub address: String,
 }
 
 fn rows(
@@ -149,7 +133,7 @@ pub fn parse_regions(text: &str) -> Result<Vec<RegionRow>, SetupError> {
 }
 
 /// Reads `departments.csv`.
-pub fn parse_departments(text: &str) -> Result<Vec<DepartmentRow>, SetupError> {
+pub fn parse_departments(text: &str) -> Result<Vec<Department>, SetupError> {
     rows(
         "departments.csv",
         text,
@@ -158,7 +142,7 @@ pub fn parse_departments(text: &str) -> Result<Vec<DepartmentRow>, SetupError> {
     .into_iter()
     .enumerate()
     .map(|(i, r)| {
-        let row = DepartmentRow {
+        let row = Department {
             code: get(&r, "code"),
             name: get(&r, "name"),
             short_name: get(&r, "short_name"),
@@ -205,7 +189,7 @@ pub fn init(
     conn: &mut Connection,
     (code, name): (&str, &str),
     regions: &[RegionRow],
-    departments: &[DepartmentRow],
+    departments: &[Department],
     now: DateTime<Utc>,
 ) -> Result<InitReport, SetupError> {
     if code.trim().is_empty() || name.trim().is_empty() {
@@ -254,11 +238,7 @@ pub fn init(
         } else {
             d.region.as_str()
         };
-        tx.execute(
-            "INSERT INTO departments (code, name, short_name, region, phone, address) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![d.code, d.name, d.short_name, region, d.phone, d.address],
-        )
-        .map_err(|e| sql(e, "departments.csv", i))?;
+        insert_department(&tx, d, region).map_err(|e| sql(e, "departments.csv", i))?;
     }
     let channel = "county".to_owned();
     tx.execute(

@@ -316,24 +316,7 @@ pub async fn add_output(
         Ok(())
     })
     .await?;
-    match r {
-        Ok(()) => Ok(Redirect::to(&format!("/admin/channels#outputs-{name}")).into_response()),
-        Err(errors) => {
-            let refused = Refused {
-                channel: name,
-                outputs: true,
-                pairs,
-                errors,
-            };
-            channels_page(
-                &state,
-                &staff,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(refused),
-            )
-            .await
-        }
-    }
+    outputs_saved(&state, &staff, name, pairs, r).await
 }
 
 /// `POST /admin/channels/{name}/outputs/{n}/delete`: removes output `n` (1-based).
@@ -350,18 +333,29 @@ pub async fn delete_output(
         Ok(())
     })
     .await?;
-    match r {
+    outputs_saved(&state, &staff, name, Vec::new(), r).await
+}
+
+/// Back to the channel's outputs when saved; the page with the reasons when refused.
+async fn outputs_saved(
+    state: &AppState,
+    staff: &Staff,
+    name: String,
+    pairs: Pairs,
+    saved: Result<(), edit::Fields>,
+) -> Result<Response, PageError> {
+    match saved {
         Ok(()) => Ok(Redirect::to(&format!("/admin/channels#outputs-{name}")).into_response()),
         Err(errors) => {
             let refused = Refused {
                 channel: name,
                 outputs: true,
-                pairs: Vec::new(),
+                pairs,
                 errors,
             };
             channels_page(
-                &state,
-                &staff,
+                state,
+                staff,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(refused),
             )
