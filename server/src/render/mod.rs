@@ -27,7 +27,7 @@ pub use theme::{Rgb, Theme};
 use crate::fonts::{FontBook, FontError, Weight};
 
 /// Bumped whenever templates change what they draw, so content hashes change with them.
-pub const TEMPLATE_VERSION: u32 = 2;
+pub const TEMPLATE_VERSION: u32 = 3;
 
 /// What can go wrong rendering.
 #[derive(Debug, thiserror::Error)]

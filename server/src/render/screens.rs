@@ -290,7 +290,7 @@ pub struct Tile {
     pub target: String,
 }
 
-/// A numbered list, six items a page.
+/// A numbered list, six items a page, numbered through the list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListScreen {
@@ -323,7 +323,8 @@ pub struct SlateScreen {
     pub time: String,
 }
 
-/// Items per list page (digit keys 1–6).
+/// Items per list page. Items are numbered through the whole list (page 2 starts at 7);
+/// the digits 1–9 choose the first nine.
 pub const LIST_PAGE: usize = 6;
 
 const HINTS_ITEM: &[(&str, &str)] = &[("返回", "上一级"), ("翻页", "看下一页"), ("菜单", "回首页")];
@@ -595,6 +596,9 @@ fn list(l: &ListScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
     } else {
         l.items.chunks(LIST_PAGE).collect()
     };
+    // Items are numbered through the whole list; the number column holds the widest.
+    let digits = l.items.len().max(1).to_string().len() as f32;
+    let number_w = body.px * (0.6 * digits + 0.4).max(1.5);
     for (p, chunk) in chunks.into_iter().enumerate() {
         if p > 0 {
             c.page_break();
@@ -606,7 +610,6 @@ fn list(l: &ListScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
             c.block("暂无内容", meta);
         }
         let area = c.area();
-        let number_w = body.px * 1.5;
         // Secondary lines only when the whole page of items still fits with them: six
         // numbered items a page matter more than dates and publishers.
         let height = |c: &mut Composer<'_>, with_detail: bool| -> f32 {
@@ -625,7 +628,7 @@ fn list(l: &ListScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
         };
         let show_detail = height(&mut c, true) <= area.bottom() - c.y();
         for (i, item) in chunk.iter().enumerate() {
-            let key = i as u8 + 1;
+            let number = p * LIST_PAGE + i + 1;
             let label_lines = c.lines(&item.label, item_style, area.w - number_w);
             let detail_lines = match (&item.detail, show_detail) {
                 (Some(d), true) => c.lines(d, detail_style, area.w - number_w),
@@ -635,8 +638,8 @@ fn list(l: &ListScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
                 + detail_lines.len() as f32 * detail_style.px * detail_style.pitch;
             c.need(h);
             let top = c.y();
-            let number = c.lines(
-                &key.to_string(),
+            let number_lines = c.lines(
+                &number.to_string(),
                 BlockStyle {
                     fg: c.theme.accent,
                     weight: Weight::Bold,
@@ -644,7 +647,7 @@ fn list(l: &ListScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
                 },
                 number_w,
             );
-            if let Some(n) = number.first() {
+            if let Some(n) = number_lines.first() {
                 c.place(
                     n,
                     BlockStyle {
@@ -665,7 +668,10 @@ fn list(l: &ListScreen, mut c: Composer<'_>) -> Vec<super::layout::Layout> {
                 c.place(line, detail_style, area.x + number_w, area.w - number_w);
             }
             let rect = Rect::new(area.x, top, area.w, c.y() - top);
-            c.selectable(Some(key), rect, item.target.clone(), item.label.clone());
+            // Items 1–9 are chosen with their digit (on any page of the list: a set-top
+            // box binds them all); further items by focus.
+            let key = u8::try_from(number).ok().filter(|k| *k <= 9);
+            c.selectable(key, rect, item.target.clone(), item.label.clone());
         }
     }
     c.finish(HINTS_LIST)

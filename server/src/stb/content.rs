@@ -76,6 +76,68 @@ fn list(id: &str, title: &str, items: Vec<ListItem>) -> ContentScreen {
     }
 }
 
+/// Items a list offers by digit (1–9).
+pub const FAN_OUT: usize = 9;
+
+/// A section's screens: its list when it holds at most nine items; otherwise an index of
+/// at most nine numbered ranges (`第10—18项`, each with its first item's title), every
+/// range a list of its own (`<id>:<n>`, ranges of ranges for long sections). Every item
+/// is then as many digits from the section as the index has levels: two for up to 81
+/// items, three for up to 729. The section's own screen comes first.
+fn section(id: &str, title: &str, items: Vec<ListItem>) -> Vec<ContentScreen> {
+    let mut out = Vec::new();
+    ranges(id, title, title, items, 0, &mut out);
+    out
+}
+
+fn ranges(
+    id: &str,
+    title: &str,
+    section_title: &str,
+    items: Vec<ListItem>,
+    before: usize,
+    out: &mut Vec<ContentScreen>,
+) {
+    if items.len() <= FAN_OUT {
+        out.push(list(id, title, items));
+        return;
+    }
+    let mut size = FAN_OUT;
+    while items.len().div_ceil(size) > FAN_OUT {
+        size *= FAN_OUT;
+    }
+    let index = out.len();
+    out.push(list(id, title, Vec::new()));
+    let mut entries = Vec::new();
+    let mut rest = items;
+    let mut start = before;
+    let mut n = 0;
+    while !rest.is_empty() {
+        let tail = rest.split_off(size.min(rest.len()));
+        let chunk = std::mem::replace(&mut rest, tail);
+        n += 1;
+        let (first, last) = (start + 1, start + chunk.len());
+        let range = format!("第{first}—{last}项");
+        let range_id = format!("{id}:{n}");
+        entries.push(ListItem {
+            label: range.clone(),
+            detail: chunk.first().map(|i| format!("{}等", i.label)),
+            target: range_id.clone(),
+        });
+        let range_title = format!("{section_title}（{range}）");
+        start = last;
+        ranges(
+            &range_id,
+            &range_title,
+            section_title,
+            chunk,
+            first - 1,
+            out,
+        );
+    }
+    out[index] = list(id, title, entries);
+}
+
 /// Reads every screen of `region`'s graph as of `now` (county time).
 pub fn read(
     conn: &Connection,
@@ -106,7 +168,7 @@ pub fn read(
 
     // Notices for the region, newest first.
     let notices = pages::notices_on_air(conn, region, today, usize::MAX)?;
-    screens.push(list(
+    screens.extend(section(
         "section:notices",
         "通知公告",
         notices
@@ -150,7 +212,7 @@ pub fn read(
                 ))
             })?
             .collect::<Result<_, _>>()?;
-        screens.push(list(
+        screens.extend(self::section(
             section,
             title,
             rows.iter()
@@ -201,7 +263,7 @@ pub fn read(
     // Cases completed today, each with its progress screen.
     let done = pages::cases_completed_today(conn, region, today)?;
     let done_items = done.as_ref().map(|l| l.items.clone()).unwrap_or_default();
-    screens.push(list(
+    screens.extend(section(
         "section:cases_today",
         &format!("今日办结（{}）", month_day(&today.to_string())),
         done_items.clone(),
@@ -220,7 +282,7 @@ pub fn read(
 
     // Open polls: the voting screens.
     let polls = pages::open_polls(conn, region, today)?;
-    screens.push(list(
+    screens.extend(section(
         "section:polls",
         "民意调查",
         polls
@@ -267,4 +329,92 @@ pub fn read(
         day,
         screens,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn items(n: usize) -> Vec<ListItem> {
+        (1..=n)
+            .map(|i| ListItem {
+                label: format!("条目{i}"),
+                detail: None,
+                target: format!("entry:{i}"),
+            })
+            .collect()
+    }
+
+    fn lists_of(screens: &[ContentScreen]) -> HashMap<&str, &ListScreen> {
+        screens
+            .iter()
+            .filter_map(|s| match &s.model {
+                Model::List(l) => Some((s.id.as_str(), l)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Digits from the section's screen to each item (the index in its list, 1-based).
+    fn depth(screens: &[ContentScreen]) -> HashMap<String, Vec<usize>> {
+        let lists = lists_of(screens);
+        let mut out = HashMap::new();
+        let mut todo = vec![(screens[0].id.as_str(), Vec::new())];
+        while let Some((id, path)) = todo.pop() {
+            for (i, item) in lists[id].items.iter().enumerate() {
+                let mut p: Vec<usize> = path.clone();
+                p.push(i + 1);
+                if lists.contains_key(item.target.as_str()) {
+                    todo.push((item.target.as_str(), p));
+                } else {
+                    out.insert(item.target.clone(), p);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn short_sections_are_one_list_and_long_ones_an_index_of_ranges() {
+        let short = section("section:polls", "民意调查", items(9));
+        assert_eq!(short.len(), 1);
+        assert_eq!(depth(&short).values().map(Vec::len).max(), Some(1));
+
+        let notices = section("section:notices", "通知公告", items(57));
+        assert_eq!(notices[0].id, "section:notices");
+        let lists = lists_of(&notices);
+        let top = lists["section:notices"];
+        assert_eq!(top.items.len(), 7);
+        assert_eq!(top.items[0].label, "第1—9项");
+        assert_eq!(top.items[0].detail.as_deref(), Some("条目1等"));
+        assert_eq!(top.items[6].label, "第55—57项");
+        assert_eq!(lists["section:notices:7"].title, "通知公告（第55—57项）");
+        let paths = depth(&notices);
+        assert_eq!(paths.len(), 57, "every item once");
+        assert!(paths
+            .values()
+            .all(|p| p.len() == 2 && p.iter().all(|d| *d <= 9)));
+        assert_eq!(paths["entry:12"], vec![2, 3]);
+
+        let power = section("section:power", "行政职权", items(295));
+        let paths = depth(&power);
+        assert_eq!(paths.len(), 295);
+        assert!(paths
+            .values()
+            .all(|p| p.len() == 3 && p.iter().all(|d| *d <= 9)));
+        assert_eq!(paths["entry:1"], vec![1, 1, 1]);
+        assert_eq!(paths["entry:295"], vec![4, 6, 7]);
+        let lists = lists_of(&power);
+        assert_eq!(lists["section:power"].items[3].label, "第244—295项");
+        assert_eq!(lists["section:power:4:5"].items[0].label, "条目280");
+        assert!(lists.values().all(|l| l.items.len() <= FAN_OUT));
+        // Parents come before their ranges.
+        let at = |id: &str| power.iter().position(|s| s.id == id).unwrap();
+        assert!(
+            at("section:power") < at("section:power:2")
+                && at("section:power:2") < at("section:power:2:1")
+        );
+    }
 }

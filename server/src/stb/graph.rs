@@ -2,7 +2,7 @@
 //! screen laid out in the interactive context, every page named by its image hash, keys
 //! and focus regions taken from what the layout marks selectable.
 //!
-//! Keys: on every page, the digits of the numbered items on it (a list's items, the home
+//! Keys: on every page, the digits of the numbered items (a list's items 1–9, the home
 //! tiles, an entry's 办事指南/办理流程, a poll's options, each leading to a confirmation
 //! screen where OK votes) and, on lists, `0` for the next
 //! page; for the whole manifest (global keys), BACK, MENU home, INFO help, RED the case
@@ -237,9 +237,15 @@ pub fn node(
         }
         pages.push(Page { keys, focus });
     }
-    if matches!(*model, crate::render::Screen::Entry(_)) {
-        // An entry's 办事指南/办理流程 are listed on its last page; their digits work on
-        // every page, so a viewer who knows them need not page through the entry first.
+    if is_list
+        || matches!(
+            *model,
+            crate::render::Screen::Entry(_) | crate::render::Screen::Poll(_)
+        )
+    {
+        // A list's items 7–9 are on its second page, an entry's 办事指南/办理流程 on its
+        // last, a long poll question pushes its options to page 2: their digits work on
+        // every page, so a viewer who knows them need not page there first.
         let links: Vec<Binding> = pages
             .iter()
             .flat_map(|p: &Page| p.keys.iter())

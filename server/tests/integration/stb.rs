@@ -1,7 +1,7 @@
 //! The set-top-box screen graph, its images and bundles: graph checks over the demo
 //! county, and the `/stb/v1` routes of the production route table.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -10,7 +10,7 @@ use headend::render::{Profile, Renderer};
 use headend::stb;
 use headend::store::Store;
 use headend::web::{app, AppState};
-use stb_protocol::{Action, Manifest};
+use stb_protocol::{Action, Key, Manifest};
 use tower::ServiceExt;
 
 use crate::mini_store;
@@ -154,15 +154,105 @@ fn check_graph(region: &str, profile: Profile, built: &stb::Built, foreign: &[i6
         .filter(|id| presses.get(**id).is_some_and(|p| *p <= 3))
         .count();
     let max = presses.values().max().copied().unwrap_or(0);
+    // Served gzipped (best compression, as the API does): at most 64 KB for any region.
+    let gzipped = {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&built.json).unwrap();
+        enc.finish().unwrap().len()
+    };
     eprintln!(
-        "region {region}, {profile:?}: {} screens, {} images, {within3} of {} within 3 presses, at most {max}; manifest {} bytes",
+        "region {region}, {profile:?}: {} screens, {} images, {within3} of {} within 3 presses, at most {max}; manifest {} bytes, {gzipped} gzipped",
         m.screens.len(),
         built.images.len(),
         content_screens.len(),
         built.json.len()
     );
-    // Section lists and the home screen: everything on their first page is 1–2 presses.
+    assert!(
+        gzipped <= 64 * 1024,
+        "{region} {profile:?}: {gzipped} bytes gzipped"
+    );
+    // Sections are one digit from home; an item is as many more as its section's index
+    // has levels (sections of up to 9 items: 1, up to 81: 2, up to 729: 3); a guide or
+    // flow is one more than its entry. See docs/architecture.md for why three presses for
+    // everything cannot be had.
     assert_eq!(presses.get("section:notices"), Some(&1));
+    assert_eq!(presses.get("case_lookup"), Some(&1));
+    assert_eq!(presses.get("help"), Some(&1));
+    let mut levels: HashMap<&str, u32> = HashMap::new();
+    for s in &m.screens {
+        let Some(section) = s.id.strip_prefix("section:") else {
+            continue;
+        };
+        let name = section.split(':').next().unwrap();
+        let depth = section.split(':').count() as u32;
+        let level = levels.entry(name).or_insert(1);
+        *level = (*level).max(depth);
+        // Every list a box shows offers all its items by digit, on every page.
+        let items: HashSet<String> = s
+            .pages
+            .iter()
+            .flat_map(|p| p.focus.iter())
+            .map(|f| format!("{:?}", f.action))
+            .collect();
+        assert!(items.len() <= 9, "{}: {} items", s.id, items.len());
+        for page in &s.pages {
+            let digits: HashSet<String> = page
+                .keys
+                .iter()
+                .filter(|b| matches!(b.key, Key::Digit(1..=9)))
+                .map(|b| format!("{:?}", b.action))
+                .collect();
+            assert_eq!(digits, items, "{}: digits on a page", s.id);
+        }
+    }
+    let section_of = |id: &str| -> Option<&str> {
+        match id.split(':').next()? {
+            "notice" => Some("notices"),
+            "poll" => Some("polls"),
+            "case" => Some("cases_today"),
+            _ => None,
+        }
+    };
+    let entry_sections: HashMap<String, &str> =
+        m.screens
+            .iter()
+            .filter_map(|s| {
+                let section = s.id.strip_prefix("section:")?.split(':').next()?;
+                Some(s.pages.iter().flat_map(|p| p.keys.iter()).filter_map(
+                    move |b| match &b.action {
+                        Action::Go { screen } if screen.starts_with("entry:") => {
+                            Some((screen.clone(), section))
+                        }
+                        _ => None,
+                    },
+                ))
+            })
+            .flatten()
+            .collect();
+    let mut bounded = 0;
+    for s in &m.screens {
+        let (kind, id) = s.id.split_once(':').unwrap_or((s.id.as_str(), ""));
+        let bound = match kind {
+            "notice" | "poll" | "case" => 1 + levels[section_of(&s.id).unwrap()],
+            "entry" => 1 + levels[entry_sections[&s.id]],
+            "guide" | "flow" => 2 + levels[entry_sections[&format!("entry:{id}")]],
+            "vote" => 2 + levels["polls"],
+            _ => continue,
+        };
+        let got = presses[&s.id];
+        assert!(
+            got <= bound,
+            "{}: {got} presses > {bound} ({region} {profile:?})",
+            s.id
+        );
+        bounded += 1;
+    }
+    assert!(bounded > 100, "{bounded} items checked");
+    // The demo's sections: notices and 信息公开 up to 81 items, 行政职权 more.
+    if levels.get("power").is_some_and(|l| *l > 1) {
+        assert!(max <= 5, "at most {max} presses ({region} {profile:?})");
+    }
     // The polls' options vote.
     let poll = m.screens.iter().find(|s| s.kind == "poll").unwrap();
     assert!(poll.pages[0]

@@ -2,6 +2,7 @@
 //! profile.
 
 use chrono::NaiveDate;
+use headend::render::screens::ListItem;
 use headend::render::{Profile, Renderer, Screen};
 use headend::store::Store;
 
@@ -206,11 +207,38 @@ fn a_list_shows_six_numbered_items_a_page_in_every_profile() {
         assert_eq!(pages.len(), 2, "{profile:?}: 7 items make 2 pages");
         let keys: Vec<u8> = pages[0].selectables.iter().filter_map(|s| s.key).collect();
         assert_eq!(keys, vec![1, 2, 3, 4, 5, 6], "{profile:?}");
+        // Numbers run through the list: page 2 starts at 7.
         let keys: Vec<u8> = pages[1].selectables.iter().filter_map(|s| s.key).collect();
-        assert_eq!(keys, vec![1], "{profile:?}");
+        assert_eq!(keys, vec![7], "{profile:?}");
         assert!(
             pages[0].selectables.iter().any(|s| s.target == "page"),
             "page hint is selectable"
+        );
+    }
+    // Items past 9 are numbered and selectable, but have no digit.
+    let Screen::List(mut long) = list else {
+        unreachable!()
+    };
+    long.items = (1..=12)
+        .map(|i| ListItem {
+            label: format!("第{i}条通知"),
+            detail: None,
+            target: format!("notice:{i}"),
+        })
+        .collect();
+    let pages = renderer.layout(&Screen::List(long), Profile::Sd);
+    let items: Vec<_> = pages[1]
+        .selectables
+        .iter()
+        .filter(|s| s.target.starts_with("notice:"))
+        .collect();
+    assert_eq!(items.len(), 6);
+    let keys: Vec<Option<u8>> = items.iter().map(|s| s.key).collect();
+    assert_eq!(keys, vec![Some(7), Some(8), Some(9), None, None, None]);
+    for n in ["7", "12"] {
+        assert!(
+            pages[1].lines.iter().any(|l| l.text == n),
+            "number {n} on page 2"
         );
     }
 }
