@@ -4,11 +4,16 @@
 //! the anti-aliasing blends of text over its background. So the palette is known before
 //! looking at a pixel: every solid colour the layout uses (background, shapes, QR code)
 //! plus, for each (text colour, background) pair, an evenly spaced ramp between them.
-//! Each pixel maps to its nearest palette entry (solid colours map exactly), and the image
-//! is written as 8-bit (or 4-bit, when at most 16 colours are used) indexed PNG with
-//! strong deflate: a fraction of the RGB file's size, with the largest per-channel error
-//! bounded by half a ramp step on anti-aliased edge pixels only.
-
+//! Each pixel maps to its nearest palette entry (solid colours map exactly).
+//!
+//! A page is then written with at most 16 colours, 4 bits a pixel: the least used ramp
+//! entries are merged into their neighbours (solid colours are never merged) and every
+//! pixel takes its nearest remaining entry. Deflate works on bytes, so two pixels a byte
+//! and fewer distinct edge values make a 1080p text page about a quarter smaller than
+//! with the full ramps, and only anti-aliased edge pixels move (by at most
+//! [`FOUR_BIT_MAX_ERROR`]). A page that would move further (more solid colours than fit
+//! in 16, or an edge off by more) is written with the full palette, 8 bits a pixel, its
+//! largest per-channel error bounded by half a ramp step.
 use std::collections::HashMap;
 
 use tiny_skia::Pixmap;
@@ -31,8 +36,13 @@ pub struct IndexedPng {
     pub max_error: u8,
 }
 
+/// How many solid colours begin [`palette`]`(layout, _)`.
+fn solids(layout: &Layout) -> usize {
+    palette(layout, 0).len()
+}
+
 /// The palette of a layout: its solid colours, then ramps for each text colour over its
-/// background.
+/// background (none when `max_ramp` is 0).
 pub fn palette(layout: &Layout, max_ramp: usize) -> Vec<Rgb> {
     let mut solids: Vec<Rgb> = vec![layout.background];
     let push = |v: &mut Vec<Rgb>, c: Rgb| {
@@ -57,7 +67,7 @@ pub fn palette(layout: &Layout, max_ramp: usize) -> Vec<Rgb> {
         }
     }
     let room = 256usize.saturating_sub(solids.len());
-    let steps = if pairs.is_empty() {
+    let steps = if pairs.is_empty() || max_ramp == 0 {
         0
     } else {
         (room / pairs.len() + 1).clamp(2, max_ramp.max(2))
@@ -92,14 +102,29 @@ fn nearest(palette: &[Rgb], r: u8, g: u8, b: u8) -> u8 {
         .map_or(0, |(i, _)| i as u8)
 }
 
-/// Encodes `pixmap` (drawn from `layout`) as an indexed PNG over the layout's palette.
+/// The largest per-channel difference from the RGB render a 16-colour page may have
+/// (only anti-aliased edge pixels differ; at this bound a side-by-side crop at 3× shows
+/// no difference, see BENCHMARKS.md).
+pub const FOUR_BIT_MAX_ERROR: u8 = 40;
+
+/// Ramp steps for a 16-colour page: three blends between each text colour and its
+/// background, evenly spaced (merged further only when the pairs do not fit).
+pub const FOUR_BIT_RAMP: usize = 4;
+
+/// Encodes `pixmap` (drawn from `layout`) as an indexed PNG over the layout's palette: 16
+/// colours when that keeps every pixel within [`FOUR_BIT_MAX_ERROR`], else every colour.
 pub fn encode(pixmap: &Pixmap, layout: &Layout) -> Result<IndexedPng, png::EncodingError> {
+    let small = encode_reduced(pixmap, layout, FOUR_BIT_RAMP, png::Filter::NoFilter, 16)?;
+    if small.colours <= 16 && small.max_error <= FOUR_BIT_MAX_ERROR {
+        return Ok(small);
+    }
     encode_reduced(pixmap, layout, MAX_RAMP, png::Filter::NoFilter, 256)
 }
 
 /// Merges the least-used palette entries into their nearest neighbours (weighted by use)
-/// until at most `max` remain; returns the new palette and each old entry's new index.
-fn reduce(palette: &[Rgb], counts: &[u64], max: usize) -> (Vec<Rgb>, Vec<usize>) {
+/// until at most `max` remain, never merging away one of the first `fixed` entries (the
+/// solid colours); returns the new palette and each old entry's new index.
+fn reduce(palette: &[Rgb], counts: &[u64], max: usize, fixed: usize) -> (Vec<Rgb>, Vec<usize>) {
     let mut live: Vec<(Rgb, u64, Vec<usize>)> = palette
         .iter()
         .zip(counts)
@@ -107,6 +132,7 @@ fn reduce(palette: &[Rgb], counts: &[u64], max: usize) -> (Vec<Rgb>, Vec<usize>)
         .filter(|(_, (_, &n))| n > 0)
         .map(|(i, (c, &n))| (*c, n, vec![i]))
         .collect();
+    let is_fixed = |members: &[usize]| members.iter().any(|&m| m < fixed);
     let dist = |a: Rgb, b: Rgb| -> u64 {
         let d = |x: u8, y: u8| u64::from(x.abs_diff(y)).pow(2);
         d(a.0, b.0) + d(a.1, b.1) + d(a.2, b.2)
@@ -115,6 +141,9 @@ fn reduce(palette: &[Rgb], counts: &[u64], max: usize) -> (Vec<Rgb>, Vec<usize>)
         // The entry whose merge costs least (its use × distance to its nearest entry).
         let mut best: Option<(u64, usize, usize)> = None;
         for i in 0..live.len() {
+            if is_fixed(&live[i].2) {
+                continue;
+            }
             for j in 0..live.len() {
                 if i == j {
                     continue;
@@ -154,6 +183,7 @@ pub fn encode_reduced(
     if pal.is_empty() {
         pal.push(layout.background);
     }
+    let fixed = solids(layout).min(pal.len());
     let (w, h) = (pixmap.width(), pixmap.height());
     let mut index: Vec<u8> = Vec::with_capacity(w as usize * h as usize);
     let mut seen: HashMap<u32, u8> = HashMap::new();
@@ -178,15 +208,38 @@ pub fn encode_reduced(
     for &v in &index {
         counts[v as usize] += 1;
     }
-    let (compact, map) = reduce(&pal, &counts, max_colours.min(256));
-    for v in &mut index {
-        *v = map[*v as usize] as u8;
+    let (compact, map) = reduce(&pal, &counts, max_colours.min(256), fixed);
+    // Every colour of the picture takes its nearest remaining entry (after merges that may
+    // be another than the one its old entry became).
+    let remap: HashMap<u32, u8> = if compact.len() < counts.iter().filter(|&&n| n > 0).count() {
+        seen.keys()
+            .map(|&key| {
+                let (r, g, b) = ((key >> 16) as u8, (key >> 8) as u8, key as u8);
+                (key, nearest(&compact, r, g, b))
+            })
+            .collect()
+    } else {
+        seen.iter()
+            .map(|(&key, &i)| (key, map[i as usize] as u8))
+            .collect()
+    };
+    let mut last: Option<(u32, u8)> = None;
+    for (v, p) in index.iter_mut().zip(pixmap.data().chunks_exact(4)) {
+        let key = u32::from(p[0]) << 16 | u32::from(p[1]) << 8 | u32::from(p[2]);
+        *v = match last {
+            Some((k, i)) if k == key => i,
+            _ => {
+                let i = remap.get(&key).copied().unwrap_or(map[*v as usize] as u8);
+                last = Some((key, i));
+                i
+            }
+        };
     }
     // The largest difference of any colour in the picture from the entry it became.
-    let max_error = seen
+    let max_error = remap
         .iter()
         .map(|(key, i)| {
-            let c = compact[map[*i as usize]];
+            let c = compact[*i as usize];
             let (r, g, b) = ((key >> 16) as u8, (key >> 8) as u8, *key as u8);
             c.0.abs_diff(r).max(c.1.abs_diff(g)).max(c.2.abs_diff(b))
         })
@@ -230,4 +283,35 @@ pub fn encode_reduced(
         colours,
         max_error,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn solid_colours_are_never_merged_and_blends_go_to_their_neighbours() {
+        // Four solids, then a ramp of blends between the first two.
+        let palette: Vec<Rgb> = vec![
+            Rgb(0, 0, 0),
+            Rgb(240, 240, 240),
+            Rgb(200, 0, 0),
+            Rgb(0, 0, 200),
+            Rgb(60, 60, 60),
+            Rgb(120, 120, 120),
+            Rgb(180, 180, 180),
+        ];
+        // The red and blue solids are rarely used, the blends often: merging a solid would
+        // cost least, yet solids stay.
+        let counts = [1000, 1000, 1, 1, 50, 40, 60];
+        let (compact, map) = reduce(&palette, &counts, 5, 4);
+        assert_eq!(compact.len(), 5);
+        for solid in &palette[..4] {
+            assert!(compact.contains(solid), "{solid:?} kept");
+        }
+        assert!(map.iter().all(|&m| m < compact.len()));
+        // More solids than room: nothing is merged below them.
+        let (compact, _) = reduce(&palette, &counts, 2, 4);
+        assert_eq!(compact.len(), 4);
+    }
 }
