@@ -1,28 +1,141 @@
 //! The pinned faces every screen is rendered with, embedded in the binary.
 //!
-//! fontdue parses every glyph of a face when it loads it (a whole Noto Sans CJK face costs
-//! ~290 MB and ~1 s), so the faces are subsets built by `fonts/make-subsets.py` from Debian's
-//! `fonts-noto-cjk` (see `fonts/README.md`):
+//! A face is read in place from the embedded file (ab_glyph over ttf-parser): loading
+//! one parses only its tables' headers, and a glyph's outline is read from the file when
+//! that glyph is first rasterised, so a process holds no copy of the outlines it does not
+//! draw. (fontdue, used before, parsed every glyph of a face when it loaded it: ~45 MB and
+//! ~0.1 s for each primary subset below, ~290 MB and ~1 s for a whole Noto Sans CJK face.)
+//!
+//! The faces are subsets built by `fonts/make-subsets.py` from Debian's `fonts-noto-cjk`
+//! (see `fonts/README.md`):
 //!
 //! - the **primary** faces, Noto Sans CJK SC Regular and Bold, hold the 8,105 characters of
 //!   the 2013 Table of General Standard Chinese Characters (通用规范汉字表) plus punctuation,
-//!   full-width forms, Latin, Greek, Cyrillic, kana, Bopomofo and common symbols; they are
-//!   parsed when the [`FontBook`] loads;
+//!   full-width forms, Latin, Greek, Cyrillic, kana, Bopomofo and common symbols;
 //! - **fallback chunks** hold every other CJK ideograph of Noto Sans CJK SC, cut by code
-//!   point into faces of about 2,200–2,600 glyphs (10 per weight); a chunk is parsed the
-//!   first time a character in its range is missing from the primary face (~30–45 ms,
-//!   ~12–17 MB), so memory stays low until a rare character (a name, a place) appears;
+//!   point into faces of about 2,200–2,600 glyphs (10 per weight); a chunk is opened the
+//!   first time a character in its range is missing from the primary face;
 //! - a **last-resort** face (a renamed subset of `LXGW WenKai`) holds the 26 ideographs of
 //!   U+3400–U+4DBF and U+4E00–U+9FFF that Noto Sans CJK SC lacks (U+4DB6–U+4DBF,
 //!   U+9FF0–U+9FFF), so that every code point of both blocks has a glyph.
 //!
-//! fontdue neither shapes nor caches: callers keep a glyph cache keyed by
-//! ([`FaceId`], glyph index, size), and must report characters for which
-//! [`FontBook::face_for`] returns `None` instead of dropping them.
+//! Nothing here shapes text: callers keep a glyph cache keyed by ([`FaceId`], glyph
+//! index, size), and must report characters for which [`FontBook::face_for`] returns
+//! `None` instead of dropping them.
 
 use std::sync::OnceLock;
 
-use fontdue::{Font, FontSettings};
+use ab_glyph::{Font as _, FontRef, GlyphId, PxScale, ScaleFont as _};
+
+/// Where a rasterised glyph sits and how far the pen moves after it, in whole pixels
+/// except the advance.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Metrics {
+    /// Left edge of the coverage box, from the pen position.
+    pub xmin: i32,
+    /// Bottom edge of the coverage box, up from the baseline (negative below it).
+    pub ymin: i32,
+    /// Width of the coverage box.
+    pub width: usize,
+    /// Height of the coverage box.
+    pub height: usize,
+    /// Horizontal advance.
+    pub advance_width: f32,
+}
+
+/// One embedded face, read in place: glyph outlines are read from the file when a glyph
+/// is rasterised.
+pub struct Font {
+    face: FontRef<'static>,
+    /// Pixels per em → ab_glyph's scale (which is the face's height in pixels).
+    height_per_em: f32,
+}
+
+impl std::fmt::Debug for Font {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Font")
+            .field("glyphs", &self.face.glyph_count())
+            .finish()
+    }
+}
+
+impl Font {
+    /// Reads a face from `bytes`; `None` when it is not an OpenType face with a
+    /// usable size.
+    fn from_bytes(bytes: &'static [u8]) -> Option<Font> {
+        let face = FontRef::try_from_slice(bytes).ok()?;
+        let per_em = face.units_per_em()?;
+        let height_per_em = face.height_unscaled() / per_em;
+        (height_per_em.is_finite() && height_per_em > 0.0).then_some(Font {
+            face,
+            height_per_em,
+        })
+    }
+
+    fn scale(&self, px: f32) -> PxScale {
+        PxScale::from(px * self.height_per_em)
+    }
+
+    /// The glyph index of `ch` (0, `.notdef`, when the face has none).
+    #[must_use]
+    pub fn lookup_glyph_index(&self, ch: char) -> u16 {
+        self.face.glyph_id(ch).0
+    }
+
+    /// The horizontal advance of `ch` at `px` pixels per em (read from the face's metrics
+    /// table: no outline is read).
+    #[must_use]
+    pub fn advance_width(&self, ch: char, px: f32) -> f32 {
+        let id = self.face.glyph_id(ch);
+        self.face.as_scaled(self.scale(px)).h_advance(id)
+    }
+
+    /// Rasterises `ch` at `px` pixels per em: its metrics and its coverage (rows top to
+    /// bottom, `width` × `height`, 0–255).
+    #[must_use]
+    pub fn rasterize(&self, ch: char, px: f32) -> (Metrics, Vec<u8>) {
+        self.rasterize_indexed(self.lookup_glyph_index(ch), px)
+    }
+
+    /// Rasterises glyph `index` at `px` pixels per em.
+    #[must_use]
+    pub fn rasterize_indexed(&self, index: u16, px: f32) -> (Metrics, Vec<u8>) {
+        let id = GlyphId(index);
+        let scale = self.scale(px);
+        let advance_width = self.face.as_scaled(scale).h_advance(id);
+        let Some(outlined) = self.face.outline_glyph(id.with_scale(scale)) else {
+            let metrics = Metrics {
+                advance_width,
+                ..Metrics::default()
+            };
+            return (metrics, Vec::new());
+        };
+        let b = outlined.px_bounds();
+        let (width, height) = (b.width() as usize, b.height() as usize);
+        let mut coverage = vec![0u8; width * height];
+        outlined.draw(|x, y, c| {
+            if let Some(v) = coverage.get_mut(y as usize * width + x as usize) {
+                *v = (c.clamp(0.0, 1.0) * 255.0).round() as u8;
+            }
+        });
+        let metrics = Metrics {
+            xmin: b.min.x as i32,
+            ymin: -(b.max.y as i32),
+            width,
+            height,
+            advance_width,
+        };
+        (metrics, coverage)
+    }
+
+    /// Every character the face maps to a glyph.
+    pub fn chars(&self) -> impl Iterator<Item = char> + '_ {
+        self.face
+            .codepoint_ids()
+            .filter(|(id, _)| id.0 != 0)
+            .map(|(_, ch)| ch)
+    }
+}
 
 /// The weight of a face.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -75,12 +188,12 @@ pub enum Coverage {
 /// A face failed to load.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FontError {
-    /// fontdue rejected the embedded face's data.
+    /// The embedded face's data could not be read.
     #[error("font face {face} failed to parse: {reason}")]
     Parse {
         /// The face's file name under `fonts/`.
         face: &'static str,
-        /// fontdue's explanation.
+        /// Why.
         reason: &'static str,
     },
 }
@@ -204,16 +317,11 @@ fn lazy_spec(index: usize) -> Option<&'static FaceSpec> {
         .or_else(|| LAST_RESORT.get(index.checked_sub(FALLBACK_COUNT)?))
 }
 
-/// Parses one embedded face.
+/// Opens one embedded face.
 fn parse(spec: &FaceSpec) -> Result<Font, FontError> {
-    let settings = FontSettings {
-        // Nothing here shapes text, so glyphs reachable only through GSUB are not loaded.
-        load_substitutions: false,
-        ..FontSettings::default()
-    };
-    Font::from_bytes(spec.bytes, settings).map_err(|reason| FontError::Parse {
+    Font::from_bytes(spec.bytes).ok_or(FontError::Parse {
         face: spec.name,
-        reason,
+        reason: "not an OpenType face with a usable em size",
     })
 }
 
@@ -241,7 +349,7 @@ impl FontBook {
     ///
     /// # Errors
     ///
-    /// [`FontError::Parse`] when fontdue rejects a primary face.
+    /// [`FontError::Parse`] when a primary face cannot be read.
     pub fn load() -> Result<FontBook, FontError> {
         let [regular, bold] = &PRIMARY;
         Ok(FontBook {
@@ -504,7 +612,7 @@ mod tests {
         for (index, spec) in FALLBACK.iter().chain(LAST_RESORT.iter()).enumerate() {
             assert_eq!(lazy_spec(index).map(|s| s.name), Some(spec.name));
             let font = parse(spec).expect("embedded face parses");
-            let cps: Vec<u32> = font.chars().keys().map(|&ch| u32::from(ch)).collect();
+            let cps: Vec<u32> = font.chars().map(u32::from).collect();
             assert!(!cps.is_empty(), "{}", spec.name);
             assert_eq!(cps.iter().min(), Some(&spec.first), "{}", spec.name);
             assert_eq!(cps.iter().max(), Some(&spec.last), "{}", spec.name);

@@ -27,7 +27,7 @@ pub use theme::{Rgb, Theme};
 use crate::fonts::{FontBook, FontError, Weight};
 
 /// Bumped whenever templates change what they draw, so content hashes change with them.
-pub const TEMPLATE_VERSION: u32 = 3;
+pub const TEMPLATE_VERSION: u32 = 4;
 
 /// What can go wrong rendering.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +57,7 @@ impl text::Measure for FontMeasure<'_> {
             return Some(px * 0.25);
         }
         let (_, font) = self.0.face_for(ch, weight)?;
-        Some(font.metrics(ch, px).advance_width)
+        Some(font.advance_width(ch, px))
     }
 }
 

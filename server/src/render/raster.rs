@@ -7,7 +7,7 @@ use tiny_skia::Pixmap;
 
 use super::layout::Layout;
 use super::theme::Rgb;
-use crate::fonts::{FaceId, FontBook};
+use crate::fonts::{FaceId, FontBook, Metrics};
 
 /// Top of the ideographic em box above the baseline, as a fraction of the em (Noto Sans
 /// CJK: 880/1000).
@@ -20,7 +20,7 @@ pub const QR_DARK: Rgb = Rgb(0x1c, 0x1c, 0x1c);
 
 /// A rasterised glyph.
 struct CachedGlyph {
-    metrics: fontdue::Metrics,
+    metrics: Metrics,
     coverage: Vec<u8>,
     /// Per row, the columns `start..end` holding any coverage (`0..0` for an empty row):
     /// most of a Han glyph's box is empty, and blending skips it.
@@ -28,7 +28,7 @@ struct CachedGlyph {
 }
 
 impl CachedGlyph {
-    fn new(metrics: fontdue::Metrics, coverage: Vec<u8>) -> CachedGlyph {
+    fn new(metrics: Metrics, coverage: Vec<u8>) -> CachedGlyph {
         let w = metrics.width.max(1);
         let spans = coverage
             .chunks(w)
@@ -56,7 +56,7 @@ pub struct GlyphCache {
 }
 
 /// Narrows a glyph's coverage to `k` of its width with a box filter (anamorphic SD).
-fn squeeze_glyph(m: fontdue::Metrics, coverage: &[u8], k: f32) -> CachedGlyph {
+fn squeeze_glyph(m: Metrics, coverage: &[u8], k: f32) -> CachedGlyph {
     let w = m.width;
     let nw = ((w as f32) * k).ceil() as usize;
     let mut out = vec![0u8; nw * m.height];
@@ -74,7 +74,7 @@ fn squeeze_glyph(m: fontdue::Metrics, coverage: &[u8], k: f32) -> CachedGlyph {
             out[row * nw + j] = (sum * k).round().min(255.0) as u8;
         }
     }
-    let metrics = fontdue::Metrics {
+    let metrics = Metrics {
         xmin: (m.xmin as f32 * k).round() as i32,
         width: nw,
         advance_width: m.advance_width * k,
