@@ -6,8 +6,9 @@
 //!    H.264, ten channels at once so the 10 ms accounting tick does not dominate, side by
 //!    side with `ffmpeg -re -loop 1 -i page.png … -f mpegts udp://127.0.0.1:PORT` airing
 //!    the same page.
-//! 2. `many`: 100 simultaneous real-time SD channels; total CPU, late/dropped GOPs, and
-//!    four channels captured from UDP and checked with tsreport.
+//! 2. `many`: 100 simultaneous real-time SD channels (`PLAYOUT_CHANNELS=N` for another
+//!    count); total CPU, RSS, late/dropped GOPs, and four channels captured from UDP and
+//!    checked with tsreport and ffmpeg's decoder.
 //! 3. `publish`: time from publishing a notice in the store to its first GOP on air, with
 //!    the default 10 s dwell (bound: one dwell slot + 2 s).
 //!
@@ -277,9 +278,29 @@ fn steady() {
     }
 }
 
+/// The process's resident set and its peak, in MiB (from `/proc/self/status`).
+fn rss_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    (kib("VmRSS:"), kib("VmHWM:"))
+}
+
 fn many() {
-    let n = 100;
-    let sampled = [0usize, 33, 66, 99];
+    // PLAYOUT_CHANNELS=300 for issue 14's county-scale target; 100 by default.
+    let n: usize = std::env::var("PLAYOUT_CHANNELS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n >= 4)
+        .unwrap_or(100);
+    let sampled = [0usize, n / 3, 2 * n / 3, n - 1];
     let mut sinks = Vec::new();
     let mut plans = Vec::new();
     let mut addrs = Vec::new();
@@ -358,8 +379,9 @@ fn many() {
     });
     let encodes = total_encodes(&p) - encodes_before;
     p.stop();
+    let (rss, peak) = rss_mib();
     println!(
-        "many: {n} SD channels: {:.1} % of one core in total ({:.3} % per channel, incl. capturing 4 of them), late GOPs {late}, dropped GOPs {dropped}, slate GOPs {slate}, encodes while measured {encodes}",
+        "many: {n} SD channels: {:.1} % of one core in total ({:.3} % per channel, incl. capturing 4 of them), late GOPs {late}, dropped GOPs {dropped}, slate GOPs {slate}, encodes while measured {encodes}; RSS {rss:.0} MiB, peak {peak:.0} MiB",
         used / wall * 100.0,
         used / wall * 100.0 / n as f64
     );
