@@ -163,10 +163,12 @@ fn read_json(text: &str) -> Result<Records, ParseError> {
             })
         })
         .collect();
+    // Columns in order of first appearance; a set makes this linear in the fields.
     let mut columns: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for r in &records {
         for (k, _) in &r.fields {
-            if !columns.contains(k) {
+            if seen.insert(k.as_str()) {
                 columns.push(k.clone());
             }
         }

@@ -17,7 +17,7 @@
 use html5gum::{DefaultEmitter, Token, Tokenizer};
 
 /// A document linked from a body (`<a href="….pdf">`) or attached to a feed item.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Attachment {
     /// What the link says, or the file name.
     pub name: String,
@@ -273,9 +273,18 @@ struct Converter {
     skip: Vec<String>,
     link: Option<(String, String)>,
     attachments: Vec<Attachment>,
+    /// The attachments already listed (a body may link one file many times).
+    listed: std::collections::HashSet<Attachment>,
 }
 
 impl Converter {
+    /// Lists `a` unless it is listed already.
+    fn attach(&mut self, a: Attachment) {
+        if self.listed.insert(a.clone()) {
+            self.attachments.push(a);
+        }
+    }
+
     fn flow(&mut self) -> &mut Flow {
         match self.tables.last_mut() {
             Some(t) => match &mut t.cell {
@@ -372,9 +381,7 @@ impl Converter {
             "a" => {
                 if let Some((href, text)) = self.link.take() {
                     if let Some(a) = attachment(&href, &text) {
-                        if !self.attachments.contains(&a) {
-                            self.attachments.push(a);
-                        }
+                        self.attach(a);
                     }
                 }
             }
@@ -400,9 +407,7 @@ impl Converter {
         }
         if let Some((href, text)) = self.link.take() {
             if let Some(a) = attachment(&href, &text) {
-                if !self.attachments.contains(&a) {
-                    self.attachments.push(a);
-                }
+                self.attach(a);
             }
         }
         Converted {
@@ -444,6 +449,7 @@ pub fn html_to_text(html: &str) -> Converted {
         skip: Vec::new(),
         link: None,
         attachments: Vec::new(),
+        listed: std::collections::HashSet::new(),
     };
     for token in Tokenizer::new_with_emitter(html, emitter) {
         let Ok(token) = token;
