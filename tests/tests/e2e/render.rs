@@ -145,7 +145,7 @@ fn render_rejects_a_bad_description_in_one_line() {
 }
 
 #[test]
-fn the_headend_with_fonts_loaded_stays_under_150_mb() {
+fn the_headend_with_fonts_loaded_stays_under_80_mb() {
     let dir = tempfile::tempdir().unwrap();
     let server = e2e::Headend::start(&dir.path().join("data"), &[]).unwrap();
     let body = r#"{"kind":"notice","title":"关于做好今冬明春森林防火工作的通知","publisher":"示范县人民政府办公室","date":"2026-11-20","body":"入冬以来，我县降水偏少，林区可燃物积累较多，森林火险等级持续偏高。为切实做好今冬明春森林防火工作，现将有关事项通知如下。请各乡镇落实网格巡护责任，发现火情立即报告。"}"#;
@@ -160,7 +160,7 @@ fn the_headend_with_fonts_loaded_stays_under_150_mb() {
     }
     let rss_mib = server.rss_kib().unwrap() / 1024;
     assert!(
-        rss_mib <= 150,
+        rss_mib <= 80,
         "headend RSS {rss_mib} MiB with fonts loaded and three profiles rendered"
     );
 }
