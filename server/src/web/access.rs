@@ -69,8 +69,8 @@ endpoints! {
     "GET" "/api/openapi.json" Access::Public, "本接口文档";
     "GET" "/api/v1/stats" Access::Public, "内容统计";
     "GET" "/live/{channel}/{file}" Access::Public, "频道直播（HLS）";
-    "POST" "/api/v1/preview" Access::Public, "电视画面预览（PNG）", "Screen";
-    "POST" "/api/v1/preview/layout" Access::Public, "电视画面预览（版面记录）", "Screen";
+    "POST" "/api/v1/preview" Access::Staff, "电视画面预览（PNG）", "Screen";
+    "POST" "/api/v1/preview/layout" Access::Staff, "电视画面预览（版面记录）", "Screen";
     "GET" "/api/v1/screens/{hash}/layout" Access::Public, "已播出或预览画面的版面记录";
     "GET" "/stb/v1/manifest" Access::Public, "机顶盒画面图";
     "GET" "/stb/v1/img/{file}" Access::Public, "机顶盒画面图片";

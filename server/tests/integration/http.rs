@@ -2,6 +2,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use headend::accounts::{self, Grant, NewUser, Role};
 use headend::web::{app, AppState};
 use tower::ServiceExt;
 
@@ -51,15 +52,48 @@ async fn unknown_paths_are_404() {
     assert_eq!(get("/no/such/page").await.0, StatusCode::NOT_FOUND);
 }
 
-async fn post(path: &str, body: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+/// The mini county with one editor and their API token.
+async fn store_with_staff() -> (headend::store::Store, String) {
     let store = tokio::task::spawn_blocking(mini_store).await.unwrap();
+    let token = store
+        .call(|conn| {
+            let now = chrono::Utc::now();
+            let grants = [Grant {
+                role: Role::Editor,
+                department: Some("mzj".into()),
+            }];
+            let user = NewUser {
+                name: "editor",
+                display_name: "",
+                password_hash: "$unused",
+                grants: &grants,
+                must_change: false,
+            };
+            let id = accounts::add_user(conn, &user, "test", now).unwrap();
+            Ok(accounts::create_token(conn, id, "test", now).unwrap().1)
+        })
+        .await
+        .unwrap();
+    (store, token)
+}
+
+/// POSTs JSON as a signed-in staff member (an editor's API token).
+async fn post(path: &str, body: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    post_as(path, body, true).await
+}
+
+async fn post_as(
+    path: &str,
+    body: &str,
+    staff: bool,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let (store, token) = store_with_staff().await;
+    let mut req = Request::post(path).header("content-type", "application/json");
+    if staff {
+        req = req.header("authorization", format!("Bearer {token}"));
+    }
     let response = app(AppState::new(store))
-        .oneshot(
-            Request::post(path)
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_owned()))
-                .unwrap(),
-        )
+        .oneshot(req.body(Body::from(body.to_owned())).unwrap())
         .await
         .unwrap();
     let status = response.status();
@@ -82,6 +116,16 @@ async fn preview_renders_a_png_with_its_hash_and_page_count() {
     assert_eq!(headers["x-pages"], "1");
     let png = tiny_skia::Pixmap::decode_png(&body).unwrap();
     assert_eq!((png.width(), png.height()), (1280, 720));
+}
+
+#[tokio::test]
+async fn previews_need_a_signed_in_staff_member() {
+    for path in ["/api/v1/preview", "/api/v1/preview/layout"] {
+        let (status, _, body) = post_as(path, NOTICE, false).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(v["error"].as_str().unwrap().contains("请先登录"), "{v}");
+    }
 }
 
 #[tokio::test]
@@ -120,12 +164,13 @@ async fn preview_errors_are_explained_in_chinese() {
 
 #[tokio::test]
 async fn framework_rejections_answer_the_json_error_shape_in_chinese() {
-    let store = tokio::task::spawn_blocking(mini_store).await.unwrap();
+    let (store, token) = store_with_staff().await;
     let state = AppState::new(store);
     for (req, status) in [
         (
             Request::post("/api/v1/preview?page=abc")
                 .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {token}"))
                 .body(Body::from(r#"{"kind":"help","channel":"台"}"#))
                 .unwrap(),
             StatusCode::BAD_REQUEST,

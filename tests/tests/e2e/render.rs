@@ -149,14 +149,35 @@ fn the_headend_with_fonts_loaded_stays_under_80_mb() {
     let dir = tempfile::tempdir().unwrap();
     let server = e2e::Headend::start(&dir.path().join("data"), &[]).unwrap();
     let body = r#"{"kind":"notice","title":"关于做好今冬明春森林防火工作的通知","publisher":"示范县人民政府办公室","date":"2026-11-20","body":"入冬以来，我县降水偏少，林区可燃物积累较多，森林火险等级持续偏高。为切实做好今冬明春森林防火工作，现将有关事项通知如下。请各乡镇落实网格巡护责任，发现火情立即报告。"}"#;
+    // Previews are for signed-in staff: anonymously refused, with a session (and the
+    // session's CSRF token, as the staff pages send it) drawn.
+    let (status, _) = e2e::http_post(&server.addr, "/api/v1/preview", body).unwrap();
+    assert_eq!(status, 401);
+    let (_, _, session) = e2e::staff_login(&server.addr, "editor", "shifan-editor-2026").unwrap();
+    let cookie = format!("govchannel_session={}", session.unwrap());
+    let (_, _, page) =
+        e2e::http_raw(&server.addr, "GET", "/admin", &[("Cookie", &cookie)], b"").unwrap();
+    let page = String::from_utf8_lossy(&page);
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with the CSRF token")
+        + 19;
+    let csrf = &page[at..at + page[at..].find('"').unwrap()];
     for profile in ["sd", "hd720", "hd1080"] {
-        let (status, _) = e2e::http_post(
+        let (status, head, _) = e2e::http_raw(
             &server.addr,
+            "POST",
             &format!("/api/v1/preview?profile={profile}"),
-            body,
+            &[
+                ("Content-Type", "application/json"),
+                ("Cookie", &cookie),
+                ("X-CSRF-Token", csrf),
+            ],
+            body.as_bytes(),
         )
         .unwrap();
-        assert_eq!(status, 200);
+        assert_eq!(status, 200, "{head}");
+        assert!(head.contains("content-type: image/png"), "{head}");
     }
     let rss_mib = server.rss_kib().unwrap() / 1024;
     assert!(
