@@ -65,6 +65,22 @@ pub enum FetchError {
         #[source]
         source: reqwest::Error,
     },
+    /// A redirect was refused (to plain http from https, or too many).
+    #[error("{url}: redirect refused")]
+    Redirect {
+        /// The URL asked for.
+        url: String,
+        /// The refusal, with the reason.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A file source names something other than a regular file (a FIFO, a device, a
+    /// directory).
+    #[error("{} is not a regular file", .path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
     /// A file source could not be read.
     #[error("cannot read {}", .path.display())]
     File {
@@ -94,6 +110,12 @@ impl FetchError {
             }
             FetchError::Body { .. } => "读取来源内容时连接中断".to_owned(),
             FetchError::File { .. } => "无法读取来源文件".to_owned(),
+            FetchError::NotAFile { .. } => {
+                "来源路径不是普通文件（不能是管道、设备或目录）".to_owned()
+            }
+            FetchError::Redirect { .. } => {
+                "来源服务器把请求转到了不安全的 http 地址，或转向次数过多，已拒绝".to_owned()
+            }
         }
     }
 }
@@ -155,7 +177,12 @@ impl Fetcher {
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(connect_timeout)
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(reqwest::redirect::Policy::custom(
+                |attempt| match redirect_refused(attempt.previous(), attempt.url()) {
+                    Some(why) => attempt.error(why),
+                    None => attempt.follow(),
+                },
+            ))
             .build()
             .map_err(FetchError::Client)?;
         Ok(Fetcher { client })
@@ -175,11 +202,17 @@ impl Fetcher {
                 }
             }
             Location::File(path) => {
+                let name = path.display().to_string();
                 let path = path.clone();
                 let limit = req.max_bytes;
-                tokio::task::spawn_blocking(move || read_file(&path, limit))
-                    .await
-                    .map_err(|_| FetchError::Task)?
+                let read = tokio::task::spawn_blocking(move || read_file(&path, limit));
+                match tokio::time::timeout(req.timeout, read).await {
+                    Ok(result) => result.map_err(|_| FetchError::Task)?,
+                    Err(_) => Err(FetchError::Timeout {
+                        url: name,
+                        timeout: req.timeout,
+                    }),
+                }
             }
         }
     }
@@ -211,6 +244,11 @@ impl Fetcher {
                 FetchError::Timeout {
                     url: name.clone(),
                     timeout: req.timeout,
+                }
+            } else if source.is_redirect() {
+                FetchError::Redirect {
+                    url: name.clone(),
+                    source,
                 }
             } else {
                 FetchError::Connect {
@@ -279,12 +317,42 @@ impl Fetcher {
     }
 }
 
+/// Most redirects followed for one request.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Why a redirect to `next` after `previous` URLs is not followed: too many, or from
+/// https to plain http (the document would travel unprotected, and could be altered, on a
+/// source set up to be read over TLS). `None` to follow it.
+pub fn redirect_refused(previous: &[reqwest::Url], next: &reqwest::Url) -> Option<String> {
+    if previous.len() > MAX_REDIRECTS {
+        return Some(format!("more than {MAX_REDIRECTS} redirects"));
+    }
+    let from_tls = previous.iter().any(|u| u.scheme() == "https");
+    (from_tls && next.scheme() == "http")
+        .then(|| format!("redirect from https to plain http ({next})"))
+}
+
+/// `O_NONBLOCK` (Linux): opening a FIFO for reading must not wait for a writer.
+const O_NONBLOCK: i32 = 0o4000;
+
 fn read_file(path: &Path, limit: u64) -> Result<Fetched, FetchError> {
+    use std::os::unix::fs::OpenOptionsExt;
     let fail = |source| FetchError::File {
         path: path.to_owned(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(fail)?;
+    // Only regular files: a FIFO, a device or a directory would block a worker or never
+    // end. Opened without blocking, then checked on the open file (no race with a swap).
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open(path)
+        .map_err(fail)?;
+    if !file.metadata().map_err(fail)?.is_file() {
+        return Err(FetchError::NotAFile {
+            path: path.to_owned(),
+        });
+    }
     let mut bytes = Vec::new();
     file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
@@ -355,6 +423,56 @@ mod tests {
         assert!(matches!(read_file(&path, 2048), Ok(Fetched::Document(_))));
         assert!(matches!(
             read_file(&dir.path().join("none"), 2048),
+            Err(FetchError::File { .. })
+        ));
+    }
+
+    fn url(s: &str) -> reqwest::Url {
+        reqwest::Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn redirects_never_drop_from_https_to_http_and_stop_after_five() {
+        let https = [url("https://gov.example/feed")];
+        assert!(redirect_refused(&https, &url("https://cdn.example/feed")).is_none());
+        let why = redirect_refused(&https, &url("http://cdn.example/feed")).unwrap();
+        assert!(why.contains("https to plain http"), "{why}");
+        // Plain http to https is an upgrade, and http to http as before.
+        let http = [url("http://gov.example/feed")];
+        assert!(redirect_refused(&http, &url("https://gov.example/feed")).is_none());
+        assert!(redirect_refused(&http, &url("http://gov.example/a")).is_none());
+        // Once TLS, always TLS: https → https → http is refused too.
+        let chain = [url("https://a.example/"), url("https://b.example/")];
+        assert!(redirect_refused(&chain, &url("http://c.example/")).is_some());
+        let many: Vec<reqwest::Url> = (0..6)
+            .map(|i| url(&format!("http://a.example/{i}")))
+            .collect();
+        assert!(redirect_refused(&many, &url("http://a.example/x")).is_some());
+        assert!(redirect_refused(&many[..5], &url("http://a.example/x")).is_none());
+    }
+
+    #[test]
+    fn file_sources_read_regular_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.csv");
+        std::fs::write(&file, "标题\n一\n").unwrap();
+        assert!(matches!(read_file(&file, 1024), Ok(Fetched::Document(_))));
+        assert!(matches!(
+            read_file(dir.path(), 1024),
+            Err(FetchError::NotAFile { .. })
+        ));
+        // A FIFO with no writer: refused at once instead of blocking the reader.
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let err = read_file(&fifo, 1024).unwrap_err();
+        assert!(matches!(err, FetchError::NotAFile { .. }), "{err}");
+        assert!(err.zh().contains("不是普通文件"));
+        assert!(matches!(
+            read_file(&dir.path().join("none.csv"), 1024),
             Err(FetchError::File { .. })
         ));
     }

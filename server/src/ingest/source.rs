@@ -24,6 +24,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_BYTES: u64 = 8 * 1024 * 1024;
 /// Smallest body limit a source may set (a limit below this is surely a typo).
 pub const MIN_MAX_BYTES: u64 = 1024;
+/// The largest document a source may be allowed to send: 64 MiB (a county's whole
+/// catalogue export is a few MB; more is a misconfiguration or an attack).
+pub const MAX_MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// Longest a failing source waits between attempts, unless its own interval is longer.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30 * 60);
 /// Longest source name.
@@ -101,7 +104,7 @@ impl SpecError {
                 match *field {
                     "interval" => "采集间隔应在1秒到7天之间".into(),
                     "timeout" => "超时时间超出允许范围".into(),
-                    _ => "大小上限超出允许范围".into(),
+                    _ => "大小上限应在1 KB到64 MB之间".into(),
                 },
             ),
             SpecError::EmptyCode(field) => (field, "请选择或留空".into()),
@@ -386,11 +389,11 @@ impl TryFrom<SourceFields> for SourceSpec {
         };
         let max_bytes = match f.max_bytes {
             None => DEFAULT_MAX_BYTES,
-            Some(n) if (MIN_MAX_BYTES..=1 << 30).contains(&n) => n,
+            Some(n) if (MIN_MAX_BYTES..=MAX_MAX_BYTES).contains(&n) => n,
             Some(_) => {
                 return Err(SpecError::Range {
                     field: "max_bytes",
-                    rule: "between 1024 and 1073741824",
+                    rule: "between 1024 and 67108864 (64 MiB)",
                 })
             }
         };
@@ -867,6 +870,21 @@ mod tests {
             SourceSpec::try_from(f),
             Err(SpecError::EmptyCode("department"))
         );
+        // At most 64 MiB a document.
+        let mut f = fields("n", "a.csv", "cases");
+        f.max_bytes = Some(MAX_MAX_BYTES);
+        assert_eq!(SourceSpec::try_from(f).unwrap().max_bytes, MAX_MAX_BYTES);
+        for too_big in [MAX_MAX_BYTES + 1, 1 << 30] {
+            let mut f = fields("n", "a.csv", "cases");
+            f.max_bytes = Some(too_big);
+            assert!(matches!(
+                SourceSpec::try_from(f),
+                Err(SpecError::Range {
+                    field: "max_bytes",
+                    ..
+                })
+            ));
+        }
     }
 
     #[test]
