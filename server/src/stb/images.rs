@@ -2,7 +2,7 @@
 //! indexed-colour PNGs, rendered on the first request and kept (bounded by bytes, least
 //! recently used first out).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use crate::render::{Profile, RenderError, Renderer, Screen, ScreenContext, ScreenHash};
@@ -52,8 +52,11 @@ pub fn render(renderer: &mut Renderer, image: &ImageRef) -> Result<Vec<u8>, Rend
 #[derive(Debug, Default)]
 struct Inner {
     known: HashMap<ImageKey, ImageRef>,
-    rendered: HashMap<ImageKey, Arc<[u8]>>,
-    order: VecDeque<ImageKey>,
+    /// Rendered PNGs, each with the stamp of its last use.
+    rendered: HashMap<ImageKey, (Arc<[u8]>, u64)>,
+    /// Least recently used first: stamp → image (a hit moves it in O(log n)).
+    order: BTreeMap<u64, ImageKey>,
+    stamp: u64,
     bytes: usize,
 }
 
@@ -96,34 +99,87 @@ impl Images {
         self.lock().known.get(&hash).cloned()
     }
 
-    /// The rendered PNG of `hash`, if cached.
+    /// The rendered PNG of `hash`, if cached (it becomes the most recently used).
     pub fn cached(&self, hash: ImageKey) -> Option<Arc<[u8]>> {
         let mut g = self.lock();
-        let hit = g.rendered.get(&hash).cloned();
-        if hit.is_some() {
-            if let Some(pos) = g.order.iter().position(|h| *h == hash) {
-                g.order.remove(pos);
-            }
-            g.order.push_back(hash);
-        }
-        hit
+        g.stamp += 1;
+        let now = g.stamp;
+        let (png, old) = g.rendered.get_mut(&hash).map(|(png, used)| {
+            let old = std::mem::replace(used, now);
+            (Arc::clone(png), old)
+        })?;
+        g.order.remove(&old);
+        g.order.insert(now, hash);
+        Some(png)
     }
 
-    /// Keeps a rendered PNG.
+    /// Keeps a rendered PNG, dropping the least recently used ones beyond the budget.
     pub fn keep(&self, hash: ImageKey, png: Arc<[u8]>) {
         let mut g = self.lock();
         if g.rendered.contains_key(&hash) {
             return;
         }
+        g.stamp += 1;
+        let now = g.stamp;
         g.bytes += png.len();
-        g.rendered.insert(hash, png);
-        g.order.push_back(hash);
+        g.rendered.insert(hash, (png, now));
+        g.order.insert(now, hash);
         while g.bytes > self.budget && g.order.len() > 1 {
-            if let Some(old) = g.order.pop_front() {
-                if let Some(p) = g.rendered.remove(&old) {
-                    g.bytes -= p.len();
-                }
+            let Some((_, old)) = g.order.pop_first() else {
+                break;
+            };
+            if let Some((p, _)) = g.rendered.remove(&old) {
+                g.bytes -= p.len();
             }
         }
+    }
+
+    /// Number of rendered images kept.
+    pub fn len(&self) -> usize {
+        self.lock().rendered.len()
+    }
+
+    /// Whether no rendered image is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(i: u8) -> ImageKey {
+        let screen = Screen::Help(crate::render::screens::HelpScreen {
+            channel: format!("台{i}"),
+        });
+        (
+            ScreenHash::of(&screen, Profile::Sd, &crate::render::Theme::default()),
+            1,
+        )
+    }
+
+    #[test]
+    fn the_least_recently_used_images_leave_first() {
+        let images = Images::new(300);
+        let png = |n: usize| -> Arc<[u8]> { Arc::from(vec![0u8; n]) };
+        images.keep(key(1), png(100));
+        images.keep(key(2), png(100));
+        images.keep(key(3), png(100));
+        // A hit makes 1 the most recent: 2 is now the oldest.
+        assert!(images.cached(key(1)).is_some());
+        images.keep(key(4), png(100));
+        assert_eq!(images.len(), 3);
+        assert!(images.cached(key(2)).is_none(), "the oldest left");
+        for k in [1, 3, 4] {
+            assert!(images.cached(key(k)).is_some(), "{k} kept");
+        }
+        // Keeping a known image again changes nothing.
+        images.keep(key(4), png(100));
+        assert_eq!(images.len(), 3);
+        // One image larger than the budget stays (the newest is never dropped).
+        images.keep(key(5), png(1000));
+        assert_eq!(images.len(), 1);
+        assert!(images.cached(key(5)).is_some());
     }
 }
