@@ -27,9 +27,9 @@ use std::sync::OnceLock;
 
 use ab_glyph::{Font as _, FontRef, GlyphId, PxScale, ScaleFont as _};
 
-/// Where a rasterised glyph sits and how far the pen moves after it, in whole pixels
-/// except the advance.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+/// Where a rasterised glyph's coverage box sits, in whole pixels (advances come from
+/// [`Font::advance_width`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Metrics {
     /// Left edge of the coverage box, from the pen position.
     pub xmin: i32,
@@ -39,8 +39,6 @@ pub struct Metrics {
     pub width: usize,
     /// Height of the coverage box.
     pub height: usize,
-    /// Horizontal advance.
-    pub advance_width: f32,
 }
 
 /// One embedded face, read in place: glyph outlines are read from the file when a glyph
@@ -100,15 +98,9 @@ impl Font {
     /// Rasterises glyph `index` at `px` pixels per em.
     #[must_use]
     pub fn rasterize_indexed(&self, index: u16, px: f32) -> (Metrics, Vec<u8>) {
-        let id = GlyphId(index);
-        let scale = self.scale(px);
-        let advance_width = self.face.as_scaled(scale).h_advance(id);
-        let Some(outlined) = self.face.outline_glyph(id.with_scale(scale)) else {
-            let metrics = Metrics {
-                advance_width,
-                ..Metrics::default()
-            };
-            return (metrics, Vec::new());
+        let glyph = GlyphId(index).with_scale(self.scale(px));
+        let Some(outlined) = self.face.outline_glyph(glyph) else {
+            return (Metrics::default(), Vec::new());
         };
         let b = outlined.px_bounds();
         let (width, height) = (b.width() as usize, b.height() as usize);
@@ -123,7 +115,6 @@ impl Font {
             ymin: -(b.max.y as i32),
             width,
             height,
-            advance_width,
         };
         (metrics, coverage)
     }

@@ -188,33 +188,27 @@ impl Fetcher {
         Ok(Fetcher { client })
     }
 
-    /// Reads the document.
+    /// Reads the document, within the source's total timeout (files included).
     pub async fn fetch(&self, req: FetchRequest<'_>) -> Result<Fetched, FetchError> {
-        match req.location {
-            Location::Http(url) => {
-                let name = url.to_string();
-                match tokio::time::timeout(req.timeout, self.http(url, &req)).await {
-                    Ok(result) => result,
-                    Err(_) => Err(FetchError::Timeout {
-                        url: name,
-                        timeout: req.timeout,
-                    }),
+        let read = async {
+            match req.location {
+                Location::Http(url) => self.http(url, &req).await,
+                Location::File(path) => {
+                    let (path, limit) = (path.clone(), req.max_bytes);
+                    tokio::task::spawn_blocking(move || read_file(&path, limit))
+                        .await
+                        .map_err(|_| FetchError::Task)?
                 }
             }
-            Location::File(path) => {
-                let name = path.display().to_string();
-                let path = path.clone();
-                let limit = req.max_bytes;
-                let read = tokio::task::spawn_blocking(move || read_file(&path, limit));
-                match tokio::time::timeout(req.timeout, read).await {
-                    Ok(result) => result.map_err(|_| FetchError::Task)?,
-                    Err(_) => Err(FetchError::Timeout {
-                        url: name,
-                        timeout: req.timeout,
-                    }),
-                }
-            }
-        }
+        };
+        tokio::time::timeout(req.timeout, read)
+            .await
+            .unwrap_or_else(|_| {
+                Err(FetchError::Timeout {
+                    url: req.location.to_string(),
+                    timeout: req.timeout,
+                })
+            })
     }
 
     async fn http(

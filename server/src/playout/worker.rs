@@ -302,9 +302,7 @@ pub fn default_threads() -> usize {
 
 /// An encoder thread: takes frames off the queue until the pool stops.
 fn run(shared: &Shared) {
-    // The faces are parsed when the first frame comes, not before: a headend airing
-    // nothing never loads them.
-    let mut renderer: Option<Result<Renderer, String>> = None;
+    let mut renderer = Renderer::new().map_err(|e| e.to_string());
     loop {
         let work = {
             let mut st = shared.lock();
@@ -321,8 +319,7 @@ fn run(shared: &Shared) {
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
             }
         };
-        let renderer = renderer.get_or_insert_with(|| Renderer::new().map_err(|e| e.to_string()));
-        let result = make(renderer, &work);
+        let result = make(&mut renderer, &work);
         match &result {
             Ok(_) => {
                 shared.stats.encodes.fetch_add(1, Ordering::Relaxed);

@@ -36,14 +36,14 @@ pub struct IndexedPng {
     pub max_error: u8,
 }
 
-/// How many solid colours begin [`palette`]`(layout, _)`.
-fn solids(layout: &Layout) -> usize {
-    palette(layout, 0).len()
+/// The palette of a layout: its solid colours, then ramps for each text colour over its
+/// background.
+pub fn palette(layout: &Layout, max_ramp: usize) -> Vec<Rgb> {
+    palette_and_solids(layout, max_ramp).0
 }
 
-/// The palette of a layout: its solid colours, then ramps for each text colour over its
-/// background (none when `max_ramp` is 0).
-pub fn palette(layout: &Layout, max_ramp: usize) -> Vec<Rgb> {
+/// [`palette`], and how many solid colours begin it (at most 256).
+fn palette_and_solids(layout: &Layout, max_ramp: usize) -> (Vec<Rgb>, usize) {
     let mut solids: Vec<Rgb> = vec![layout.background];
     let push = |v: &mut Vec<Rgb>, c: Rgb| {
         if !v.contains(&c) {
@@ -67,7 +67,8 @@ pub fn palette(layout: &Layout, max_ramp: usize) -> Vec<Rgb> {
         }
     }
     let room = 256usize.saturating_sub(solids.len());
-    let steps = if pairs.is_empty() || max_ramp == 0 {
+    let solid_count = solids.len().min(256);
+    let steps = if pairs.is_empty() {
         0
     } else {
         (room / pairs.len() + 1).clamp(2, max_ramp.max(2))
@@ -89,7 +90,7 @@ pub fn palette(layout: &Layout, max_ramp: usize) -> Vec<Rgb> {
         }
     }
     out.truncate(256);
-    out
+    (out, solid_count)
 }
 
 /// The palette entry nearest to (r, g, b).
@@ -179,11 +180,8 @@ pub fn encode_reduced(
     filter: png::Filter,
     max_colours: usize,
 ) -> Result<IndexedPng, png::EncodingError> {
-    let mut pal = palette(layout, max_ramp);
-    if pal.is_empty() {
-        pal.push(layout.background);
-    }
-    let fixed = solids(layout).min(pal.len());
+    // Never empty: the background comes first.
+    let (pal, fixed) = palette_and_solids(layout, max_ramp);
     let (w, h) = (pixmap.width(), pixmap.height());
     let mut index: Vec<u8> = Vec::with_capacity(w as usize * h as usize);
     let mut seen: HashMap<u32, u8> = HashMap::new();

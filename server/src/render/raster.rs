@@ -77,7 +77,6 @@ fn squeeze_glyph(m: Metrics, coverage: &[u8], k: f32) -> CachedGlyph {
     let metrics = Metrics {
         xmin: (m.xmin as f32 * k).round() as i32,
         width: nw,
-        advance_width: m.advance_width * k,
         ..m
     };
     CachedGlyph::new(metrics, out)

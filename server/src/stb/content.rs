@@ -86,46 +86,49 @@ pub const FAN_OUT: usize = 9;
 /// items, three for up to 729. The section's own screen comes first.
 fn section(id: &str, title: &str, items: Vec<ListItem>) -> Vec<ContentScreen> {
     let mut out = Vec::new();
-    ranges(id, title, title, items, 0, &mut out);
+    ranges(id, title, title, &items, 0, &mut out);
     out
 }
 
+/// Appends the list `id` of `items` (numbered from `before + 1`) and, when it is an
+/// index, its ranges after it.
 fn ranges(
     id: &str,
     title: &str,
     section_title: &str,
-    items: Vec<ListItem>,
+    items: &[ListItem],
     before: usize,
     out: &mut Vec<ContentScreen>,
 ) {
     if items.len() <= FAN_OUT {
-        out.push(list(id, title, items));
+        out.push(list(id, title, items.to_vec()));
         return;
     }
     let mut size = FAN_OUT;
     while items.len().div_ceil(size) > FAN_OUT {
         size *= FAN_OUT;
     }
-    let index = out.len();
-    out.push(list(id, title, Vec::new()));
-    let mut entries = Vec::new();
-    let mut rest = items;
-    let mut start = before;
-    let mut n = 0;
-    while !rest.is_empty() {
-        let tail = rest.split_off(size.min(rest.len()));
-        let chunk = std::mem::replace(&mut rest, tail);
-        n += 1;
-        let (first, last) = (start + 1, start + chunk.len());
-        let range = format!("第{first}—{last}项");
-        let range_id = format!("{id}:{n}");
-        entries.push(ListItem {
-            label: range.clone(),
+    // (id, label, first item's number, items) of each range.
+    let parts: Vec<(String, String, usize, &[ListItem])> = items
+        .chunks(size)
+        .enumerate()
+        .map(|(k, chunk)| {
+            let first = before + k * size + 1;
+            let label = format!("第{first}—{}项", first + chunk.len() - 1);
+            (format!("{id}:{}", k + 1), label, first, chunk)
+        })
+        .collect();
+    let entries = parts
+        .iter()
+        .map(|(range_id, label, _, chunk)| ListItem {
+            label: label.clone(),
             detail: chunk.first().map(|i| format!("{}等", i.label)),
             target: range_id.clone(),
-        });
-        let range_title = format!("{section_title}（{range}）");
-        start = last;
+        })
+        .collect();
+    out.push(list(id, title, entries));
+    for (range_id, label, first, chunk) in parts {
+        let range_title = format!("{section_title}（{label}）");
         ranges(
             &range_id,
             &range_title,
@@ -135,7 +138,6 @@ fn ranges(
             out,
         );
     }
-    out[index] = list(id, title, entries);
 }
 
 /// Reads every screen of `region`'s graph as of `now` (county time).

@@ -237,26 +237,20 @@ pub fn node(
         }
         pages.push(Page { keys, focus });
     }
-    if is_list
-        || matches!(
-            *model,
-            crate::render::Screen::Entry(_) | crate::render::Screen::Poll(_)
-        )
-    {
-        // A list's items 7–9 are on its second page, an entry's 办事指南/办理流程 on its
-        // last, a long poll question pushes its options to page 2: their digits work on
-        // every page, so a viewer who knows them need not page there first.
-        let links: Vec<Binding> = pages
-            .iter()
-            .flat_map(|p: &Page| p.keys.iter())
-            .filter(|b| matches!(b.key, Key::Digit(_)) && matches!(b.action, Action::Go { .. }))
-            .cloned()
-            .collect();
-        for page in &mut pages {
-            for link in &links {
-                if !page.keys.iter().any(|b| b.key == link.key) {
-                    page.keys.push(link.clone());
-                }
+    // A digit that leads somewhere on one page leads there on every page of the screen (a
+    // list's items 7–9 are on its second page, an entry's 办事指南/办理流程 on its last, a
+    // long poll question pushes its options to page 2), so a viewer who knows it need not
+    // page there first.
+    let links: Vec<Binding> = pages
+        .iter()
+        .flat_map(|p: &Page| p.keys.iter())
+        .filter(|b| matches!(b.key, Key::Digit(_)) && matches!(b.action, Action::Go { .. }))
+        .cloned()
+        .collect();
+    for page in &mut pages {
+        for link in &links {
+            if !page.keys.iter().any(|b| b.key == link.key) {
+                page.keys.push(link.clone());
             }
         }
     }
