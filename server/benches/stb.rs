@@ -133,25 +133,20 @@ fn main() {
         .call_blocking(move |c| Ok(headend::demo::load(c, &county, today)))
         .unwrap()
         .unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    // The runtime `headend serve` runs on (one worker a core).
+    let rt = headend::serve::runtime().unwrap();
     let state = AppState::new(store);
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let router = app(state);
-    rt.spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    // The server `headend serve` runs (timeouts, connection cap, peer addresses).
+    rt.spawn(headend::serve::serve_http(
+        listener,
+        router,
+        std::future::pending(),
+    ));
     // The manifest (builds the graph), then one image: a home page, as a box's first fetch.
     let manifest_url = format!("http://{addr}/stb/v1/manifest?profile=sd&region={REGION}");
     let out = Command::new("curl")

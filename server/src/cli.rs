@@ -373,10 +373,7 @@ fn epg(config: &Config, channel: &str, days: u32, json: bool) -> anyhow::Result<
 }
 
 fn serve(config: Config) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = headend::serve::runtime().context("cannot start the async runtime")?;
     runtime.block_on(headend::serve::run(config, |addr| {
         // Tests and scripts wait for this line; it is printed once the socket accepts.
         println!("headend: serving http://{addr}/");

@@ -493,12 +493,11 @@ async fn the_public_guide_is_served_as_xmltv_and_follows_schedule_edits() {
     use axum::http::{Request, StatusCode};
     use tower::ServiceExt;
     let store = tokio::task::spawn_blocking(demo_store).await.unwrap();
-    let mut state = headend::web::AppState::new(store.clone());
     // Written again as soon as the store changes (the default serves a guide up to 30 s
     // after a change).
-    state.guides = std::sync::Arc::new(headend::web::schedule::GuideCache::with_max_stale(
-        std::time::Duration::ZERO,
-    ));
+    let state = headend::web::AppState::new(store.clone()).with_guides(
+        headend::web::schedule::GuideCache::with_max_stale(std::time::Duration::ZERO),
+    );
     let app = headend::web::app(state);
     let get = |path: &'static str| {
         let app = app.clone();

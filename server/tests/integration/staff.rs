@@ -1507,8 +1507,7 @@ async fn operators_give_a_channel_its_outputs_and_it_airs_them_at_once_while_con
     hls.profile = Some(headend::render::Profile::Sd);
     let specs = vec![ChannelSpec::new("xikou", vec![hls])];
     let planner = Planner::new(store.clone(), specs, false, dir.path());
-    let mut state = AppState::new(store.clone());
-    state.planner = Some(planner.clone());
+    let state = AppState::new(store.clone()).with_planner(planner.clone());
     let (p, changes) = (planner.clone(), store.changes());
     let playout = tokio::task::spawn_blocking(move || Playout::start(p.plan_all()?, Some(changes)))
         .await
