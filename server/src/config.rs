@@ -48,6 +48,7 @@ struct ConfigFile {
     channels: Option<Vec<crate::playout::ChannelSpec>>,
     air_unconfigured: Option<bool>,
     gop_cache_mb: Option<u64>,
+    min_free_disk_mb: Option<u64>,
 }
 
 /// The headend's resolved configuration.
@@ -75,7 +76,13 @@ pub struct Config {
     pub air_unconfigured: bool,
     /// Byte budget of the GOP cache every channel shares, in MiB (1–4096). Default: 64.
     pub gop_cache_mb: u64,
+    /// Free space under the data directory below which `/readyz` fails, in MiB.
+    /// Default: 100.
+    pub min_free_disk_mb: u64,
 }
+
+/// Default `min_free_disk_mb`.
+pub const DEFAULT_MIN_FREE_DISK_MB: u64 = 100;
 
 /// Default `gop_cache_mb`.
 pub const DEFAULT_GOP_CACHE_MB: u64 = (crate::playout::worker::DEFAULT_CACHE_BYTES >> 20) as u64;
@@ -95,6 +102,7 @@ impl Default for Config {
             channels: Vec::new(),
             air_unconfigured: false,
             gop_cache_mb: DEFAULT_GOP_CACHE_MB,
+            min_free_disk_mb: DEFAULT_MIN_FREE_DISK_MB,
         }
     }
 }
@@ -158,6 +166,7 @@ impl Config {
             channels,
             air_unconfigured: file.air_unconfigured.unwrap_or(defaults.air_unconfigured),
             gop_cache_mb: file.gop_cache_mb.unwrap_or(defaults.gop_cache_mb),
+            min_free_disk_mb: file.min_free_disk_mb.unwrap_or(defaults.min_free_disk_mb),
         })
     }
 }

@@ -206,7 +206,9 @@ pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     if config.admin_token.is_some() {
         tracing::warn!("admin_token in the config is deprecated: it still acts as an administrator on the JSON API, but give each person an account and an API token (POST /api/v1/tokens) instead");
     }
-    let state = AppState::new(store.clone()).with_ingest(hub, config.admin_token.clone());
+    let state = AppState::new(store.clone())
+        .with_ingest(hub, config.admin_token.clone())
+        .with_min_free_disk_mb(config.min_free_disk_mb);
     let planner = crate::schedule::Planner::new(
         store.clone(),
         config.channels.clone(),

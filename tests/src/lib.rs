@@ -86,6 +86,23 @@ impl Headend {
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
 
+    /// Collects the process's log (stderr) from now on, line by line, in the background;
+    /// the lines so far are in the returned vector. Call once.
+    pub fn collect_log(&mut self) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        if let Some(stderr) = self.child.stderr.take() {
+            let sink = std::sync::Arc::clone(&lines);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if let Ok(mut l) = sink.lock() {
+                        l.push(line);
+                    }
+                }
+            });
+        }
+        lines
+    }
+
     /// Stops the process with SIGTERM (graceful shutdown) and waits for it.
     pub fn stop(mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")

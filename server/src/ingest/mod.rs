@@ -238,6 +238,9 @@ async fn pass(
             };
             let report = match applied {
                 Ok(r) => r,
+                // A failing store (e.g. a full disk) fails the job itself, so the store's
+                // health sees it.
+                Err(ApplyError::Store(e)) => return Err(e),
                 Err(e) => return Ok(Err(e)),
             };
             let v = &doc.validators;

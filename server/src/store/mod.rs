@@ -1,10 +1,17 @@
 //! The content store: one SQLite file (`<data>/headend.db`, WAL mode) owned by one thread.
 //!
-//! Every access goes through [`Store::call`], which sends a closure to the owner thread and
-//! awaits its reply on a oneshot channel, so async handlers never block the runtime and the
-//! connection is never shared. The trade-off is that all queries are serialised; for a
-//! county headend (hundreds of writes a day, reads cached as rendered screens) one
-//! connection is far from the limit, and it rules out `SQLITE_BUSY` between our own writers.
+//! Writes (and reads that must agree with them) go through [`Store::call`], which sends a
+//! closure to the owner thread and awaits its reply on a oneshot channel, so async handlers
+//! never block the runtime and the writing connection is never shared; one writer rules out
+//! `SQLITE_BUSY` between our own writers. Reads that only need a committed snapshot go
+//! through [`Store::read`] to a small pool of read-only connections (WAL lets them read
+//! while a write is running), so a long ingest write does not stall the API.
+//!
+//! Both queues are bounded ([`QUEUE_LIMIT`]): when one is full a call is refused at once
+//! with [`StoreError::Busy`] (the API answers 503 系统繁忙) instead of queueing without end.
+//! A job that panics is caught on its thread: its transaction is rolled back, its caller
+//! gets [`StoreError::JobPanicked`], the thread carries on with the next job, and
+//! [`Store::health`] counts it for `/readyz`.
 //!
 //! The schema is a numbered list of SQL migrations ([`migrate`]); the applied version is
 //! SQLite's `user_version`.
@@ -15,12 +22,14 @@ mod stats;
 pub use migrate::{migrate, migrate_to, schema_version, MIGRATIONS};
 pub use stats::{CaseCounts, NoticeCounts, Stats};
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
 /// File name of the database inside the data directory.
@@ -75,23 +84,101 @@ pub enum StoreError {
     /// Stored data did not have the expected shape (e.g. bad JSON in a JSON column).
     #[error("stored data is malformed: {0}")]
     Malformed(String),
-    /// The owner thread has stopped (it only stops when every handle is dropped, or after a panic).
+    /// The owner thread has stopped (it only stops when every handle is dropped).
     #[error("the database thread has stopped")]
     Closed,
+    /// The queue of jobs waiting for a connection is full; nothing was done.
+    #[error("the database is busy: {waiting} jobs are waiting already")]
+    Busy {
+        /// Jobs queued when this one was refused.
+        waiting: usize,
+    },
+    /// The job panicked; its transaction was rolled back and the store carries on.
+    #[error("a database job panicked and was rolled back")]
+    JobPanicked,
 }
 
 /// A job runs on the owner thread and returns its reply, sent once the change counter
 /// has been bumped for what the job wrote (so a caller that sees the answer sees the
 /// counter move too).
 type Job = Box<dyn FnOnce(&mut Connection) -> Reply + Send>;
+type ReadJob = Box<dyn FnOnce(&Connection) -> Reply + Send>;
 type Reply = Box<dyn FnOnce() + Send>;
 
-/// A cloneable handle to the store's owner thread.
+/// Jobs that may wait for the owner thread, and reads that may wait for a reader; one
+/// more is refused with [`StoreError::Busy`].
+pub const QUEUE_LIMIT: usize = 1024;
+/// Read-only connections serving [`Store::read`] for a file store.
+pub const READERS: usize = 2;
+
+/// A cloneable handle to the store's owner thread and its readers.
 #[derive(Clone, Debug)]
 pub struct Store {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::SyncSender<Job>,
+    /// `None` for an in-memory store: its reads go to the owner.
+    reads: Option<mpsc::SyncSender<ReadJob>>,
     path: Option<PathBuf>,
     changes: Arc<AtomicU64>,
+    counters: Arc<Counters>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    /// Jobs sent and not yet started, on the owner's queue and the readers' queue.
+    queued: AtomicUsize,
+    read_queued: AtomicUsize,
+    /// Jobs that panicked since start, and the last one's message.
+    panics: AtomicU64,
+    last_panic: Mutex<Option<String>>,
+    /// The last storage fault (disk full, I/O error) a write met.
+    fault: Mutex<Option<Fault>>,
+}
+
+#[derive(Debug, Clone)]
+struct Fault {
+    error: String,
+    at: chrono::DateTime<chrono::Utc>,
+    /// Whether a write has committed since.
+    written_since: bool,
+}
+
+/// Whether `e` says the storage failed (full, I/O, damaged), not the query.
+fn is_storage_fault(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    matches!(
+        e.sqlite_error_code(),
+        Some(C::DiskFull | C::SystemIoFailure | C::DatabaseCorrupt | C::CannotOpen | C::ReadOnly)
+    )
+}
+
+/// Where a read went: to the owner (in-memory store) or to the readers' queue.
+enum Route<O, R> {
+    Owner(O),
+    Reader(R),
+}
+
+/// How the store's threads are doing, for the health answer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoreHealth {
+    /// Jobs waiting for the owner thread.
+    pub queued_writes: usize,
+    /// Reads waiting for a reader.
+    pub queued_reads: usize,
+    /// Most jobs either queue holds.
+    pub queue_limit: usize,
+    /// Jobs that panicked (caught and rolled back) since start.
+    pub panicked_jobs: u64,
+    /// The last panic's message.
+    pub last_panic: Option<String>,
+    /// The storage fault the last failed write met (e.g. `database or disk is full`).
+    pub storage_fault: Option<String>,
+    /// When it happened (RFC 3339, UTC).
+    pub storage_fault_at: Option<String>,
+    /// Seconds since it happened.
+    pub storage_fault_age_secs: Option<i64>,
+    /// Whether a write has committed since (a small write may pass where a large one
+    /// failed: this says writes work again, not that every write will).
+    pub written_since_fault: bool,
 }
 
 /// How often the owner thread, when idle, looks for commits by other processes (e.g.
@@ -126,9 +213,13 @@ impl Store {
 
     fn start(mut conn: Connection, path: Option<PathBuf>) -> Result<Store, StoreError> {
         migrate(&mut conn)?;
-        let (jobs, inbox) = mpsc::channel::<Job>();
+        let (jobs, inbox) = mpsc::sync_channel::<Job>(QUEUE_LIMIT);
         let changes = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&changes);
+        let counters = Arc::new(Counters::default());
+        let owner_counters = Arc::clone(&counters);
+        // Jobs catch their own panics (see `guarded`), so this thread only ends when every
+        // handle is gone.
         std::thread::Builder::new()
             .name("store".into())
             .spawn(move || {
@@ -144,7 +235,10 @@ impl Store {
                 // Runs until every `Store` handle is dropped.
                 loop {
                     let reply = match inbox.recv_timeout(EXTERNAL_CHANGES_EVERY) {
-                        Ok(job) => Some(job(&mut conn)),
+                        Ok(job) => {
+                            owner_counters.queued.fetch_sub(1, Ordering::Relaxed);
+                            Some(job(&mut conn))
+                        }
                         Err(mpsc::RecvTimeoutError::Timeout) => None,
                         Err(mpsc::RecvTimeoutError::Disconnected) => return,
                     };
@@ -174,11 +268,35 @@ impl Store {
                 path: path.clone().unwrap_or_default(),
                 source,
             })?;
+        let reads = match &path {
+            Some(p) => Some(start_readers(p, &counters)?),
+            None => None,
+        };
         Ok(Store {
             jobs,
+            reads,
             path,
             changes,
+            counters,
         })
+    }
+
+    /// How the store's threads are doing: queue depths and panicked jobs.
+    pub fn health(&self) -> StoreHealth {
+        let fault = self.counters.fault.lock().ok().and_then(|f| f.clone());
+        StoreHealth {
+            queued_writes: self.counters.queued.load(Ordering::Relaxed),
+            queued_reads: self.counters.read_queued.load(Ordering::Relaxed),
+            queue_limit: QUEUE_LIMIT,
+            panicked_jobs: self.counters.panics.load(Ordering::Relaxed),
+            last_panic: self.counters.last_panic.lock().ok().and_then(|p| p.clone()),
+            storage_fault: fault.as_ref().map(|f| f.error.clone()),
+            storage_fault_at: fault.as_ref().map(|f| stamp(f.at)),
+            storage_fault_age_secs: fault
+                .as_ref()
+                .map(|f| (chrono::Utc::now() - f.at).num_seconds()),
+            written_since_fault: fault.is_some_and(|f| f.written_since),
+        }
     }
 
     /// A counter bumped after every job that committed a write and whenever another
@@ -193,47 +311,263 @@ impl Store {
         self.path.as_deref()
     }
 
-    /// Runs `f` on the owner thread with the connection and returns its result.
-    pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Runs `f` on the owner thread with the connection and returns its result. The job
+    /// is queued when `call` is made (not when the future is first polled); a full queue
+    /// answers [`StoreError::Busy`] at once.
+    pub fn call<T, F>(&self, f: F) -> impl Future<Output = Result<T, StoreError>> + Send + 'static
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Box::new(move |conn| {
-                let result = f(conn);
-                Box::new(move || {
-                    // The receiver may have gone away (caller cancelled); nothing to do then.
-                    let _ = reply.send(result);
-                })
-            }))
-            .map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        let job = self.owner_job(f, reply);
+        let sent = self.enqueue(job);
+        async move {
+            sent?;
+            answer.await.map_err(|_| StoreError::Closed)?
+        }
     }
 
-    /// Like [`Store::call`], for synchronous callers outside the async runtime.
+    /// Runs `f` on a read-only connection (a committed snapshot; it runs beside the owner's
+    /// writes) and returns its result; an in-memory store runs it on the owner. A write in
+    /// `f` fails (`SQLITE_READONLY`).
+    pub fn read<T, F>(&self, f: F) -> impl Future<Output = Result<T, StoreError>> + Send + 'static
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let route = match &self.reads {
+            None => Route::Owner(self.call(move |conn| f(conn))),
+            Some(reads) => {
+                let (reply, answer) = oneshot::channel();
+                let counters = Arc::clone(&self.counters);
+                let job: ReadJob = Box::new(move |conn| {
+                    let result = guarded(&counters, "store-read", || f(conn));
+                    Box::new(move || {
+                        let _ = reply.send(result);
+                    })
+                });
+                let counters = &self.counters;
+                counters.read_queued.fetch_add(1, Ordering::Relaxed);
+                Route::Reader(match reads.try_send(job) {
+                    Ok(()) => Ok(answer),
+                    Err(e) => {
+                        let waiting = counters.read_queued.fetch_sub(1, Ordering::Relaxed) - 1;
+                        Err(match e {
+                            mpsc::TrySendError::Full(_) => StoreError::Busy { waiting },
+                            mpsc::TrySendError::Disconnected(_) => StoreError::Closed,
+                        })
+                    }
+                })
+            }
+        };
+        async move {
+            match route {
+                Route::Owner(on_owner) => on_owner.await,
+                Route::Reader(sent) => sent?.await.map_err(|_| StoreError::Closed)?,
+            }
+        }
+    }
+
+    /// `f` as a job for the owner: a panic in it is caught, its open transaction rolled
+    /// back, and `reply` gets [`StoreError::JobPanicked`].
+    fn owner_job<T, F>(&self, f: F, reply: oneshot::Sender<Result<T, StoreError>>) -> Job
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let counters = Arc::clone(&self.counters);
+        Box::new(move |conn| {
+            let before = conn.total_changes();
+            let result = guarded(&counters, "store", || f(conn));
+            match &result {
+                Err(StoreError::Sqlite(e)) if is_storage_fault(e) => {
+                    if let Ok(mut fault) = counters.fault.lock() {
+                        *fault = Some(Fault {
+                            error: e.to_string(),
+                            at: chrono::Utc::now(),
+                            written_since: false,
+                        });
+                    }
+                }
+                Ok(_) if conn.total_changes() != before => {
+                    // A write went through since the fault.
+                    if let Ok(mut fault) = counters.fault.lock() {
+                        if let Some(f) = fault.as_mut() {
+                            f.written_since = true;
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if matches!(result, Err(StoreError::JobPanicked)) && !conn.is_autocommit() {
+                // It panicked inside a transaction it opened by hand.
+                if let Err(e) = conn.execute_batch("ROLLBACK") {
+                    tracing::error!(error = %e, "rolling back after a panicked store job failed");
+                }
+            }
+            Box::new(move || {
+                // The receiver may have gone away (caller cancelled); nothing to do then.
+                let _ = reply.send(result);
+            })
+        })
+    }
+
+    fn enqueue(&self, job: Job) -> Result<(), StoreError> {
+        // Counted before it is sent: the owner may start it (and count it down) at once.
+        self.counters.queued.fetch_add(1, Ordering::Relaxed);
+        match self.jobs.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let waiting = self.counters.queued.fetch_sub(1, Ordering::Relaxed) - 1;
+                match e {
+                    mpsc::TrySendError::Full(_) => Err(StoreError::Busy { waiting }),
+                    mpsc::TrySendError::Disconnected(_) => Err(StoreError::Closed),
+                }
+            }
+        }
+    }
+
+    /// Like [`Store::call`], for synchronous callers outside the async runtime: a full
+    /// queue makes it wait for room (back-pressure on an ingest pass or a CLI command).
     pub fn call_blocking<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Box::new(move |conn| {
-                let result = f(conn);
-                Box::new(move || {
-                    let _ = reply.send(result);
-                })
-            }))
-            .map_err(|_| StoreError::Closed)?;
+        let job = self.owner_job(f, reply);
+        self.counters.queued.fetch_add(1, Ordering::Relaxed);
+        if self.jobs.send(job).is_err() {
+            self.counters.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(StoreError::Closed);
+        }
         answer.blocking_recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// `PRAGMA quick_check` of the database on a connection opened for it (so no cached
+    /// page hides a damaged one on disk): `Ok(empty)` when it is sound, else the problems
+    /// SQLite names (at most 10). Runs beside the owner's writes.
+    pub fn quick_check(
+        &self,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send + 'static {
+        fn check(conn: &Connection) -> Result<Vec<String>, StoreError> {
+            let mut stmt = conn.prepare("PRAGMA quick_check(10)")?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows.into_iter().filter(|r| r != "ok").collect())
+        }
+        let path = self.path.clone();
+        let on_owner = path.is_none().then(|| self.read(check));
+        async move {
+            match (on_owner, path) {
+                (Some(on_owner), _) => on_owner.await,
+                (None, Some(path)) => tokio::task::spawn_blocking(move || {
+                    let conn = Connection::open_with_flags(
+                        &path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )
+                    .map_err(|source| StoreError::Open {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    conn.busy_timeout(Duration::from_secs(5))?;
+                    match check(&conn) {
+                        // A page too damaged to walk fails the statement itself.
+                        Err(StoreError::Sqlite(e))
+                            if matches!(
+                                e.sqlite_error_code(),
+                                Some(
+                                    rusqlite::ErrorCode::DatabaseCorrupt
+                                        | rusqlite::ErrorCode::NotADatabase
+                                )
+                            ) =>
+                        {
+                            Ok(vec![e.to_string()])
+                        }
+                        other => other,
+                    }
+                })
+                .await
+                .map_err(|_| StoreError::Closed)?,
+                (None, None) => Ok(Vec::new()),
+            }
+        }
     }
 
     /// Counts of everything the store holds.
     pub async fn stats(&self) -> Result<Stats, StoreError> {
         self.call(Stats::read).await
     }
+}
+
+/// Runs `job`, catching a panic: [`StoreError::JobPanicked`] then, with the panic counted,
+/// kept for the health answer and logged with the thread's name.
+fn guarded<T>(
+    counters: &Counters,
+    thread: &str,
+    job: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    match std::panic::catch_unwind(AssertUnwindSafe(job)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(no message)".to_owned());
+            tracing::error!(thread, panic = %message, "a store job panicked; its transaction was rolled back and the thread carries on");
+            counters.panics.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut last) = counters.last_panic.lock() {
+                *last = Some(message);
+            }
+            Err(StoreError::JobPanicked)
+        }
+    }
+}
+
+/// Opens [`READERS`] read-only connections to `path`, each on its own thread, taking jobs
+/// from one bounded queue.
+fn start_readers(
+    path: &Path,
+    counters: &Arc<Counters>,
+) -> Result<mpsc::SyncSender<ReadJob>, StoreError> {
+    let (reads, inbox) = mpsc::sync_channel::<ReadJob>(QUEUE_LIMIT);
+    let inbox = Arc::new(Mutex::new(inbox));
+    for n in 0..READERS {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let inbox = Arc::clone(&inbox);
+        let counters = Arc::clone(counters);
+        std::thread::Builder::new()
+            .name(format!("store-read-{n}"))
+            .spawn(move || loop {
+                // One reader waits on the queue at a time; the lock is released before the
+                // job runs.
+                let job = match inbox.lock() {
+                    Ok(rx) => match rx.recv() {
+                        Ok(job) => job,
+                        Err(_) => return,
+                    },
+                    Err(_) => return,
+                };
+                counters.read_queued.fetch_sub(1, Ordering::Relaxed);
+                job(&conn)();
+            })
+            .map_err(|source| StoreError::DataDir {
+                path: path.to_owned(),
+                source,
+            })?;
+    }
+    Ok(reads)
 }
 
 /// A time as the store writes it: RFC 3339 in UTC, whole seconds.
@@ -386,6 +720,162 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(one, 1);
+    }
+
+    /// A file store with a table `t`, and a job that holds the owner thread until the
+    /// returned sender is dropped (the receiver tells when it has started).
+    async fn store_with_t(dir: &Path) -> Store {
+        let store = Store::open(&dir.join(DATABASE_FILE)).unwrap();
+        store
+            .call(|c| Ok(c.execute_batch("CREATE TABLE t (n INTEGER)")?))
+            .await
+            .unwrap();
+        store
+    }
+
+    fn hold_owner(
+        store: &Store,
+        before: &'static str,
+    ) -> (
+        mpsc::Sender<()>,
+        mpsc::Receiver<()>,
+        impl Future<Output = Result<(), StoreError>>,
+    ) {
+        let (release, gate) = mpsc::channel::<()>();
+        let (started, running) = mpsc::channel::<()>();
+        let held = store.call(move |c| {
+            c.execute_batch(before)?;
+            started.send(()).unwrap();
+            // Ends when the test drops `release`.
+            let _ = gate.recv();
+            if !c.is_autocommit() {
+                c.execute_batch("COMMIT")?;
+            }
+            Ok(())
+        });
+        (release, running, held)
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_a_call_at_once_and_loses_nothing_queued() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_t(dir.path()).await;
+        let (release, running, held) = hold_owner(&store, "");
+        running.recv().unwrap();
+        let queued: Vec<_> = (0..QUEUE_LIMIT as i64)
+            .map(|n| store.call(move |c| Ok(c.execute("INSERT INTO t VALUES (?1)", [n])?)))
+            .collect();
+        assert_eq!(store.health().queued_writes, QUEUE_LIMIT);
+        let refused = store
+            .call(|c| Ok(c.execute("INSERT INTO t VALUES (-1)", [])?))
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::Busy { waiting }) if waiting == QUEUE_LIMIT),
+            "{refused:?}"
+        );
+        drop(release);
+        held.await.unwrap();
+        for q in queued {
+            assert_eq!(q.await.unwrap(), 1);
+        }
+        let (count, refused_rows): (i64, i64) = store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*), count(*) FILTER (WHERE n = -1) FROM t",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })
+            .await
+            .unwrap();
+        assert_eq!((count, refused_rows), (QUEUE_LIMIT as i64, 0));
+        assert_eq!(store.health().queued_writes, 0);
+    }
+
+    #[tokio::test]
+    async fn reads_are_answered_from_the_last_commit_while_a_long_write_holds_the_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_t(dir.path()).await;
+        store
+            .call(|c| Ok(c.execute("INSERT INTO t VALUES (1)", [])?))
+            .await
+            .unwrap();
+        let (release, running, held) =
+            hold_owner(&store, "BEGIN IMMEDIATE; INSERT INTO t VALUES (2);");
+        running.recv().unwrap();
+        // The owner is inside an open write; a read must not wait for it (the timeout
+        // turns a regression into a failure instead of a hung test).
+        let during = tokio::time::timeout(
+            Duration::from_secs(20),
+            store.read(|c| Ok(c.query_row("SELECT sum(n) FROM t", [], |r| r.get::<_, i64>(0))?)),
+        )
+        .await
+        .expect("a read waited for the owner's write")
+        .unwrap();
+        assert_eq!(
+            during, 1,
+            "the read sees the last commit, not the open write"
+        );
+        drop(release);
+        held.await.unwrap();
+        let after = store
+            .read(|c| Ok(c.query_row("SELECT sum(n) FROM t", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .unwrap();
+        assert_eq!(after, 3);
+        // Readers cannot write.
+        let write = store
+            .read(|c| Ok(c.execute("INSERT INTO t VALUES (9)", [])?))
+            .await;
+        assert!(
+            matches!(&write, Err(StoreError::Sqlite(e)) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly)),
+            "{write:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_is_rolled_back_and_the_store_carries_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_t(dir.path()).await;
+        let panicked = store
+            .call(|c| -> Result<(), StoreError> {
+                c.execute_batch("BEGIN; INSERT INTO t VALUES (5);")?;
+                panic!("test: a job that panics mid-transaction");
+            })
+            .await;
+        assert!(
+            matches!(panicked, Err(StoreError::JobPanicked)),
+            "{panicked:?}"
+        );
+        let read_panicked = store
+            .read(|_| -> Result<(), StoreError> { panic!("test: a read that panics") })
+            .await;
+        assert!(
+            matches!(read_panicked, Err(StoreError::JobPanicked)),
+            "{read_panicked:?}"
+        );
+        let health = store.health();
+        assert_eq!(health.panicked_jobs, 2);
+        assert_eq!(
+            health.last_panic.as_deref(),
+            Some("test: a read that panics")
+        );
+        // Both threads still answer, and the panicked transaction left nothing behind.
+        store
+            .call(|c| Ok(c.execute("INSERT INTO t VALUES (7)", [])?))
+            .await
+            .unwrap();
+        let rows: Vec<i64> = store
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT n FROM t")?;
+                let rows = stmt
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                Ok(rows)
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, vec![7]);
     }
 
     #[test]

@@ -65,6 +65,7 @@ macro_rules! endpoints {
 
 endpoints! {
     "GET" "/healthz" Access::Public, "健康检查";
+    "GET" "/readyz" Access::Public, "运行状态检查（数据库、磁盘、频道、采集来源）";
     "GET" "/metrics" Access::Public, "运行指标（Prometheus）";
     "GET" "/api/openapi.json" Access::Public, "本接口文档";
     "GET" "/api/v1/stats" Access::Public, "内容统计";
@@ -250,6 +251,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     let api = path.starts_with("/api/")
         || path.starts_with("/stb/")
         || path == "/healthz"
+        || path == "/readyz"
         || path == "/metrics"
         || path.starts_with("/live/");
     if !api {

@@ -139,6 +139,18 @@ pub(crate) async fn read_body<T: serde::de::DeserializeOwned>(
     body(&bytes)
 }
 
+/// Runs a read-only `f` on one of the store's readers (beside any write in progress).
+pub(crate) async fn read<T: Send + 'static, E: Into<StaffApiError> + Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&rusqlite::Connection) -> Result<T, E> + Send + 'static,
+) -> Result<T, StaffApiError> {
+    state
+        .store
+        .read(move |conn| Ok(f(conn)))
+        .await?
+        .map_err(Into::into)
+}
+
 pub(crate) async fn call<T: Send + 'static, E: Into<StaffApiError> + Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&mut rusqlite::Connection) -> Result<T, E> + Send + 'static,
@@ -162,7 +174,7 @@ pub async fn me(caller: Caller) -> Json<Value> {
 /// `GET /api/v1/tokens`.
 pub async fn tokens(State(state): State<AppState>, caller: Caller) -> ApiResult {
     let id = caller.user.id;
-    let rows = call(&state, move |conn| accounts::list_tokens(conn, id)).await?;
+    let rows = read(&state, move |conn| accounts::list_tokens(conn, id)).await?;
     Ok(Json(rows).into_response())
 }
 
@@ -229,7 +241,7 @@ pub async fn notices(
 ) -> ApiResult {
     let user = caller.user;
     let page = q.page.unwrap_or(1).max(1);
-    let (rows, total) = call(&state, move |conn| publishing::list(conn, &user, &q)).await?;
+    let (rows, total) = read(&state, move |conn| publishing::list(conn, &user, &q)).await?;
     Ok(Json(
         json!({ "total": total, "page": page, "per_page": publishing::PAGE_ROWS, "items": rows }),
     )
@@ -399,7 +411,7 @@ pub async fn audit(
 /// `GET /api/v1/users`.
 pub async fn users(State(state): State<AppState>) -> ApiResult {
     let now = chrono::Utc::now();
-    let rows = call(&state, move |conn| accounts::list_users(conn, now)).await?;
+    let rows = read(&state, move |conn| accounts::list_users(conn, now)).await?;
     Ok(Json(rows).into_response())
 }
 
@@ -526,13 +538,13 @@ pub async fn user_action(
         }
         _ => return Err(ApiError::NotFound("没有这个操作".into()).into()),
     }
-    let user = call(&state, move |conn| accounts::find_user(conn, &name, now)).await?;
+    let user = read(&state, move |conn| accounts::find_user(conn, &name, now)).await?;
     Ok(Json(user).into_response())
 }
 
 /// `GET /api/v1/sensitive-words`: the list the confidentiality scan flags.
 pub async fn sensitive_words(State(state): State<AppState>) -> ApiResult {
-    let words = call(&state, |conn| publishing::sensitive_words(conn)).await?;
+    let words = read(&state, publishing::sensitive_words).await?;
     Ok(Json(json!({ "words": words })).into_response())
 }
 
@@ -592,7 +604,7 @@ pub async fn catalogue(
     let page = q.page.unwrap_or(1).max(1);
     let (rows, total) = state
         .store
-        .call(move |conn| crate::openness::entries(conn, None, &q, now))
+        .read(move |conn| crate::openness::entries(conn, None, &q, now))
         .await?;
     Ok(Json(json!({ "total": total, "page": page, "per_page": crate::openness::PAGE_ROWS, "items": rows })).into_response())
 }
@@ -605,7 +617,7 @@ struct Confirm {
 
 /// `GET /api/v1/catalogue/{id}`: an entry's editable fields and facts.
 pub async fn catalogue_entry(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult {
-    let found = call(&state, move |conn| crate::catalogue::entry(conn, id)).await?;
+    let found = read(&state, move |conn| crate::catalogue::entry(conn, id)).await?;
     let (form, info) = found.ok_or_else(|| ApiError::NotFound(format!("没有编号为{id}的目录")))?;
     Ok(Json(json!({ "entry": info, "form": form })).into_response())
 }
@@ -656,7 +668,7 @@ pub async fn scorecard(
     let now = chrono::Utc::now();
     let scores = state
         .store
-        .call(move |conn| crate::openness::scorecard(conn, days, now))
+        .read(move |conn| crate::openness::scorecard(conn, days, now))
         .await?;
     Ok(
         Json(json!({ "days": days, "rules": crate::openness::RULES, "departments": scores }))
@@ -669,7 +681,7 @@ pub async fn polls(State(state): State<AppState>) -> ApiResult {
     let today = crate::content::county_today();
     let rows = state
         .store
-        .call(move |conn| crate::consultation::polls(conn, today))
+        .read(move |conn| crate::consultation::polls(conn, today))
         .await?;
     Ok(Json(rows).into_response())
 }
@@ -708,7 +720,7 @@ pub async fn cases(
     let user = caller.user;
     let (rows, total) = state
         .store
-        .call(move |conn| {
+        .read(move |conn| {
             crate::consultation::cases(conn, &q, today, |d| {
                 super::staff::consultation::sees_applicants(&user, d)
             })

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod api;
+pub mod health;
 mod live;
 pub mod metrics;
 mod overview;
@@ -70,6 +71,8 @@ pub struct Shared {
     /// Programme guides served (public XMLTV), kept until the store changes or the day
     /// turns.
     pub guides: Arc<schedule::GuideCache>,
+    /// Free space under the data directory below which `/readyz` fails, in MiB.
+    pub min_free_disk_mb: u64,
 }
 
 impl AppState {
@@ -88,6 +91,7 @@ impl AppState {
             )),
             ingest: None,
             guides: Arc::new(schedule::GuideCache::default()),
+            min_free_disk_mb: crate::config::DEFAULT_MIN_FREE_DISK_MB,
             passwords: crate::accounts::Passwords::start().unwrap_or_else(|e| {
                 // Only when no thread can be spawned at all; every password check then
                 // answers 503.
@@ -106,6 +110,12 @@ impl AppState {
     /// Lets edits of channels and their outputs reach what airs through `planner`.
     pub fn with_planner(mut self, planner: crate::schedule::Planner) -> AppState {
         Arc::make_mut(&mut self.0).planner = Some(planner);
+        self
+    }
+
+    /// `/readyz` fails below `mb` MiB free under the data directory.
+    pub fn with_min_free_disk_mb(mut self, mb: u64) -> AppState {
+        Arc::make_mut(&mut self.0).min_free_disk_mb = mb;
         self
     }
 
@@ -129,6 +139,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(overview::get))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(health::readyz))
         .route("/api/v1/stats", get(stats))
         .route("/metrics", get(metrics::get))
         .route("/live/{channel}/{file}", get(live::get))
@@ -331,6 +342,10 @@ impl ApiError {
             ApiError::TooMany(m) => (StatusCode::TOO_MANY_REQUESTS, m.clone()),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone()),
             ApiError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, m.clone()),
+            ApiError::Store(StoreError::Busy { .. }) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "系统繁忙，请稍后再试".to_owned(),
+            ),
             ApiError::Store(StoreError::Closed) | ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "服务暂时不可用，请稍后再试".to_owned(),

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::access::Caller;
-use super::api::{call, read_body, ApiResult, StaffApiError};
+use super::api::{call, read, read_body, ApiResult, StaffApiError};
 use super::{ApiError, AppState};
 use crate::playout::Item;
 use crate::render::{OnAir, Profile, RenderError, Screen, ScreenContext};
@@ -33,14 +33,14 @@ fn not_found_channel(name: &str) -> StaffApiError {
 
 async fn channel_info(state: &AppState, name: &str) -> Result<ChannelInfo, StaffApiError> {
     let n = name.to_owned();
-    call(state, move |conn| schedule::channel(conn, &n))
+    read(state, move |conn| schedule::channel(conn, &n))
         .await?
         .ok_or_else(|| not_found_channel(name))
 }
 
 /// `GET /api/v1/channels`.
 pub async fn channels(State(state): State<AppState>) -> ApiResult {
-    let list = call(&state, |conn| schedule::channels(conn)).await?;
+    let list = read(&state, schedule::channels).await?;
     Ok(Json(json!({ "channels": list })).into_response())
 }
 
@@ -189,7 +189,7 @@ pub async fn schedule(
 ) -> ApiResult {
     let (from, days) = range(&q)?;
     let n = name.clone();
-    let view = call(&state, move |conn| schedule_view(conn, &n, from, days))
+    let view = read(&state, move |conn| schedule_view(conn, &n, from, days))
         .await?
         .ok_or_else(|| not_found_channel(&name))?;
     Ok(Json(json!(view)).into_response())
@@ -496,7 +496,7 @@ async fn on_air_view(
     let profile = profile(q)?;
     let info = channel_info(state, name).await?;
     let i = info.clone();
-    let planned = call(state, move |conn| airing::planned_at(conn, &i, at)).await?;
+    let planned = read(state, move |conn| airing::planned_at(conn, &i, at)).await?;
     let st = state.clone();
     tokio::task::spawn_blocking(move || on_air(&st, &info, planned, at, profile))
         .await
@@ -567,7 +567,7 @@ pub async fn on_air_png(
 
 /// `GET /api/v1/blocks`.
 pub async fn blocks(State(state): State<AppState>) -> ApiResult {
-    let list = call(&state, |conn| block::all(conn)).await?;
+    let list = read(&state, block::all).await?;
     Ok(Json(json!({ "blocks": list, "selectors": block::SELECTORS.iter().map(|s| json!({"selector": s.0, "name": s.1, "arg": s.2})).collect::<Vec<_>>() })).into_response())
 }
 
@@ -711,7 +711,7 @@ pub fn override_json(o: &urgent::Override, now: DateTime<Utc>) -> serde_json::Va
 
 /// `GET /api/v1/overrides`.
 pub async fn overrides(State(state): State<AppState>) -> ApiResult {
-    let list = call(&state, |conn| urgent::all(conn)).await?;
+    let list = read(&state, urgent::all).await?;
     let now = Utc::now();
     Ok(
         Json(

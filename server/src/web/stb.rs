@@ -130,7 +130,7 @@ async fn served(state: &AppState, region: &str, profile: Profile) -> Result<Arc<
     let region_owned = region.to_owned();
     let content = state
         .store
-        .call(
+        .read(
             move |conn| match stb::content::read(conn, &region_owned, now) {
                 Ok(c) => Ok(Ok(c)),
                 Err(ContentError::UnknownRegion(r)) => Ok(Err(r)),
@@ -512,7 +512,7 @@ pub async fn views(
 /// `GET /api/v1/boxes`: registered boxes and their last contact (operators and
 /// administrators, see [`super::access`]).
 pub async fn boxes(State(state): State<AppState>) -> Response {
-    match state.store.call(|c| stb::boxes::list(c)).await {
+    match state.store.read(stb::boxes::list).await {
         Ok(list) => axum::Json(list).into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }
@@ -529,7 +529,7 @@ struct ViewRow {
 /// `GET /api/v1/views`: views per screen and day as boxes reported them (operators and
 /// administrators, see [`super::access`]).
 pub async fn view_counts(State(state): State<AppState>) -> Response {
-    match state.store.call(|c| stb::boxes::views(c)).await {
+    match state.store.read(stb::boxes::views).await {
         Ok(rows) => axum::Json(
             rows.into_iter()
                 .map(|(screen, day, views)| ViewRow { screen, day, views })

@@ -27,6 +27,54 @@ async fn healthz_answers_ok() {
 }
 
 #[tokio::test]
+async fn readyz_is_degraded_after_a_store_job_panicked_and_the_store_still_answers() {
+    let store = tokio::task::spawn_blocking(mini_store).await.unwrap();
+    let router = app(AppState::new(store.clone()));
+    let ready = |router: axum::Router| async move {
+        let response = router
+            .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+        )
+    };
+    let (status, v) = ready(router.clone()).await;
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (StatusCode::OK, Some("ok")),
+        "{v}"
+    );
+    let panicked = store
+        .call(|_| -> Result<(), headend::store::StoreError> { panic!("test: a job that panics") })
+        .await;
+    assert!(matches!(
+        panicked,
+        Err(headend::store::StoreError::JobPanicked)
+    ));
+    let (status, v) = ready(router.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "degraded", "{v}");
+    assert_eq!(v["store"]["panicked_jobs"], 1, "{v}");
+    assert_eq!(v["store"]["last_panic"], "test: a job that panics", "{v}");
+    assert!(
+        v["store"]["message"].as_str().unwrap().contains("已回滚"),
+        "{v}"
+    );
+    // Everything else still works.
+    let response = router
+        .oneshot(Request::get("/api/v1/stats").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn stats_are_served_as_json() {
     let (status, body) = get("/api/v1/stats").await;
     assert_eq!(status, StatusCode::OK);

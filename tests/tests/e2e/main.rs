@@ -5,6 +5,7 @@ mod admin;
 mod broadcast;
 mod client;
 mod foundation;
+mod health;
 mod render;
 mod stb;
 mod stream;
