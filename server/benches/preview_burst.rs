@@ -126,10 +126,16 @@ fn main() {
         addr,
         "/api/v1/preview?profile=hd1080",
         &token,
-        &notice("关于开展老年人体检的补充通知", "全县65周岁以上老年人可免费体检。"),
+        &notice(
+            "关于开展老年人体检的补充通知",
+            "全县65周岁以上老年人可免费体检。",
+        ),
     )
     .2;
-    let small = notice("关于开展老年人体检的通知", "全县65周岁以上老年人可到所在乡镇卫生院免费体检。");
+    let small = notice(
+        "关于开展老年人体检的通知",
+        "全县65周岁以上老年人可到所在乡镇卫生院免费体检。",
+    );
     eprintln!(
         "preview burst: a {}-character notice, {pages} pages at hd1080; page 1 alone {:.0} ms, page {pages} alone {:.0} ms; a small notice alone {:.0} ms",
         body.chars().count(),

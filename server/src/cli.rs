@@ -459,7 +459,11 @@ fn import(config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     let outcome = runtime.block_on(async {
-        let fetcher = Fetcher::new(fetch::DEFAULT_CONNECT_TIMEOUT)?;
+        // The operator's own command: any file they can read, any address.
+        let fetcher = Fetcher::new(
+            fetch::DEFAULT_CONNECT_TIMEOUT,
+            headend::ingest::Reach::anywhere(),
+        )?;
         run_pass(&store, &fetcher, &spec, PassMode::Full).await
     });
     let report = match outcome.with_context(|| format!("cannot import {}", spec.location))? {

@@ -49,6 +49,8 @@ struct ConfigFile {
     air_unconfigured: Option<bool>,
     gop_cache_mb: Option<u64>,
     min_free_disk_mb: Option<u64>,
+    allow_local_sources: Option<bool>,
+    source_files_dir: Option<PathBuf>,
 }
 
 /// The headend's resolved configuration.
@@ -79,6 +81,21 @@ pub struct Config {
     /// Free space under the data directory below which `/readyz` fails, in MiB.
     /// Default: 100.
     pub min_free_disk_mb: u64,
+    /// Let source URLs reach loopback and link-local addresses (this machine, a cloud
+    /// metadata service). Default: false.
+    pub allow_local_sources: bool,
+    /// The directory `headend serve` reads file sources from: a file source elsewhere
+    /// (after following links) is refused. Default: `<data>/sources`.
+    pub source_files_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// The directory file sources must lie in.
+    pub fn source_files_dir(&self) -> PathBuf {
+        self.source_files_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("sources"))
+    }
 }
 
 /// Default `min_free_disk_mb`.
@@ -103,6 +120,8 @@ impl Default for Config {
             air_unconfigured: false,
             gop_cache_mb: DEFAULT_GOP_CACHE_MB,
             min_free_disk_mb: DEFAULT_MIN_FREE_DISK_MB,
+            allow_local_sources: false,
+            source_files_dir: None,
         }
     }
 }
@@ -167,6 +186,10 @@ impl Config {
             air_unconfigured: file.air_unconfigured.unwrap_or(defaults.air_unconfigured),
             gop_cache_mb: file.gop_cache_mb.unwrap_or(defaults.gop_cache_mb),
             min_free_disk_mb: file.min_free_disk_mb.unwrap_or(defaults.min_free_disk_mb),
+            allow_local_sources: file
+                .allow_local_sources
+                .unwrap_or(defaults.allow_local_sources),
+            source_files_dir: file.source_files_dir,
         })
     }
 }

@@ -128,7 +128,15 @@ fn account_store_error(e: crate::accounts::AccountError) -> StoreError {
 
 /// Seeds the sources table from the config's `[[sources]]` and starts one poller per source.
 pub async fn start_ingest(config: &Config, store: Store) -> Result<Hub, ServeError> {
-    let fetcher = Fetcher::new(crate::ingest::fetch::DEFAULT_CONNECT_TIMEOUT)?;
+    let files = config.source_files_dir();
+    if let Err(e) = std::fs::create_dir_all(&files) {
+        tracing::warn!(dir = %files.display(), error = %e, "cannot create the source files directory; file sources will be refused");
+    }
+    let reach = crate::ingest::Reach {
+        local_network: config.allow_local_sources,
+        file_dir: Some(files),
+    };
+    let fetcher = Fetcher::new(crate::ingest::fetch::DEFAULT_CONNECT_TIMEOUT, reach)?;
     let hub = Hub::new(store, fetcher);
     let seeded = hub.seed(&config.sources).await?;
     let running = hub.start_pollers().await?;

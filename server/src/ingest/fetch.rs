@@ -93,6 +93,17 @@ pub enum FetchError {
     /// The blocking file read task was lost.
     #[error("the file read task failed")]
     Task,
+    /// The source points where sources may not reach: a loopback or link-local address
+    /// (unless `allow_local_sources`), or a file outside `source_files_dir`.
+    #[error("{target}: {why}")]
+    Refused {
+        /// The URL or path.
+        target: String,
+        /// Why (English, for the log).
+        why: String,
+        /// What staff are told (Chinese).
+        zh: &'static str,
+    },
 }
 
 impl FetchError {
@@ -116,6 +127,7 @@ impl FetchError {
             FetchError::Redirect { .. } => {
                 "来源服务器把请求转到了不安全的 http 地址，或转向次数过多，已拒绝".to_owned()
             }
+            FetchError::Refused { zh, .. } => (*zh).to_owned(),
         }
     }
 }
@@ -164,32 +176,167 @@ pub struct FetchRequest<'a> {
     pub validators: Option<Validators>,
 }
 
-/// A reusable HTTP client plus file reading.
+/// Where sources may point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    /// Whether URLs may reach loopback and link-local addresses (this machine, a cloud
+    /// metadata service): `allow_local_sources` in the config.
+    pub local_network: bool,
+    /// The directory file sources must lie in (after following links): `source_files_dir`
+    /// in the config; `None` lets them be anywhere.
+    pub file_dir: Option<PathBuf>,
+}
+
+impl Reach {
+    /// No limits: for an operator's own `headend import` and for tests on loopback.
+    pub fn anywhere() -> Reach {
+        Reach {
+            local_network: true,
+            file_dir: None,
+        }
+    }
+}
+
+/// Whether `ip` is this machine or a link-local neighbour (169.254.0.0/16 and fe80::/10,
+/// where cloud metadata services answer), or no address at all. Private networks
+/// (10/8, 192.168/16 …) are not: a county's platform may well live on one.
+pub fn is_local(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast()
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_local(IpAddr::V4(v4)),
+            None => {
+                v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xffc0) == 0xfe80
+            }
+        },
+    }
+}
+
+const LOCAL_REFUSED_ZH: &str =
+    "来源地址指向本机或链路本地地址，默认不允许采集（如确需采集，请在配置中设置 allow_local_sources = true）";
+const OUTSIDE_DIR_ZH: &str = "来源文件不在允许的采集目录（source_files_dir）之内";
+
+/// Resolves host names with the system resolver and drops loopback and link-local
+/// addresses, so a name that points (or is re-pointed) at them is never connected to.
+struct GuardedResolver;
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let kept: Vec<_> = found.into_iter().filter(|a| !is_local(a.ip())).collect();
+            if kept.is_empty() {
+                return Err(format!(
+                    "{host} resolves only to loopback or link-local addresses (allow_local_sources is off)"
+                )
+                .into());
+            }
+            Ok(Box::new(kept.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// A reusable HTTP client plus file reading, within a [`Reach`].
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    reach: Reach,
 }
 
 impl Fetcher {
     /// A client with `connect_timeout` for establishing connections (see
-    /// [`DEFAULT_CONNECT_TIMEOUT`]).
-    pub fn new(connect_timeout: Duration) -> Result<Fetcher, FetchError> {
-        let client = reqwest::Client::builder()
+    /// [`DEFAULT_CONNECT_TIMEOUT`]) that reads only what `reach` allows.
+    pub fn new(connect_timeout: Duration, reach: Reach) -> Result<Fetcher, FetchError> {
+        let local_network = reach.local_network;
+        let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(connect_timeout)
-            .redirect(reqwest::redirect::Policy::custom(
-                |attempt| match redirect_refused(attempt.previous(), attempt.url()) {
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                let refused = redirect_refused(attempt.previous(), attempt.url()).or_else(|| {
+                    (!local_network && literal_is_local(attempt.url())).then(|| {
+                        format!(
+                            "redirect to a loopback or link-local address ({})",
+                            attempt.url()
+                        )
+                    })
+                });
+                match refused {
                     Some(why) => attempt.error(why),
                     None => attempt.follow(),
-                },
-            ))
-            .build()
-            .map_err(FetchError::Client)?;
-        Ok(Fetcher { client })
+                }
+            }));
+        if !local_network {
+            builder = builder.dns_resolver(std::sync::Arc::new(GuardedResolver));
+        }
+        let client = builder.build().map_err(FetchError::Client)?;
+        Ok(Fetcher { client, reach })
+    }
+
+    /// Refuses a location outside the reach before anything is sent or opened.
+    async fn check(&self, location: &Location) -> Result<(), FetchError> {
+        match location {
+            Location::Http(url) if !self.reach.local_network => {
+                let refused = || FetchError::Refused {
+                    target: url.to_string(),
+                    why: "a loopback or link-local address (allow_local_sources is off)".into(),
+                    zh: LOCAL_REFUSED_ZH,
+                };
+                if literal_is_local(url) {
+                    return Err(refused());
+                }
+                // A name that resolves only to such addresses: said clearly here (the
+                // resolver refuses it again when connecting).
+                if let Some(url::Host::Domain(host)) = url.host() {
+                    if let Ok(found) = tokio::net::lookup_host((host, 0)).await {
+                        let found: Vec<_> = found.collect();
+                        if !found.is_empty() && found.iter().all(|a| is_local(a.ip())) {
+                            return Err(refused());
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Location::File(path) => match &self.reach.file_dir {
+                None => Ok(()),
+                Some(dir) => {
+                    let outside = |why: String| FetchError::Refused {
+                        target: path.display().to_string(),
+                        why,
+                        zh: OUTSIDE_DIR_ZH,
+                    };
+                    let dir = std::fs::canonicalize(dir).map_err(|e| {
+                        outside(format!(
+                            "the source files directory {} is not usable: {e}",
+                            dir.display()
+                        ))
+                    })?;
+                    // A file that does not exist is reported by the read itself.
+                    match std::fs::canonicalize(path) {
+                        Ok(real) if real.starts_with(&dir) => Ok(()),
+                        Ok(real) => Err(outside(format!(
+                            "{} is outside the source files directory {}",
+                            real.display(),
+                            dir.display()
+                        ))),
+                        Err(_) if path.is_absolute() && !path.starts_with(&dir) => Err(outside(
+                            format!("outside the source files directory {}", dir.display()),
+                        )),
+                        Err(_) => Ok(()),
+                    }
+                }
+            },
+            Location::Http(_) => Ok(()),
+        }
     }
 
     /// Reads the document, within the source's total timeout (files included).
     pub async fn fetch(&self, req: FetchRequest<'_>) -> Result<Fetched, FetchError> {
+        self.check(req.location).await?;
         let read = async {
             match req.location {
                 Location::Http(url) => self.http(url, &req).await,
@@ -326,6 +473,15 @@ pub fn redirect_refused(previous: &[reqwest::Url], next: &reqwest::Url) -> Optio
         .then(|| format!("redirect from https to plain http ({next})"))
 }
 
+/// Whether `url`'s host is an IP address [`is_local`] refuses.
+fn literal_is_local(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => is_local(ip.into()),
+        Some(url::Host::Ipv6(ip)) => is_local(ip.into()),
+        _ => false,
+    }
+}
+
 /// `O_NONBLOCK` (Linux): opening a FIFO for reading must not wait for a writer.
 const O_NONBLOCK: i32 = 0o4000;
 
@@ -390,6 +546,130 @@ pub fn split_content_type(value: Option<&str>) -> (Option<String>, Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request(location: &Location) -> FetchRequest<'_> {
+        FetchRequest {
+            location,
+            timeout: Duration::from_secs(5),
+            max_bytes: 1 << 20,
+            validators: None,
+        }
+    }
+
+    #[test]
+    fn loopback_and_link_local_addresses_are_local_and_private_networks_are_not() {
+        for ip in [
+            "127.0.0.1",
+            "127.8.9.10",
+            "169.254.169.254",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "255.255.255.255",
+        ] {
+            assert!(is_local(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "10.1.2.3",
+            "192.168.1.20",
+            "172.16.0.1",
+            "203.0.113.7",
+            "2001:db8::1",
+            "fd00::1",
+        ] {
+            assert!(!is_local(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[tokio::test]
+    async fn sources_may_not_reach_this_machine_unless_allowed_and_nothing_is_sent() {
+        // A real listener on loopback: a refused fetch must never connect to it.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let closed = Reach {
+            local_network: false,
+            file_dir: None,
+        };
+        let fetcher = Fetcher::new(Duration::from_secs(2), closed).unwrap();
+        for url in [
+            format!("http://127.0.0.1:{port}/feed.xml"),
+            format!("http://localhost:{port}/feed.xml"),
+            format!("http://[::ffff:127.0.0.1]:{port}/feed.xml"),
+            "http://169.254.169.254/latest/meta-data/".to_owned(),
+        ] {
+            let location = Location::parse(&url).unwrap();
+            let got = fetcher.fetch(request(&location)).await;
+            match got {
+                Err(e @ FetchError::Refused { .. }) => {
+                    assert!(e.zh().contains("allow_local_sources"), "{e}");
+                }
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+        assert!(
+            matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "a refused source was connected to"
+        );
+        // Allowed: the same listener is reached.
+        let open = Fetcher::new(Duration::from_secs(2), Reach::anywhere()).unwrap();
+        let location = Location::parse(&format!("http://127.0.0.1:{port}/feed.xml")).unwrap();
+        let pending = tokio::spawn(async move { open.fetch(request(&location)).await });
+        let accepted = tokio::task::spawn_blocking(move || {
+            listener.set_nonblocking(false).unwrap();
+            listener.accept().map(|_| ())
+        })
+        .await
+        .unwrap();
+        assert!(accepted.is_ok());
+        pending.abort();
+    }
+
+    #[tokio::test]
+    async fn file_sources_must_lie_in_the_source_files_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let allowed = dir.path().join("sources");
+        std::fs::create_dir_all(&allowed).unwrap();
+        std::fs::write(allowed.join("feed.csv"), "a,b\n1,2\n").unwrap();
+        let secret = dir.path().join("secret.txt");
+        std::fs::write(&secret, "not for sources").unwrap();
+        std::os::unix::fs::symlink(&secret, allowed.join("link.csv")).unwrap();
+        let fetcher = Fetcher::new(
+            Duration::from_secs(2),
+            Reach {
+                local_network: false,
+                file_dir: Some(allowed.clone()),
+            },
+        )
+        .unwrap();
+        let fetch = |p: std::path::PathBuf| {
+            let fetcher = fetcher.clone();
+            async move { fetcher.fetch(request(&Location::File(p))).await }
+        };
+        assert!(matches!(
+            fetch(allowed.join("feed.csv")).await,
+            Ok(Fetched::Document(_))
+        ));
+        for outside in [
+            secret.clone(),
+            allowed.join("link.csv"),
+            allowed.join("../secret.txt"),
+            std::path::PathBuf::from("/etc/passwd"),
+        ] {
+            match fetch(outside.clone()).await {
+                Err(e @ FetchError::Refused { .. }) => {
+                    assert!(e.zh().contains("source_files_dir"), "{e}");
+                }
+                other => panic!("{}: {other:?}", outside.display()),
+            }
+        }
+        // A missing file inside the directory is reported as missing, not as outside.
+        assert!(matches!(
+            fetch(allowed.join("none.csv")).await,
+            Err(FetchError::File { .. })
+        ));
+    }
 
     #[test]
     fn content_type_parameters_are_split() {

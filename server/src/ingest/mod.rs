@@ -27,7 +27,7 @@ pub mod source;
 
 pub use apply::{ApplyError, PassReport};
 pub use feed::ParseError;
-pub use fetch::{FetchError, Fetcher};
+pub use fetch::{FetchError, Fetcher, Reach};
 pub use poller::{Hub, RejectionRow};
 pub use source::{Format, Location, SourceKind, SourceName, SourceSpec, SpecError};
 

@@ -160,7 +160,11 @@ async fn every_operation_answers_every_role_as_the_document_says() {
     let (store, tokens, notice) = county().await;
     let hub = headend::ingest::Hub::new(
         store.clone(),
-        headend::ingest::Fetcher::new(std::time::Duration::from_secs(1)).unwrap(),
+        headend::ingest::Fetcher::new(
+            std::time::Duration::from_secs(1),
+            headend::ingest::Reach::anywhere(),
+        )
+        .unwrap(),
     );
     let state = AppState::new(store).with_ingest(hub, None);
     let (status, doc, _) = send(&state, "GET", "/api/openapi.json", None, None).await;

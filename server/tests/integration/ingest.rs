@@ -200,7 +200,7 @@ pub async fn register(store: &Store, spec: &SourceSpec) {
 }
 
 pub fn fetcher() -> Fetcher {
-    Fetcher::new(Duration::from_secs(2)).unwrap()
+    Fetcher::new(Duration::from_secs(2), headend::ingest::Reach::anywhere()).unwrap()
 }
 
 /// Runs one pass.

@@ -599,7 +599,10 @@ async fn pollers_bring_a_new_item_into_the_store_within_interval_plus_2_seconds(
         Page::ok(RSS, one_item_feed(&[("a1", "溪口镇冬季征兵报名开始")])),
     );
     let store = county_store().await;
-    let hub = Hub::new(store.clone(), Fetcher::new(Duration::from_secs(2)).unwrap());
+    let hub = Hub::new(
+        store.clone(),
+        Fetcher::new(Duration::from_secs(2), headend::ingest::Reach::anywhere()).unwrap(),
+    );
     assert_eq!(hub.start_pollers().await.unwrap(), 0);
     let mut s = spec("live", &server.url("/live.xml"), "notices", Some("xkz"));
     s.interval = Duration::from_secs(1);
@@ -700,7 +703,10 @@ async fn the_sources_api() {
     let server = TestServer::start().await;
     server.put("/rss.xml", Page::ok(RSS, fixture("notices-utf8.rss")));
     let store = county_store().await;
-    let hub = Hub::new(store.clone(), Fetcher::new(Duration::from_secs(2)).unwrap());
+    let hub = Hub::new(
+        store.clone(),
+        Fetcher::new(Duration::from_secs(2), headend::ingest::Reach::anywhere()).unwrap(),
+    );
     let source = serde_json::json!({
         "name": "county-notices", "url": server.url("/rss.xml"), "kind": "notices",
         "department": "xkz", "interval": 300

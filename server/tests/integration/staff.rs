@@ -859,7 +859,11 @@ async fn administrators_add_edit_and_delete_ingest_sources_from_the_pages_and_ea
     let store = county().await;
     let hub = headend::ingest::Hub::new(
         store.clone(),
-        headend::ingest::Fetcher::new(std::time::Duration::from_secs(1)).unwrap(),
+        headend::ingest::Fetcher::new(
+            std::time::Duration::from_secs(1),
+            headend::ingest::Reach::anywhere(),
+        )
+        .unwrap(),
     );
     let state = AppState::new(store.clone()).with_ingest(hub, None);
     let mut editor = Browser::with_state(state.clone());

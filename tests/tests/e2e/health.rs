@@ -210,7 +210,8 @@ fn a_full_disk_during_ingest_loses_nothing_is_reported_and_recovers_when_space_r
     let config = file(
         "headend.toml",
         &format!(
-            "admin_token = \"{token}\"\nmin_free_disk_mb = 4\n\n[[sources]]\nname = \"notices\"\nurl = \"{feed}\"\nkind = \"notices\"\ndepartment = \"mzj\"\ninterval = 86400\ntrusted = true\n"
+            "admin_token = \"{token}\"\nmin_free_disk_mb = 4\nsource_files_dir = \"{}\"\n\n[[sources]]\nname = \"notices\"\nurl = \"{feed}\"\nkind = \"notices\"\ndepartment = \"mzj\"\ninterval = 86400\ntrusted = true\n",
+            dir.path().display()
         ),
     );
     let mut server = Headend::start(&data, &["--no-demo", "--config", &config]).unwrap();
