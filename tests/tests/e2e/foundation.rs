@@ -137,17 +137,29 @@ fn an_unusable_data_directory_gives_one_error_line() {
     ]);
     assert_one_error_line(&out, &["data directory", "not-a-dir/data", "not usable"]);
 
-    // A read-only directory (only meaningful when permissions apply to us, i.e. not root).
+    // A read-only directory: by its permissions for an ordinary user; for root, whom
+    // permissions do not stop, a file system mounted read-only.
     let is_root = Command::new("id")
         .arg("-u")
         .output()
         .map(|o| o.stdout == b"0\n")
         .unwrap_or(true);
-    if !is_root {
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    let mounted = if is_root {
+        Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs"])
+            .arg(&ro)
+            .status()
+            .is_ok_and(|s| s.success())
+    } else {
         use std::os::unix::fs::PermissionsExt;
-        let ro = dir.path().join("ro");
-        std::fs::create_dir(&ro).unwrap();
         std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+        false
+    };
+    if is_root && !mounted {
+        eprintln!("SKIPPED (read-only part): running as root without the right to mount a read-only tmpfs");
+    } else {
         let out = headend(&[
             "serve",
             "--data",
@@ -155,6 +167,9 @@ fn an_unusable_data_directory_gives_one_error_line() {
             "--listen",
             "127.0.0.1:0",
         ]);
+        if mounted {
+            let _ = Command::new("umount").arg("-l").arg(&ro).status();
+        }
         assert_one_error_line(&out, &["data directory", "not usable"]);
     }
 }
