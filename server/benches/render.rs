@@ -8,10 +8,13 @@
 //! - `warm_png`: warm plus PNG encoding;
 //! - `chromium_screenshot`: the same page as HTML in headless Chromium (browser already
 //!   running, page loaded once, the content swapped in by script before each screenshot),
-//!   through chromedriver on loopback — the obvious alternative. Skipped with a note when
+//!   through chromedriver on loopback — the obvious alternative. The page is a file with
+//!   the pinned faces beside it, and the bench stops unless Chromium reports both faces
+//!   loaded (a fallback font would be timed otherwise); a failed screenshot fails the
+//!   bench. Skipped with a note when
 //!   `/usr/bin/chromium` or `/usr/bin/chromedriver` is missing (`make bench` installs them).
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -88,7 +91,12 @@ fn bench_render(c: &mut Criterion) {
         group.bench_function("chromium_screenshot", |b| {
             b.iter(|| {
                 flip = !flip;
-                black_box(chrome.swap_and_screenshot(flip))
+                // A failed screenshot fails the bench instead of being timed.
+                black_box(
+                    chrome
+                        .swap_and_screenshot(flip)
+                        .expect("Chromium failed to draw the page"),
+                )
             })
         });
     } else {
@@ -138,6 +146,7 @@ impl Chromium {
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
                      "--hide-scrollbars", "--force-device-scale-factor=1", "--window-size=1920,1080",
+                     "--allow-file-access-from-files",
                      format!("--user-data-dir={}", profile.display())]
         }}}});
         let reply = request(port, "POST", "/session", &caps.to_string())?;
@@ -147,33 +156,52 @@ impl Chromium {
             port,
             session,
         };
-        let font = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../fonts/NotoSansSC-Regular-subset.otf"
-        );
-        let bold = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../fonts/NotoSansSC-Bold-subset.otf"
-        );
-        let html = format!(
-            "<!doctype html><html lang=zh-CN><head><meta charset=utf-8><style>\
-             @font-face{{font-family:P;src:url('file://{font}')}}@font-face{{font-family:P;font-weight:bold;src:url('file://{bold}')}}\
-             html,body{{margin:0;width:1920px;height:1080px;overflow:hidden;background:#1c2a3a;color:#e8e8e2;font-family:P}}\
-             header{{background:#22364c;padding:54px 96px 10px;text-align:center;color:#ebe0b0;font:bold 108px/1.3 P}}\
-             .meta{{text-align:center;color:#c8cfd6;font-size:72px;line-height:1.5}}\
-             main{{padding:0 96px;font-size:72px;line-height:1.5;text-align:justify}}main p{{margin:0;text-indent:2em}}\
-             </style></head><body><header id=t></header><div class=meta id=m></div><main id=b></main></body></html>"
-        );
-        let url = format!("data:text/html;charset=utf-8,{}", percent(&html));
+        // The page and copies of the pinned faces in one directory, loaded as a file: a
+        // `data:` page may not load `file://` fonts, and Chromium would silently draw a
+        // fallback face instead.
+        let dir = std::env::temp_dir().join(format!("govchannel-bench-page-{port}"));
+        std::fs::create_dir_all(&dir).ok()?;
+        for face in ["NotoSansSC-Regular-subset.otf", "NotoSansSC-Bold-subset.otf"] {
+            std::fs::copy(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fonts").join(face),
+                dir.join(face),
+            )
+            .ok()?;
+        }
+        let html = "<!doctype html><html lang=zh-CN><head><meta charset=utf-8><style>\
+             @font-face{font-family:P;src:url('NotoSansSC-Regular-subset.otf')}@font-face{font-family:P;font-weight:bold;src:url('NotoSansSC-Bold-subset.otf')}\
+             html,body{margin:0;width:1920px;height:1080px;overflow:hidden;background:#1c2a3a;color:#e8e8e2;font-family:P}\
+             header{background:#22364c;padding:54px 96px 10px;text-align:center;color:#ebe0b0;font:bold 108px/1.3 P}\
+             .meta{text-align:center;color:#c8cfd6;font-size:72px;line-height:1.5}\
+             main{padding:0 96px;font-size:72px;line-height:1.5;text-align:justify}main p{margin:0;text-indent:2em}\
+             </style></head><body><header id=t></header><div class=meta id=m></div><main id=b></main></body></html>";
+        std::fs::write(dir.join("page.html"), html).ok()?;
+        let url = format!("file://{}/page.html", dir.display());
         request(
             port,
             "POST",
             &format!("/session/{}/url", chrome.session),
             &serde_json::json!({"url": url}).to_string(),
         )?;
-        // Make sure the faces are loaded before timing.
+        // Make sure the faces are loaded before timing, and that they are the pinned ones:
+        // both faces of family P loaded, none failed.
         chrome.swap_and_screenshot(true)?;
         chrome.swap_and_screenshot(false)?;
+        let faces = request(
+            port,
+            "POST",
+            &format!("/session/{}/execute/sync", chrome.session),
+            &serde_json::json!({
+                "script": "return [...document.fonts].filter(f => f.family === 'P').map(f => f.status);",
+                "args": []
+            })
+            .to_string(),
+        )?;
+        assert_eq!(
+            faces["value"],
+            serde_json::json!(["loaded", "loaded"]),
+            "Chromium did not load the pinned faces; it would time a fallback font"
+        );
         Some(chrome)
     }
 
@@ -219,18 +247,6 @@ impl Drop for Chromium {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
-}
-
-fn percent(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// One WebDriver call over a fresh loopback connection.
