@@ -161,9 +161,14 @@ impl Chromium {
         // fallback face instead.
         let dir = std::env::temp_dir().join(format!("govchannel-bench-page-{port}"));
         std::fs::create_dir_all(&dir).ok()?;
-        for face in ["NotoSansSC-Regular-subset.otf", "NotoSansSC-Bold-subset.otf"] {
+        for face in [
+            "NotoSansSC-Regular-subset.otf",
+            "NotoSansSC-Bold-subset.otf",
+        ] {
             std::fs::copy(
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fonts").join(face),
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../fonts")
+                    .join(face),
                 dir.join(face),
             )
             .ok()?;
