@@ -15,6 +15,8 @@
 //!   `/usr/bin/chromium` or `/usr/bin/chromedriver` is missing (`make bench` installs them).
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+// `criterion_group!` defines an undocumented `pub fn` in this binary.
+#![allow(missing_docs)]
 
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Read, Write};

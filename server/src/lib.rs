@@ -1,12 +1,23 @@
 //! GovChannel headend (县级数字电视政务频道): ingests the county e-government platform's
 //! content, stores it, renders TV screens, airs channels and serves set-top boxes.
 //!
-//! Modules are domains: [`accounts`] staff accounts and sessions, [`store`] owns the SQLite file, [`content`] the shared vocabulary,
-//! [`demo`] the embedded demo county, [`digest`] hashes and secrets, [`ingest`] reads the platform's feeds and exports,
-//! [`fonts`] the pinned faces, [`render`] the pure renderer, [`pages`] builds page models
-//! from the store, [`mask`] masks personal data before it airs, [`playout`] airs the
-//! channels, [`stb`] builds the set-top-box screen graph and images, [`web`] the HTTP
-//! routes, [`serve`] the long-running server, [`config`] its settings.
+//! Modules are domains, and dependencies point one way (from the edges inward):
+//!
+//! - [`store`] owns the SQLite file (one writer thread, a pool of readers);
+//!   [`content`] the shared vocabulary; [`digest`] hashes and secrets;
+//!   [`mask`] masks personal data before it airs; [`demo`] the embedded demo county;
+//!   [`setup`] a new county from CSV files (`headend init`).
+//! - Staff work: [`accounts`] staff accounts, roles and sessions; [`publishing`] notices
+//!   through review; [`catalogue`] catalogue entries; [`openness`] the openness
+//!   catalogue's scorecard; [`consultation`] cases (办件) and polls.
+//! - [`ingest`] reads the platform's feeds and exports into the store.
+//! - [`fonts`] the pinned faces; [`render`] the pure renderer; [`pages`] builds page
+//!   models from the store.
+//! - [`schedule`] what each channel airs when (blocks, overrides, the programme guide);
+//!   [`playout`] airs the channels (encoders, GOP cache, MPEG-TS over UDP, HLS).
+//! - [`stb`] builds the set-top-box screen graph and images.
+//! - [`web`] the HTTP routes (API, staff pages, set-top boxes, health);
+//!   [`serve`] the long-running server; [`config`] its settings.
 
 pub mod accounts;
 pub mod catalogue;

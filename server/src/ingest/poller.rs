@@ -170,10 +170,10 @@ impl Hub {
             return;
         }
         let wake = Arc::new(Notify::new());
-        let task = tokio::spawn(poll_loop(
-            Arc::downgrade(&self.inner),
-            name.to_owned(),
-            wake.clone(),
+        // Every event of this poller names its source.
+        let task = tokio::spawn(tracing::Instrument::instrument(
+            poll_loop(Arc::downgrade(&self.inner), name.to_owned(), wake.clone()),
+            tracing::info_span!("source", name),
         ));
         pollers.insert(name.to_owned(), Poller { wake, task });
     }

@@ -448,9 +448,12 @@ fn start_lane(
     };
     let as_run = AsRun::new(&plan.name, target).with_registry(plan.layouts.clone());
     let channel = plan.name.clone();
+    // Every event of this lane and of the outputs it starts names the channel and profile.
+    let span = tracing::info_span!("channel", name = %plan.name, profile = profile.name());
     let thread = std::thread::Builder::new()
         .name(format!("lane {}", plan.name).chars().take(15).collect())
         .spawn(move || {
+            let _span = span.entered();
             let mut started = Vec::new();
             let mut views = Vec::new();
             for o in outputs {

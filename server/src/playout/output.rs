@@ -261,9 +261,15 @@ fn open_sink(dest: &Destination, muxrate: u64) -> Result<Sink, PlayoutError> {
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, PlayoutError> {
+    // The output thread's events stay inside the span of whoever started it (its lane:
+    // the channel and profile).
+    let span = tracing::Span::current();
     std::thread::Builder::new()
         .name(name.chars().take(15).collect())
-        .spawn(f)
+        .spawn(move || {
+            let _span = span.entered();
+            f()
+        })
         .map_err(|source| PlayoutError::Io {
             what: format!("starting thread {name}"),
             source,

@@ -34,7 +34,7 @@ pub fn render(playout: Option<&Playout>, uptime_secs: f64) -> String {
         }
     };
     family(
-        "headend_uptime_seconds",
+        "govchannel_uptime_seconds",
         "gauge",
         "Seconds since the headend started serving.",
         vec![(String::new(), format!("{uptime_secs:.3}"))],
@@ -287,7 +287,11 @@ mod tests {
     #[test]
     fn without_playout_the_exposition_is_still_valid() {
         let text = render(None, 1.5);
-        assert!(text.contains("headend_uptime_seconds 1.500\n"), "{text}");
+        assert!(text.contains("govchannel_uptime_seconds 1.500\n"), "{text}");
+        // One prefix for every family.
+        for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+            assert!(line.starts_with("# TYPE govchannel_"), "{line}");
+        }
         assert!(text.contains("govchannel_channels 0\n"));
         assert!(!text.contains("{}"));
         assert_eq!(esc("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
