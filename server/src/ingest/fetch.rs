@@ -201,19 +201,49 @@ impl Reach {
 /// where cloud metadata services answer), or no address at all. Private networks
 /// (10/8, 192.168/16 …) are not: a county's platform may well live on one.
 pub fn is_local(ip: std::net::IpAddr) -> bool {
-    use std::net::IpAddr;
+    use std::net::{IpAddr, Ipv4Addr};
     match ip {
         IpAddr::V4(v4) => {
-            v4.is_loopback() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast()
+            v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || METADATA_V4.contains(&v4)
         }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_local(IpAddr::V4(v4)),
-            None => {
-                v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xffc0) == 0xfe80
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let o = v6.octets();
+            // IPv4 carried inside IPv6: mapped (::ffff:a.b.c.d), compatible (::a.b.c.d),
+            // NAT64 (64:ff9b::a.b.c.d) and 6to4 (2002:aabb:ccdd::).
+            let embedded = if let Some(v4) = v6.to_ipv4_mapped() {
+                Some(v4)
+            } else if s[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified() {
+                Some(Ipv4Addr::new(o[12], o[13], o[14], o[15]))
+            } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                Some(Ipv4Addr::new(o[12], o[13], o[14], o[15]))
+            } else if s[0] == 0x2002 {
+                Some(Ipv4Addr::new(o[2], o[3], o[4], o[5]))
+            } else {
+                None
+            };
+            if let Some(v4) = embedded {
+                return is_local(IpAddr::V4(v4));
             }
-        },
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (s[0] & 0xffc0) == 0xfe80
+                || METADATA_V6.contains(&v6)
+        }
     }
 }
+
+/// Cloud metadata services outside the link-local range: Alibaba Cloud's.
+const METADATA_V4: [std::net::Ipv4Addr; 1] = [std::net::Ipv4Addr::new(100, 100, 100, 200)];
+/// Cloud metadata services on IPv6 outside fe80::/10: AWS's (in the otherwise allowed
+/// unique-local range).
+const METADATA_V6: [std::net::Ipv6Addr; 1] = [std::net::Ipv6Addr::new(
+    0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254,
+)];
 
 const LOCAL_REFUSED_ZH: &str =
     "来源地址指向本机或链路本地地址，默认不允许采集（如确需采集，请在配置中设置 allow_local_sources = true）";
@@ -255,6 +285,9 @@ impl Fetcher {
         let local_network = reach.local_network;
         let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
+            // No proxy from the environment: through a proxy the target's name would be
+            // resolved by the proxy, past the guarded resolver below.
+            .no_proxy()
             .connect_timeout(connect_timeout)
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                 let refused = redirect_refused(attempt.previous(), attempt.url()).or_else(|| {
@@ -277,72 +310,44 @@ impl Fetcher {
         Ok(Fetcher { client, reach })
     }
 
-    /// Refuses a location outside the reach before anything is sent or opened.
-    async fn check(&self, location: &Location) -> Result<(), FetchError> {
-        match location {
-            Location::Http(url) if !self.reach.local_network => {
-                let refused = || FetchError::Refused {
-                    target: url.to_string(),
-                    why: "a loopback or link-local address (allow_local_sources is off)".into(),
-                    zh: LOCAL_REFUSED_ZH,
-                };
-                if literal_is_local(url) {
+    /// Refuses a URL outside the reach before anything is sent.
+    async fn check_url(&self, url: &reqwest::Url) -> Result<(), FetchError> {
+        if self.reach.local_network {
+            return Ok(());
+        }
+        let refused = || FetchError::Refused {
+            target: url.to_string(),
+            why: "a loopback or link-local address (allow_local_sources is off)".into(),
+            zh: LOCAL_REFUSED_ZH,
+        };
+        if literal_is_local(url) {
+            return Err(refused());
+        }
+        // A name that resolves only to such addresses: said clearly here (the resolver
+        // refuses it again when connecting).
+        if let Some(url::Host::Domain(host)) = url.host() {
+            if let Ok(found) = tokio::net::lookup_host((host, 0)).await {
+                let found: Vec<_> = found.collect();
+                if !found.is_empty() && found.iter().all(|a| is_local(a.ip())) {
                     return Err(refused());
                 }
-                // A name that resolves only to such addresses: said clearly here (the
-                // resolver refuses it again when connecting).
-                if let Some(url::Host::Domain(host)) = url.host() {
-                    if let Ok(found) = tokio::net::lookup_host((host, 0)).await {
-                        let found: Vec<_> = found.collect();
-                        if !found.is_empty() && found.iter().all(|a| is_local(a.ip())) {
-                            return Err(refused());
-                        }
-                    }
-                }
-                Ok(())
             }
-            Location::File(path) => match &self.reach.file_dir {
-                None => Ok(()),
-                Some(dir) => {
-                    let outside = |why: String| FetchError::Refused {
-                        target: path.display().to_string(),
-                        why,
-                        zh: OUTSIDE_DIR_ZH,
-                    };
-                    let dir = std::fs::canonicalize(dir).map_err(|e| {
-                        outside(format!(
-                            "the source files directory {} is not usable: {e}",
-                            dir.display()
-                        ))
-                    })?;
-                    // A file that does not exist is reported by the read itself.
-                    match std::fs::canonicalize(path) {
-                        Ok(real) if real.starts_with(&dir) => Ok(()),
-                        Ok(real) => Err(outside(format!(
-                            "{} is outside the source files directory {}",
-                            real.display(),
-                            dir.display()
-                        ))),
-                        Err(_) if path.is_absolute() && !path.starts_with(&dir) => Err(outside(
-                            format!("outside the source files directory {}", dir.display()),
-                        )),
-                        Err(_) => Ok(()),
-                    }
-                }
-            },
-            Location::Http(_) => Ok(()),
         }
+        Ok(())
     }
 
     /// Reads the document, within the source's total timeout (files included).
     pub async fn fetch(&self, req: FetchRequest<'_>) -> Result<Fetched, FetchError> {
-        self.check(req.location).await?;
         let read = async {
             match req.location {
-                Location::Http(url) => self.http(url, &req).await,
+                Location::Http(url) => {
+                    self.check_url(url).await?;
+                    self.http(url, &req).await
+                }
                 Location::File(path) => {
                     let (path, limit) = (path.clone(), req.max_bytes);
-                    tokio::task::spawn_blocking(move || read_file(&path, limit))
+                    let dir = self.reach.file_dir.clone();
+                    tokio::task::spawn_blocking(move || read_file(&path, limit, dir.as_deref()))
                         .await
                         .map_err(|_| FetchError::Task)?
                 }
@@ -485,11 +490,28 @@ fn literal_is_local(url: &reqwest::Url) -> bool {
 /// `O_NONBLOCK` (Linux): opening a FIFO for reading must not wait for a writer.
 const O_NONBLOCK: i32 = 0o4000;
 
-fn read_file(path: &Path, limit: u64) -> Result<Fetched, FetchError> {
-    use std::os::unix::fs::OpenOptionsExt;
+/// Reads the regular file at `path`, at most `limit` bytes; when `dir` is given the file
+/// must lie inside it (links followed).
+fn read_file(path: &Path, limit: u64, dir: Option<&Path>) -> Result<Fetched, FetchError> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let fail = |source| FetchError::File {
         path: path.to_owned(),
         source,
+    };
+    let outside = |why: String| FetchError::Refused {
+        target: path.display().to_string(),
+        why,
+        zh: OUTSIDE_DIR_ZH,
+    };
+    // A relative path or `..` outside the directory is refused before it is opened.
+    let dir = match dir {
+        None => None,
+        Some(d) => Some(std::fs::canonicalize(d).map_err(|e| {
+            outside(format!(
+                "the source files directory {} is not usable: {e}",
+                d.display()
+            ))
+        })?),
     };
     // Only regular files: a FIFO, a device or a directory would block a worker or never
     // end. Opened without blocking, then checked on the open file (no race with a swap).
@@ -498,7 +520,21 @@ fn read_file(path: &Path, limit: u64) -> Result<Fetched, FetchError> {
         .custom_flags(O_NONBLOCK)
         .open(path)
         .map_err(fail)?;
-    if !file.metadata().map_err(fail)?.is_file() {
+    let meta = file.metadata().map_err(fail)?;
+    if let Some(dir) = &dir {
+        // What was opened is what the resolved path names, and that lies in the
+        // directory: a link swapped between the two looks at another file and is refused.
+        let real = std::fs::canonicalize(path).map_err(fail)?;
+        let same =
+            std::fs::metadata(&real).is_ok_and(|m| m.dev() == meta.dev() && m.ino() == meta.ino());
+        if !real.starts_with(dir) || !same {
+            return Err(outside(format!(
+                "it is outside the source files directory {}",
+                dir.display()
+            )));
+        }
+    }
+    if !meta.is_file() {
         return Err(FetchError::NotAFile {
             path: path.to_owned(),
         });
@@ -598,6 +634,10 @@ mod tests {
             format!("http://localhost:{port}/feed.xml"),
             format!("http://[::ffff:127.0.0.1]:{port}/feed.xml"),
             "http://169.254.169.254/latest/meta-data/".to_owned(),
+            // The url crate reads these IPv4 forms as 127.0.0.1 too.
+            format!("http://2130706433:{port}/"),
+            format!("http://0x7f.1:{port}/"),
+            format!("http://127.1:{port}/"),
         ] {
             let location = Location::parse(&url).unwrap();
             let got = fetcher.fetch(request(&location)).await;
@@ -691,12 +731,15 @@ mod tests {
         let path = dir.path().join("big.csv");
         std::fs::write(&path, vec![b'a'; 2048]).unwrap();
         assert!(matches!(
-            read_file(&path, 1024),
+            read_file(&path, 1024, None),
             Err(FetchError::TooLarge { limit: 1024, .. })
         ));
-        assert!(matches!(read_file(&path, 2048), Ok(Fetched::Document(_))));
         assert!(matches!(
-            read_file(&dir.path().join("none"), 2048),
+            read_file(&path, 2048, None),
+            Ok(Fetched::Document(_))
+        ));
+        assert!(matches!(
+            read_file(&dir.path().join("none"), 2048, None),
             Err(FetchError::File { .. })
         ));
     }
@@ -730,9 +773,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a.csv");
         std::fs::write(&file, "标题\n一\n").unwrap();
-        assert!(matches!(read_file(&file, 1024), Ok(Fetched::Document(_))));
         assert!(matches!(
-            read_file(dir.path(), 1024),
+            read_file(&file, 1024, None),
+            Ok(Fetched::Document(_))
+        ));
+        assert!(matches!(
+            read_file(dir.path(), 1024, None),
             Err(FetchError::NotAFile { .. })
         ));
         // A FIFO with no writer: refused at once instead of blocking the reader.
@@ -742,11 +788,11 @@ mod tests {
             .status()
             .unwrap();
         assert!(made.success());
-        let err = read_file(&fifo, 1024).unwrap_err();
+        let err = read_file(&fifo, 1024, None).unwrap_err();
         assert!(matches!(err, FetchError::NotAFile { .. }), "{err}");
         assert!(err.zh().contains("不是普通文件"));
         assert!(matches!(
-            read_file(&dir.path().join("none.csv"), 1024),
+            read_file(&dir.path().join("none.csv"), 1024, None),
             Err(FetchError::File { .. })
         ));
     }
