@@ -217,9 +217,9 @@ pub fn is_local(ip: std::net::IpAddr) -> bool {
             // NAT64 (64:ff9b::a.b.c.d) and 6to4 (2002:aabb:ccdd::).
             let embedded = if let Some(v4) = v6.to_ipv4_mapped() {
                 Some(v4)
-            } else if s[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified() {
-                Some(Ipv4Addr::new(o[12], o[13], o[14], o[15]))
-            } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+            } else if (s[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified())
+                || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+            {
                 Some(Ipv4Addr::new(o[12], o[13], o[14], o[15]))
             } else if s[0] == 0x2002 {
                 Some(Ipv4Addr::new(o[2], o[3], o[4], o[5]))
