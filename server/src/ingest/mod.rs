@@ -255,5 +255,7 @@ async fn pass(
             Ok(Ok(report))
         })
         .await??;
+    // The store took a whole pass: whatever storage fault an earlier one met is over.
+    store.storage_recovered();
     Ok(PassOutcome::Applied(report))
 }

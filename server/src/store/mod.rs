@@ -130,7 +130,9 @@ struct Counters {
     /// Jobs that panicked since start, and the last one's message.
     panics: AtomicU64,
     last_panic: Mutex<Option<String>>,
-    /// The last storage fault (disk full, I/O error) a write met.
+    /// The last storage fault (disk full, I/O error) a write met, until a pass of the
+    /// same kind succeeds ([`Store::storage_recovered`]) or a write commits after
+    /// [`FAULT_HOLD`].
     fault: Mutex<Option<Fault>>,
 }
 
@@ -138,9 +140,12 @@ struct Counters {
 struct Fault {
     error: String,
     at: chrono::DateTime<chrono::Utc>,
-    /// Whether a write has committed since.
-    written_since: bool,
 }
+
+/// How long a storage fault stands before any committing write clears it. Sooner, only
+/// [`Store::storage_recovered`] does: a small write (e.g. noting the failure itself) may
+/// pass where the large one failed.
+pub const FAULT_HOLD: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 /// Whether `e` says the storage failed (full, I/O, damaged), not the query.
 fn is_storage_fault(e: &rusqlite::Error) -> bool {
@@ -176,9 +181,6 @@ pub struct StoreHealth {
     pub storage_fault_at: Option<String>,
     /// Seconds since it happened.
     pub storage_fault_age_secs: Option<i64>,
-    /// Whether a write has committed since (a small write may pass where a large one
-    /// failed: this says writes work again, not that every write will).
-    pub written_since_fault: bool,
 }
 
 /// How often the owner thread, when idle, looks for commits by other processes (e.g.
@@ -281,6 +283,14 @@ impl Store {
         })
     }
 
+    /// Clears the storage fault: a write of the kind that met it (an ingest pass) has
+    /// committed since.
+    pub fn storage_recovered(&self) {
+        if let Ok(mut fault) = self.counters.fault.lock() {
+            *fault = None;
+        }
+    }
+
     /// How the store's threads are doing: queue depths and panicked jobs.
     pub fn health(&self) -> StoreHealth {
         let fault = self.counters.fault.lock().ok().and_then(|f| f.clone());
@@ -295,7 +305,6 @@ impl Store {
             storage_fault_age_secs: fault
                 .as_ref()
                 .map(|f| (chrono::Utc::now() - f.at).num_seconds()),
-            written_since_fault: fault.is_some_and(|f| f.written_since),
         }
     }
 
@@ -343,6 +352,9 @@ impl Store {
                 let counters = Arc::clone(&self.counters);
                 let job: ReadJob = Box::new(move |conn| {
                     let result = guarded(&counters, "store-read", || f(conn));
+                    // A reader left inside a transaction would serve an old snapshot for
+                    // ever and hold back checkpoints.
+                    end_open_transaction(conn, "store-read");
                     Box::new(move || {
                         let _ = reply.send(result);
                     })
@@ -386,26 +398,22 @@ impl Store {
                         *fault = Some(Fault {
                             error: e.to_string(),
                             at: chrono::Utc::now(),
-                            written_since: false,
                         });
                     }
                 }
                 Ok(_) if conn.total_changes() != before => {
-                    // A write went through since the fault.
                     if let Ok(mut fault) = counters.fault.lock() {
-                        if let Some(f) = fault.as_mut() {
-                            f.written_since = true;
+                        if fault
+                            .as_ref()
+                            .is_some_and(|f| chrono::Utc::now() - f.at >= FAULT_HOLD)
+                        {
+                            *fault = None;
                         }
                     }
                 }
                 _ => {}
             }
-            if matches!(result, Err(StoreError::JobPanicked)) && !conn.is_autocommit() {
-                // It panicked inside a transaction it opened by hand.
-                if let Err(e) = conn.execute_batch("ROLLBACK") {
-                    tracing::error!(error = %e, "rolling back after a panicked store job failed");
-                }
-            }
+            end_open_transaction(conn, "store");
             Box::new(move || {
                 // The receiver may have gone away (caller cancelled); nothing to do then.
                 let _ = reply.send(result);
@@ -499,6 +507,17 @@ impl Store {
     /// Counts of everything the store holds.
     pub async fn stats(&self) -> Result<Stats, StoreError> {
         self.call(Stats::read).await
+    }
+}
+
+/// Rolls back a transaction a job left open (it panicked, or returned early without
+/// committing), so the next job starts clean.
+fn end_open_transaction(conn: &Connection, thread: &str) {
+    if !conn.is_autocommit() {
+        tracing::warn!(thread, "a store job left a transaction open; rolled back");
+        if let Err(e) = conn.execute_batch("ROLLBACK") {
+            tracing::error!(thread, error = %e, "rolling back a transaction a store job left open failed");
+        }
     }
 }
 

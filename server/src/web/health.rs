@@ -2,8 +2,8 @@
 //! answers a query; this one says whether the headend can do its work:
 //!
 //! - the store: `PRAGMA quick_check` of the database file, its queues, jobs that panicked,
-//!   and the last storage fault a write met (a full disk, an I/O error): failing until a
-//!   write commits again, degraded for [`RECENT_FAULT_SECS`] after;
+//!   and the last storage fault a write met (a full disk, an I/O error): failing until an
+//!   ingest pass succeeds again, or a write commits a minute later;
 //! - the disk: free space under the data directory against `min_free_disk_mb`;
 //! - each channel on air: its outputs up or down;
 //! - each ingest source: its last success and failures since (no URLs or error texts:
@@ -12,9 +12,13 @@
 //! Each part has a `status` (`ok`, `degraded` or `failing`) and, when not ok, a Chinese
 //! `message` for the operator; the overall status is the worst part's. The answer is 200
 //! unless the overall status is `failing` (503), so a load balancer or a watchdog can act
-//! on the code alone. One check runs at a time (the integrity check reads the whole file).
+//! on the code alone. One check runs at a time and its answer is served again for
+//! [`FRESH`] (the integrity check reads the whole file). Callers on this machine see
+//! every detail; others the statuses and messages only.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -37,16 +41,87 @@ pub enum Status {
     Failing,
 }
 
-/// Serialises checks: at most one integrity check reads the database at a time.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// How long one answer is served again: callers within it share one check (the
+/// integrity check reads the whole file, and `/readyz` is public).
+pub const FRESH: Duration = Duration::from_secs(5);
+/// Longest one check may take; it answers `failing` after that.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// `GET /readyz`.
-pub async fn readyz(State(state): State<AppState>) -> Response {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let (store_status, store) = store_part(&state).await;
-    let (disk_status, disk) = disk_part(&state);
-    let (channels_status, channels) = channels_part(&state);
-    let (sources_status, sources) = sources_part(&state).await;
+/// The last answer and when it was made; one check at a time holds the lock.
+pub type Cache = Arc<tokio::sync::Mutex<Option<(Instant, StatusCode, Value)>>>;
+
+/// `GET /readyz`. Callers on this machine get every detail; others only the statuses and
+/// the Chinese messages (no paths, panic texts or SQLite's findings).
+pub async fn readyz(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    let local = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .is_some_and(|p| p.0.ip().is_loopback());
+    // The check runs in a task of its own that holds the lock: a caller that goes away
+    // does not leave a check running without it (the next one would start another).
+    let cache = Arc::clone(&state.readyz);
+    let task = tokio::spawn(async move {
+        let mut last = cache.lock_owned().await;
+        if let Some((at, code, body)) = last.as_ref() {
+            if at.elapsed() < FRESH {
+                return (*code, body.clone());
+            }
+        }
+        let (code, body) = match tokio::time::timeout(CHECK_TIMEOUT, check(&state)).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                tracing::error!(after = ?CHECK_TIMEOUT, "the readiness check timed out");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({ "status": Status::Failing, "message": "运行状态检查超时" }),
+                )
+            }
+        };
+        *last = Some((Instant::now(), code, body.clone()));
+        (code, body)
+    });
+    let (code, body) = match task.await {
+        Ok(answer) => answer,
+        Err(e) => {
+            tracing::error!(error = %e, "the readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({ "status": Status::Failing, "message": "运行状态检查失败" }),
+            )
+        }
+    };
+    let body = if local { body } else { public(&body) };
+    (code, Json(body)).into_response()
+}
+
+/// The answer without details: each part's status and message, channel and source names.
+fn public(full: &Value) -> Value {
+    let part = |v: &Value| json!({ "status": v["status"], "message": v["message"] });
+    let list = |v: &Value, key: &str| -> Value {
+        v.as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|i| json!({ key: i[key], "status": i["status"], "message": i["message"] }))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    json!({
+        "status": full["status"],
+        "message": full["message"],
+        "store": part(&full["store"]),
+        "disk": part(&full["disk"]),
+        "channels": list(&full["channels"], "channel"),
+        "sources": list(&full["sources"], "source"),
+    })
+}
+
+async fn check(state: &AppState) -> (StatusCode, Value) {
+    let (store_status, store) = store_part(state).await;
+    let (disk_status, disk) = disk_part(state).await;
+    let (channels_status, channels) = channels_part(state);
+    let (sources_status, sources) = sources_part(state).await;
     let overall = [store_status, disk_status, channels_status, sources_status]
         .into_iter()
         .max()
@@ -67,19 +142,15 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     };
     (
         code,
-        Json(json!({
+        json!({
             "status": overall,
             "store": store,
             "disk": disk,
             "channels": channels,
             "sources": sources,
-        })),
+        }),
     )
-        .into_response()
 }
-
-/// How long a storage fault keeps the store `degraded` after writes work again.
-pub const RECENT_FAULT_SECS: i64 = 600;
 
 async fn store_part(state: &AppState) -> (Status, Value) {
     let health = state.store.health();
@@ -99,23 +170,10 @@ async fn store_part(state: &AppState) -> (Status, Value) {
                 Some("数据库文件已损坏，请停止服务并从备份恢复".to_owned()),
             )
         }
-        Ok(_) if health.storage_fault.is_some() && !health.written_since_fault => (
+        Ok(_) if health.storage_fault.is_some() => (
             Status::Failing,
             Some("数据库写入失败（磁盘已满或读写错误），新内容未能保存".to_owned()),
         ),
-        Ok(_)
-            if health
-                .storage_fault_age_secs
-                .is_some_and(|age| age < RECENT_FAULT_SECS) =>
-        {
-            (
-                Status::Degraded,
-                Some(
-                    "数据库最近有写入失败（磁盘已满或读写错误），之后已恢复写入，请查看日志"
-                        .to_owned(),
-                ),
-            )
-        }
         Ok(_) if health.panicked_jobs > 0 => (
             Status::Degraded,
             Some("数据库任务曾发生内部错误（已回滚），请查看日志".to_owned()),
@@ -144,7 +202,7 @@ async fn store_part(state: &AppState) -> (Status, Value) {
             "last_panic": health.last_panic,
             "storage_fault": health.storage_fault,
             "storage_fault_at": health.storage_fault_at,
-            "written_since_fault": health.written_since_fault,
+            "storage_fault_age_secs": health.storage_fault_age_secs,
         }),
     )
 }
@@ -155,12 +213,29 @@ fn free_bytes(dir: &Path) -> std::io::Result<u64> {
     Ok(v.f_bavail.saturating_mul(v.f_frsize))
 }
 
-fn disk_part(state: &AppState) -> (Status, Value) {
-    let Some(dir) = state.store.path().and_then(Path::parent) else {
+async fn disk_part(state: &AppState) -> (Status, Value) {
+    let Some(dir) = state
+        .store
+        .path()
+        .and_then(Path::parent)
+        .map(|d| {
+            if d.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                d
+            }
+        })
+        .map(Path::to_path_buf)
+    else {
         return (Status::Ok, json!({ "status": Status::Ok, "path": null }));
     };
     let min = state.min_free_disk_mb.saturating_mul(1 << 20);
-    match free_bytes(dir) {
+    // statvfs can hang on a stuck network file system: never on a runtime worker.
+    let probe = dir.clone();
+    let free = tokio::task::spawn_blocking(move || free_bytes(&probe))
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+    match free {
         Ok(free) => {
             let status = if free < min {
                 Status::Failing

@@ -73,6 +73,8 @@ pub struct Shared {
     pub guides: Arc<schedule::GuideCache>,
     /// Free space under the data directory below which `/readyz` fails, in MiB.
     pub min_free_disk_mb: u64,
+    /// The last `/readyz` answer (one check at a time, served again for a few seconds).
+    pub readyz: health::Cache,
 }
 
 impl AppState {
@@ -92,6 +94,7 @@ impl AppState {
             ingest: None,
             guides: Arc::new(schedule::GuideCache::default()),
             min_free_disk_mb: crate::config::DEFAULT_MIN_FREE_DISK_MB,
+            readyz: Arc::default(),
             passwords: crate::accounts::Passwords::start().unwrap_or_else(|e| {
                 // Only when no thread can be spawned at all; every password check then
                 // answers 503.
@@ -100,6 +103,9 @@ impl AppState {
             }),
         }))
     }
+
+    // The `with_*` builders below set the state up before it is cloned into the router
+    // (after that, `make_mut` would change a copy only the caller holds).
 
     /// Enables the sources endpoints over `hub`; writes need `admin_token`.
     pub fn with_ingest(mut self, hub: crate::ingest::Hub, admin_token: Option<String>) -> AppState {

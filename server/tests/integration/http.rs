@@ -29,22 +29,25 @@ async fn healthz_answers_ok() {
 #[tokio::test]
 async fn readyz_is_degraded_after_a_store_job_panicked_and_the_store_still_answers() {
     let store = tokio::task::spawn_blocking(mini_store).await.unwrap();
-    let router = app(AppState::new(store.clone()));
-    let ready = |router: axum::Router| async move {
-        let response = router
-            .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
-        )
-    };
-    let (status, v) = ready(router.clone()).await;
+    // Each answer is served again for a few seconds: a new state asks afresh.
+    let router = || app(AppState::new(store.clone()));
+    let ready =
+        |router: axum::Router, from: [u8; 4]| async move {
+            let mut request = Request::get("/readyz").body(Body::empty()).unwrap();
+            request.extensions_mut().insert(axum::extract::ConnectInfo(
+                std::net::SocketAddr::from((from, 40000)),
+            ));
+            let response = router.oneshot(request).await.unwrap();
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            (
+                status,
+                serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+            )
+        };
+    let (status, v) = ready(router(), [127, 0, 0, 1]).await;
     assert_eq!(
         (status, v["status"].as_str()),
         (StatusCode::OK, Some("ok")),
@@ -57,7 +60,8 @@ async fn readyz_is_degraded_after_a_store_job_panicked_and_the_store_still_answe
         panicked,
         Err(headend::store::StoreError::JobPanicked)
     ));
-    let (status, v) = ready(router.clone()).await;
+    let router = router();
+    let (status, v) = ready(router.clone(), [127, 0, 0, 1]).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "degraded", "{v}");
     assert_eq!(v["store"]["panicked_jobs"], 1, "{v}");
@@ -66,6 +70,13 @@ async fn readyz_is_degraded_after_a_store_job_panicked_and_the_store_still_answe
         v["store"]["message"].as_str().unwrap().contains("已回滚"),
         "{v}"
     );
+    // Another machine sees the statuses and messages, not the panic's text.
+    let (status, v) = ready(router.clone(), [192, 0, 2, 7]).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["store"]["status"], "degraded", "{v}");
+    assert!(v["store"]["message"].is_string(), "{v}");
+    assert!(v["store"].get("last_panic").is_none(), "{v}");
+    assert!(v["store"].get("integrity").is_none(), "{v}");
     // Everything else still works.
     let response = router
         .oneshot(Request::get("/api/v1/stats").body(Body::empty()).unwrap())

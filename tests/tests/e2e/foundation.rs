@@ -160,6 +160,16 @@ fn an_unusable_data_directory_gives_one_error_line() {
     if is_root && !mounted {
         eprintln!("SKIPPED (read-only part): running as root without the right to mount a read-only tmpfs");
     } else {
+        // Unmounted however the check ends.
+        struct Unmount<'a>(&'a std::path::Path, bool);
+        impl Drop for Unmount<'_> {
+            fn drop(&mut self) {
+                if self.1 {
+                    let _ = Command::new("umount").arg("-l").arg(self.0).status();
+                }
+            }
+        }
+        let _unmount = Unmount(&ro, mounted);
         let out = headend(&[
             "serve",
             "--data",
@@ -167,9 +177,6 @@ fn an_unusable_data_directory_gives_one_error_line() {
             "--listen",
             "127.0.0.1:0",
         ]);
-        if mounted {
-            let _ = Command::new("umount").arg("-l").arg(&ro).status();
-        }
         assert_one_error_line(&out, &["data directory", "not usable"]);
     }
 }
