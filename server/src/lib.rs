@@ -4,7 +4,8 @@
 //! Modules are domains, and dependencies point one way (from the edges inward):
 //!
 //! - [`store`] owns the SQLite file (one writer thread, a pool of readers);
-//!   [`content`] the shared vocabulary; [`digest`] hashes and secrets;
+//!   [`content`] the shared vocabulary; [`digest`] hashes and secrets; [`errors`] how
+//!   errors are logged;
 //!   [`mask`] masks personal data before it airs; [`demo`] the embedded demo county;
 //!   [`setup`] a new county from CSV files (`headend init`).
 //! - Staff work: [`accounts`] staff accounts, roles and sessions; [`publishing`] notices
@@ -26,6 +27,7 @@ pub mod consultation;
 pub mod content;
 pub mod demo;
 pub mod digest;
+pub mod errors;
 pub mod fonts;
 pub mod ingest;
 pub mod mask;

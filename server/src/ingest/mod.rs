@@ -79,20 +79,7 @@ impl IngestError {
     }
 }
 
-/// An error and its causes on one line.
-pub fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        let s = c.to_string();
-        if !text.ends_with(&s) {
-            text.push_str(": ");
-            text.push_str(&s);
-        }
-        cause = c.source();
-    }
-    text
-}
+pub use crate::errors::chain;
 
 /// Whether a pass sends the stored validators (a poll) or fetches unconditionally (an
 /// import, or a source whose definition changed).

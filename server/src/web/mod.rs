@@ -377,17 +377,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The error and all its causes on one line, `outer: inner: root`, for logs.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
-}
+pub use crate::errors::chain as error_chain;
 
 /// `GET /healthz`: 200 `ok` when the store answers a query.
 async fn healthz(
