@@ -246,39 +246,77 @@ pub fn open_audio(codec: AudioCodec) -> Result<codec::encoder::Audio, EncodeErro
         .map_err(ff("opening the audio encoder"))
 }
 
-/// One encoded picture of a cached GOP.
+/// One encoded picture while a GOP is being made.
 #[derive(Debug, Clone)]
-pub struct CachedPacket {
+struct CodedPicture {
+    data: Box<[u8]>,
+    key: bool,
+}
+
+/// One encoded picture of a cached GOP.
+#[derive(Debug, Clone, Copy)]
+pub struct CachedPacket<'a> {
     /// The coded picture.
-    pub data: Box<[u8]>,
+    pub data: &'a [u8],
     /// Whether it is a key (intra, IDR) picture.
     pub key: bool,
 }
 
-/// A closed GOP: [`FPS`] pictures, the first a key picture, in presentation order.
+/// A closed GOP: [`FPS`] pictures, the first a key picture, in presentation order. The
+/// pictures are kept in one allocation: a cache of hundreds of GOPs is then hundreds of
+/// blocks, not thousands of small ones and a large one each, which the allocator could
+/// not give back once the cache evicts.
 #[derive(Debug)]
 pub struct Gop {
-    /// The pictures.
-    pub packets: Vec<CachedPacket>,
+    data: Box<[u8]>,
+    /// Where each picture ends in `data`, and whether it is a key picture.
+    ends: Box<[(u32, bool)]>,
 }
 
 impl Gop {
+    fn from_pictures(pictures: &[CodedPicture]) -> Gop {
+        let mut data = Vec::with_capacity(pictures.iter().map(|p| p.data.len()).sum());
+        let mut ends = Vec::with_capacity(pictures.len());
+        for p in pictures {
+            data.extend_from_slice(&p.data);
+            ends.push((u32::try_from(data.len()).unwrap_or(u32::MAX), p.key));
+        }
+        Gop {
+            data: data.into_boxed_slice(),
+            ends: ends.into_boxed_slice(),
+        }
+    }
+
+    /// The pictures, in presentation order.
+    pub fn packets(&self) -> impl ExactSizeIterator<Item = CachedPacket<'_>> + '_ {
+        self.ends.iter().enumerate().map(|(i, &(end, key))| {
+            let start = i
+                .checked_sub(1)
+                .and_then(|j| self.ends.get(j))
+                .map_or(0, |e| e.0 as usize);
+            CachedPacket {
+                data: self.data.get(start..end as usize).unwrap_or_default(),
+                key,
+            }
+        })
+    }
+
     /// Bytes of coded video.
     pub fn bytes(&self) -> usize {
-        self.packets.iter().map(|p| p.data.len()).sum()
+        self.data.len()
     }
 }
 
 fn drain_video(
     enc: &mut codec::encoder::Video,
-    out: &mut Vec<(i64, CachedPacket)>,
+    out: &mut Vec<(i64, CodedPicture)>,
 ) -> Result<(), EncodeError> {
     let mut packet = Packet::empty();
     while enc.receive_packet(&mut packet).is_ok() {
         let data = packet.data().unwrap_or_default();
         out.push((
             packet.pts().unwrap_or(out.len() as i64),
-            CachedPacket {
+            CodedPicture {
                 data: data.into(),
                 key: packet.is_key(),
             },
@@ -336,9 +374,8 @@ pub fn encode_gop(profile: Profile, picture: &Yuv420) -> Result<Gop, EncodeError
             key,
         });
     }
-    Ok(Gop {
-        packets: packets.into_iter().map(|(_, p)| p).collect(),
-    })
+    let pictures: Vec<CodedPicture> = packets.into_iter().map(|(_, p)| p).collect();
+    Ok(Gop::from_pictures(&pictures))
 }
 
 /// A steady-state packet of digital silence and its length in samples.
@@ -388,10 +425,15 @@ mod tests {
             let (w, h) = (profile.width() as usize, profile.height() as usize);
             let pic = rgba_to_yuv420(&solid_rgba(w, h, (28, 42, 58)), w, h, matrix(profile));
             let gop = encode_gop(profile, &pic).unwrap();
-            assert_eq!(gop.packets.len(), FPS as usize);
-            assert!(gop.packets[0].key);
-            assert!(gop.packets[1..].iter().all(|p| !p.key), "{profile:?}");
-            assert!(gop.packets[1].data.len() < gop.packets[0].data.len());
+            let packets: Vec<_> = gop.packets().collect();
+            assert_eq!(packets.len(), FPS as usize);
+            assert!(packets[0].key);
+            assert!(packets[1..].iter().all(|p| !p.key), "{profile:?}");
+            assert!(packets[1].data.len() < packets[0].data.len());
+            assert_eq!(
+                packets.iter().map(|p| p.data.len()).sum::<usize>(),
+                gop.bytes()
+            );
         }
     }
 

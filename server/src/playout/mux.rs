@@ -218,9 +218,9 @@ impl Muxer {
         let base = index as i64 * i64::from(FPS);
         let end_audio = (index as i64 + 1) * i64::from(AUDIO_RATE);
         let samples = i64::from(self.silence.samples);
-        for (i, cached) in gop.packets.iter().enumerate() {
+        for (i, cached) in gop.packets().enumerate() {
             // write_interleaved consumes the packet's data: each re-send is a fresh copy.
-            let mut packet = Packet::copy(&cached.data);
+            let mut packet = Packet::copy(cached.data);
             let pts = base + i as i64;
             packet.set_pts(Some(pts));
             packet.set_dts(Some(pts));

@@ -259,6 +259,19 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             staff::csrf_guard,
         ))
+        // A span per request at debug level (`RUST_LOG=tower_http=debug` shows each
+        // request with its status and latency); server errors are logged where they
+        // happen (`ApiError`), not again here.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(
+                    tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::DEBUG),
+                )
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::DEBUG),
+                )
+                .on_failure(()),
+        )
         .with_state(state)
 }
 
