@@ -377,10 +377,7 @@ impl Lane {
                 let (w, h) = (profile.width() as usize, profile.height() as usize);
                 let rgba = frame::solid_rgba(w, h, (0x1c, 0x2a, 0x3a));
                 let pic = frame::rgba_to_yuv420(&rgba, w, h, encode::matrix(profile));
-                Arc::new(
-                    encode::encode_gop(profile, &pic)
-                        .map_err(|e| PlayoutError::Slate(e.to_string()))?,
-                )
+                Arc::new(encode::encode_gop(profile, &pic).map_err(PlayoutError::Slate)?)
             }
         };
         let origin = match clock {

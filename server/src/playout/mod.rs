@@ -79,8 +79,14 @@ pub enum PlayoutError {
         source: mux::MuxError,
     },
     /// Even a plain slate frame could not be encoded.
-    #[error("the slate could not be encoded: {0}")]
-    Slate(String),
+    #[error("the slate could not be encoded")]
+    Slate(#[source] encode::EncodeError),
+    /// A thread of the channel stopped before it said it had started.
+    #[error("{what} stopped while starting")]
+    ThreadStopped {
+        /// Which thread.
+        what: String,
+    },
     /// An operating-system call failed.
     #[error("{what}")]
     Io {
@@ -406,9 +412,9 @@ impl StartingLane {
             }
             Err(_) => {
                 let _ = self.thread.join();
-                return Err(PlayoutError::Slate(
-                    "the lane thread stopped while starting".into(),
-                ));
+                return Err(PlayoutError::ThreadStopped {
+                    what: "the lane thread".into(),
+                });
             }
         };
         Ok((

@@ -181,12 +181,8 @@ impl Output {
             }
             Err(_) => {
                 join_all(threads);
-                return Err(PlayoutError::Mux {
-                    output: plan.label(),
-                    source: MuxError::UnusedOptions {
-                        muxer: "unknown",
-                        options: "the muxer thread stopped".into(),
-                    },
+                return Err(PlayoutError::ThreadStopped {
+                    what: format!("the muxer thread of output {}", plan.label()),
                 });
             }
         }

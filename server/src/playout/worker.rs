@@ -34,15 +34,49 @@ pub struct FrameJob {
     pub layout: Arc<Layout>,
 }
 
-/// Why a frame could not be made.
-#[derive(Debug, thiserror::Error)]
+/// Why a frame could not be made. Cloned to every lane waiting for the frame.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum FrameError {
-    /// Drawing failed.
-    #[error("rendering failed: {0}")]
-    Render(String),
+    /// The encoder thread has no renderer (its faces could not be loaded).
+    #[error("this encoder thread has no renderer")]
+    NoRenderer(#[source] Arc<crate::render::RenderError>),
+    /// A fault drill made this program item fail to render.
+    #[error("rendering {item} failed on purpose (fault drill)")]
+    InjectedRender {
+        /// The program item.
+        item: String,
+    },
+    /// The frame was laid out for another picture size than its lane's.
+    #[error("a {got_w}×{got_h} layout for a {want_w}×{want_h} lane")]
+    LayoutSize {
+        /// The layout's width.
+        got_w: u32,
+        /// The layout's height.
+        got_h: u32,
+        /// The lane's width.
+        want_w: usize,
+        /// The lane's height.
+        want_h: usize,
+    },
+    /// The layout rasterised to nothing.
+    #[error("the frame rasterised to nothing")]
+    EmptyRaster,
     /// Encoding failed.
     #[error(transparent)]
-    Encode(#[from] EncodeError),
+    Encode(Arc<EncodeError>),
+}
+
+impl FrameError {
+    /// Whether drawing (not encoding) failed.
+    pub fn is_render(&self) -> bool {
+        !matches!(self, FrameError::Encode(_))
+    }
+}
+
+impl From<EncodeError> for FrameError {
+    fn from(e: EncodeError) -> Self {
+        FrameError::Encode(Arc::new(e))
+    }
 }
 
 /// The answer to a [`FrameJob`].
@@ -302,7 +336,7 @@ pub fn default_threads() -> usize {
 
 /// An encoder thread: takes frames off the queue until the pool stops.
 fn run(shared: &Shared) {
-    let mut renderer = Renderer::new().map_err(|e| e.to_string());
+    let mut renderer = Renderer::new().map_err(Arc::new);
     loop {
         let work = {
             let mut st = shared.lock();
@@ -328,16 +362,14 @@ fn run(shared: &Shared) {
             Err(e) => {
                 shared.stats.failures.fetch_add(1, Ordering::Relaxed);
                 let (item, profile) = (&work.job.item, work.profile.name());
-                match e {
-                    FrameError::Render(e) => {
-                        LaneStats::add(&work.stats.render_failures, 1);
-                        tracing::warn!(%item, profile, error = %e, "screen failed to render; the slate airs instead");
-                    }
-                    FrameError::Encode(e) => {
-                        LaneStats::add(&work.stats.encode_failures, 1);
-                        LaneStats::add(&work.stats.encoder_restarts, 1);
-                        tracing::warn!(%item, profile, error = %e, "encoder failed; restarting it, the slate airs instead");
-                    }
+                let error = crate::errors::chain(e);
+                if e.is_render() {
+                    LaneStats::add(&work.stats.render_failures, 1);
+                    tracing::warn!(%item, profile, %error, "screen failed to render; the slate airs instead");
+                } else {
+                    LaneStats::add(&work.stats.encode_failures, 1);
+                    LaneStats::add(&work.stats.encoder_restarts, 1);
+                    tracing::warn!(%item, profile, %error, "encoder failed; restarting it, the slate airs instead");
                 }
             }
         }
@@ -367,7 +399,7 @@ fn run(shared: &Shared) {
                 key,
                 result: match &result {
                     Ok(gop) => Ok(Arc::clone(gop)),
-                    Err(e) => Err(FrameError::Render(e.to_string())),
+                    Err(e) => Err(e.clone()),
                 },
             });
         }
@@ -393,31 +425,35 @@ fn evict(shared: &Shared, st: &mut State, keep: &ScreenHash) {
 }
 
 /// Draws and encodes one frame.
-fn make(renderer: &mut Result<Renderer, String>, work: &Work) -> Result<Arc<Gop>, FrameError> {
+fn make(
+    renderer: &mut Result<Renderer, Arc<crate::render::RenderError>>,
+    work: &Work,
+) -> Result<Arc<Gop>, FrameError> {
     let (job, profile) = (&work.job, work.profile);
     let (w, h) = (profile.width() as usize, profile.height() as usize);
     let renderer = renderer
         .as_mut()
-        .map_err(|e| FrameError::Render(e.clone()))?;
+        .map_err(|e| FrameError::NoRenderer(Arc::clone(e)))?;
     if work.faults.render_fails(&job.item) {
-        return Err(FrameError::Render(format!(
-            "injected failure for {}",
-            job.item
-        )));
+        return Err(FrameError::InjectedRender {
+            item: job.item.clone(),
+        });
     }
     if job.layout.width as usize != w || job.layout.height as usize != h {
-        return Err(FrameError::Render(format!(
-            "a {}×{} layout for a {w}×{h} lane",
-            job.layout.width, job.layout.height
-        )));
+        return Err(FrameError::LayoutSize {
+            got_w: job.layout.width,
+            got_h: job.layout.height,
+            want_w: w,
+            want_h: h,
+        });
     }
     let rgba = renderer
         .raster(&job.layout)
-        .ok_or_else(|| FrameError::Render("empty raster".into()))?
+        .ok_or(FrameError::EmptyRaster)?
         .take();
     let picture = frame::rgba_to_yuv420(&rgba, w, h, encode::matrix(profile));
     if work.faults.take_encode_failure() {
-        return Err(FrameError::Encode(EncodeError::Injected));
+        return Err(EncodeError::Injected.into());
     }
     Ok(Arc::new(encode::encode_gop(profile, &picture)?))
 }
