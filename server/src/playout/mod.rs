@@ -68,8 +68,8 @@ pub enum PlayoutError {
         known: String,
     },
     /// A channel or output is misconfigured.
-    #[error("{0}")]
-    Config(String),
+    #[error(transparent)]
+    Config(#[from] spec::SpecError),
     /// An output could not be opened.
     #[error("output {output} failed to start")]
     Mux {

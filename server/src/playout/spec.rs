@@ -152,14 +152,14 @@ impl OutputSpec {
         })
     }
 
-    /// Checks the fields against the kind; the message names the field.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the fields against the kind; the error names the field.
+    pub fn validate(&self) -> Result<(), SpecError> {
         let kind = match self.kind {
             OutputKind::Udp => "udp",
             OutputKind::Hls => "hls",
             OutputKind::File => "file",
         };
-        let not_for = |field: &str| format!("output kind {kind} does not take `{field}`");
+        let not_for = |field: &'static str| SpecError::NotFor { kind, field };
         let ts = matches!(self.kind, OutputKind::Udp | OutputKind::File);
         if self.kind != OutputKind::Udp
             && (self.address.is_some() || self.allow_non_loopback.is_some())
@@ -170,7 +170,7 @@ impl OutputSpec {
             return Err(not_for("path"));
         }
         if self.kind == OutputKind::File && self.path.is_none() {
-            return Err("output kind file needs `path`".into());
+            return Err(SpecError::FileNeedsPath);
         }
         if !ts
             && (self.muxrate.is_some()
@@ -185,46 +185,46 @@ impl OutputSpec {
         {
             return Err(not_for("segment_seconds/window"));
         }
-        if let Some(s) = self.segment_seconds {
-            if !(1..=6).contains(&s) {
-                return Err("segment_seconds must be 1–6 (RFC 8216 target duration ≤ 6 s)".into());
-            }
+        if self.segment_seconds.is_some_and(|s| !(1..=6).contains(&s)) {
+            return Err(SpecError::OutOfRange {
+                field: "segment_seconds",
+                range: "1–6 (RFC 8216 target duration ≤ 6 s)",
+            });
         }
-        if let Some(w) = self.window {
-            if !(6..=10).contains(&w) {
-                return Err("window must be 6–10 segments".into());
-            }
+        if self.window.is_some_and(|w| !(6..=10).contains(&w)) {
+            return Err(SpecError::OutOfRange {
+                field: "window",
+                range: "6–10 segments",
+            });
         }
         if let Some(addr) = self.address {
             if addr.ip().is_multicast() {
-                return Err(format!(
-                    "address {addr} is multicast; only unicast is supported"
-                ));
+                return Err(SpecError::Multicast(addr));
             }
             if !addr.ip().is_loopback() && self.allow_non_loopback != Some(true) {
-                return Err(format!(
-                    "address {addr} is not loopback: set allow_non_loopback = true to send there"
-                ));
+                return Err(SpecError::NotLoopback(addr));
             }
         }
-        for (name, pid) in [("pmt_pid", self.pmt_pid), ("video_pid", self.video_pid)] {
-            if let Some(p) = pid {
-                if !(0x20..=0x1ff0).contains(&p) {
-                    return Err(format!("{name} must be 0x20–0x1ff0"));
-                }
+        for (field, pid) in [("pmt_pid", self.pmt_pid), ("video_pid", self.video_pid)] {
+            if pid.is_some_and(|p| !(0x20..=0x1ff0).contains(&p)) {
+                return Err(SpecError::OutOfRange {
+                    field,
+                    range: "0x20–0x1ff0",
+                });
             }
         }
-        if let Some(rate) = self.muxrate {
-            if rate < 1_000_000 {
-                return Err("muxrate must be at least 1000000 bit/s".into());
-            }
+        if self.muxrate.is_some_and(|rate| rate < 1_000_000) {
+            return Err(SpecError::OutOfRange {
+                field: "muxrate",
+                range: "at least 1000000 bit/s",
+            });
         }
         Ok(())
     }
 
     /// Resolves the output for channel `name` titled `title`; relative paths are under
     /// `data_dir`, HLS goes to `data_dir/live/NAME`.
-    pub fn plan(&self, name: &str, title: &str, data_dir: &Path) -> Result<OutputPlan, String> {
+    pub fn plan(&self, name: &str, title: &str, data_dir: &Path) -> Result<OutputPlan, SpecError> {
         self.validate()?;
         let profile = self.profile();
         let destination = match self.kind {
@@ -257,9 +257,7 @@ impl OutputSpec {
             .unwrap_or_else(|| DEFAULT_PROVIDER.to_owned());
         let (patch, service_name, provider) = match self.charset.unwrap_or_default() {
             Charset::Utf8 => (SdtPatch::default(), service_name, provider),
-            Charset::Gb2312 => {
-                SdtPatch::gb2312(&service_name, &provider).map_err(|e| e.to_string())?
-            }
+            Charset::Gb2312 => SdtPatch::gb2312(&service_name, &provider)?,
         };
         let defaults = Service::default();
         Ok(OutputPlan {
@@ -277,6 +275,50 @@ impl OutputSpec {
             patch,
         })
     }
+}
+
+/// What is wrong with a channel or output spec; the message names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    /// A field this kind of output does not take.
+    #[error("output kind {kind} does not take `{field}`")]
+    NotFor {
+        /// `udp`, `hls` or `file`.
+        kind: &'static str,
+        /// The field(s).
+        field: &'static str,
+    },
+    /// A file output without its path.
+    #[error("output kind file needs `path`")]
+    FileNeedsPath,
+    /// A number outside its range.
+    #[error("{field} must be {range}")]
+    OutOfRange {
+        /// The field.
+        field: &'static str,
+        /// What it may be.
+        range: &'static str,
+    },
+    /// A multicast UDP address.
+    #[error("address {0} is multicast; only unicast is supported")]
+    Multicast(SocketAddr),
+    /// A UDP address off this machine without `allow_non_loopback`.
+    #[error("address {0} is not loopback: set allow_non_loopback = true to send there")]
+    NotLoopback(SocketAddr),
+    /// A GB2312 output whose service name or provider GB2312 cannot write.
+    #[error(transparent)]
+    Gb2312(#[from] super::sdt::NameError),
+    /// A channel name that is not lowercase ASCII.
+    #[error("channel name {0:?} must be lowercase ASCII")]
+    ChannelName(String),
+    /// Something wrong in a named channel.
+    #[error("channel {channel}: {source}")]
+    InChannel {
+        /// The channel.
+        channel: String,
+        /// What.
+        source: Box<SpecError>,
+    },
 }
 
 /// Where a channel's HLS lives: `data_dir/live/NAME`.
@@ -314,43 +356,43 @@ impl ChannelSpec {
         }
     }
 
-    /// Checks the spec; the message names the field.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the spec; the error names the channel and the field.
+    pub fn validate(&self) -> Result<(), SpecError> {
         if self.name.is_empty()
             || !self
                 .name
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         {
-            return Err(format!(
-                "channel name {:?} must be lowercase ASCII",
-                self.name
-            ));
+            return Err(SpecError::ChannelName(self.name.clone()));
         }
+        let within = |source: SpecError| SpecError::InChannel {
+            channel: self.name.clone(),
+            source: Box::new(source),
+        };
         if self.dwell == Some(0) {
-            return Err(format!(
-                "channel {}: dwell must be at least 1 second",
-                self.name
-            ));
+            return Err(within(SpecError::OutOfRange {
+                field: "dwell",
+                range: "at least 1 second",
+            }));
         }
         if self
             .cycle_minutes
             .is_some_and(|m| !(1..=24 * 60).contains(&m))
         {
-            return Err(format!(
-                "channel {}: cycle_minutes must be 1–1440",
-                self.name
-            ));
+            return Err(within(SpecError::OutOfRange {
+                field: "cycle_minutes",
+                range: "1–1440",
+            }));
         }
         if self.urgent_every.is_some_and(|s| !(30..=3600).contains(&s)) {
-            return Err(format!(
-                "channel {}: urgent_every must be 30–3600 seconds",
-                self.name
-            ));
+            return Err(within(SpecError::OutOfRange {
+                field: "urgent_every",
+                range: "30–3600 seconds",
+            }));
         }
         for o in &self.outputs {
-            o.validate()
-                .map_err(|e| format!("channel {}: {e}", self.name))?;
+            o.validate().map_err(within)?;
         }
         Ok(())
     }

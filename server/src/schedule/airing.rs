@@ -598,7 +598,12 @@ fn plan_one(
         .iter()
         .map(|o| o.plan(&info.name, &info.title, data_dir))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| PlayoutError::Config(format!("channel {}: {e}", info.name)))?;
+        .map_err(|e| {
+            PlayoutError::Config(crate::playout::spec::SpecError::InChannel {
+                channel: info.name.clone(),
+                source: Box::new(e),
+            })
+        })?;
     Ok(ChannelPlan {
         name: info.name.clone(),
         title: info.title.clone(),
