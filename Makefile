@@ -93,5 +93,7 @@ bench: bench-deps check-cargo
 	$(CARGO) bench -p headend --bench render
 	$(CARGO) bench -p headend --bench playout
 	ulimit -n "$$(ulimit -Hn)" && $(CARGO) bench -p headend --bench stb
+	$(CARGO) bench -p headend --bench ingest_scale
+	$(CARGO) bench -p headend --bench preview_burst
 	$(CARGO) build --release -p headend -p stb-client
 	$(CARGO) bench -p e2e --bench client
