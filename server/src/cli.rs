@@ -376,6 +376,14 @@ fn epg(config: &Config, channel: &str, days: u32, json: bool) -> anyhow::Result<
 }
 
 fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    // x264 asks for transparent huge pages (madvise) on every buffer of 2 MiB or more,
+    // so each encoder opened for a GOP made whole 2 MiB pages resident: ~75 MiB of the
+    // demo's RSS in its first seconds were such pages (AnonHugePages in smaps). The
+    // flag covers the whole process and its encoders; a kernel without it changes
+    // nothing.
+    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
+        tracing::debug!(error = %e, "transparent huge pages could not be turned off");
+    }
     let runtime = headend::serve::runtime().context("cannot start the async runtime")?;
     runtime.block_on(headend::serve::run(config, |addr| {
         // Tests and scripts wait for this line; it is printed once the socket accepts.
