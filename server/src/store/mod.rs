@@ -283,6 +283,21 @@ impl Store {
         })
     }
 
+    /// Keeps `e` as the storage fault if it is one (disk full, I/O): for errors a job
+    /// returned inside its own result type, where the store's thread could not see them.
+    pub fn note_fault(&self, e: &StoreError) {
+        if let StoreError::Sqlite(e) = e {
+            if is_storage_fault(e) {
+                if let Ok(mut fault) = self.counters.fault.lock() {
+                    *fault = Some(Fault {
+                        error: e.to_string(),
+                        at: chrono::Utc::now(),
+                    });
+                }
+            }
+        }
+    }
+
     /// Clears the storage fault: a write of the kind that met it (an ingest pass) has
     /// committed since.
     pub fn storage_recovered(&self) {
@@ -895,6 +910,30 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(rows, vec![7]);
+    }
+
+    #[tokio::test]
+    async fn a_storage_fault_noted_from_a_job_result_stands_until_recovered() {
+        let store = Store::open_in_memory().unwrap();
+        assert!(store.health().storage_fault.is_none());
+        // A query error is not a storage fault.
+        store.note_fault(&StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows));
+        assert!(store.health().storage_fault.is_none());
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            Some("database or disk is full".into()),
+        );
+        store.note_fault(&StoreError::Sqlite(full));
+        let health = store.health();
+        assert!(
+            health
+                .storage_fault
+                .as_deref()
+                .is_some_and(|f| f.contains("full")),
+            "{health:?}"
+        );
+        store.storage_recovered();
+        assert!(store.health().storage_fault.is_none());
     }
 
     #[test]
