@@ -247,11 +247,26 @@ const METADATA_V6: [std::net::Ipv6Addr; 1] = [std::net::Ipv6Addr::new(
 
 const LOCAL_REFUSED_ZH: &str =
     "来源地址指向本机或链路本地地址，默认不允许采集（如确需采集，请在配置中设置 allow_local_sources = true）";
+/// The refusal of a URL that reaches this machine or a link-local neighbour.
+fn refused_local(target: &str) -> FetchError {
+    FetchError::Refused {
+        target: target.to_owned(),
+        why: "a loopback or link-local address (allow_local_sources is off)".into(),
+        zh: LOCAL_REFUSED_ZH,
+    }
+}
+
 const OUTSIDE_DIR_ZH: &str = "来源文件不在允许的采集目录（source_files_dir）之内";
 
 /// Resolves host names with the system resolver and drops loopback and link-local
 /// addresses, so a name that points (or is re-pointed) at them is never connected to.
 struct GuardedResolver;
+
+/// The resolver's refusal: a name with only loopback or link-local addresses. Found
+/// again in the connect error's causes, so staff see [`FetchError::Refused`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0} resolves only to loopback or link-local addresses (allow_local_sources is off)")]
+struct OnlyLocal(String);
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
@@ -261,14 +276,23 @@ impl reqwest::dns::Resolve for GuardedResolver {
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let kept: Vec<_> = found.into_iter().filter(|a| !is_local(a.ip())).collect();
             if kept.is_empty() {
-                return Err(format!(
-                    "{host} resolves only to loopback or link-local addresses (allow_local_sources is off)"
-                )
-                .into());
+                return Err(OnlyLocal(host).into());
             }
             Ok(Box::new(kept.into_iter()) as reqwest::dns::Addrs)
         })
     }
+}
+
+/// Whether `err` (a connect failure) is the guarded resolver's refusal.
+fn refused_by_resolver(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(c) = cause {
+        if c.is::<OnlyLocal>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// A reusable HTTP client plus file reading, within a [`Reach`].
@@ -310,28 +334,11 @@ impl Fetcher {
         Ok(Fetcher { client, reach })
     }
 
-    /// Refuses a URL outside the reach before anything is sent.
-    async fn check_url(&self, url: &reqwest::Url) -> Result<(), FetchError> {
-        if self.reach.local_network {
-            return Ok(());
-        }
-        let refused = || FetchError::Refused {
-            target: url.to_string(),
-            why: "a loopback or link-local address (allow_local_sources is off)".into(),
-            zh: LOCAL_REFUSED_ZH,
-        };
-        if literal_is_local(url) {
-            return Err(refused());
-        }
-        // A name that resolves only to such addresses: said clearly here (the resolver
-        // refuses it again when connecting).
-        if let Some(url::Host::Domain(host)) = url.host() {
-            if let Ok(found) = tokio::net::lookup_host((host, 0)).await {
-                let found: Vec<_> = found.collect();
-                if !found.is_empty() && found.iter().all(|a| is_local(a.ip())) {
-                    return Err(refused());
-                }
-            }
+    /// Refuses a URL whose host is a local address literal before anything is sent (names
+    /// are refused by the guarded resolver as they are looked up).
+    fn check_url(&self, url: &reqwest::Url) -> Result<(), FetchError> {
+        if !self.reach.local_network && literal_is_local(url) {
+            return Err(refused_local(url.as_str()));
         }
         Ok(())
     }
@@ -341,7 +348,7 @@ impl Fetcher {
         let read = async {
             match req.location {
                 Location::Http(url) => {
-                    self.check_url(url).await?;
+                    self.check_url(url)?;
                     self.http(url, &req).await
                 }
                 Location::File(path) => {
@@ -396,6 +403,8 @@ impl Fetcher {
                     url: name.clone(),
                     source,
                 }
+            } else if refused_by_resolver(&source) {
+                refused_local(&name)
             } else {
                 FetchError::Connect {
                     url: name.clone(),
