@@ -136,6 +136,39 @@ struct Counters {
     fault: Mutex<Option<Fault>>,
 }
 
+impl Counters {
+    /// Keeps `e` as the storage fault if it is one.
+    fn note_fault(&self, e: &StoreError) {
+        if let StoreError::Sqlite(e) = e {
+            if is_storage_fault(e) {
+                if let Ok(mut fault) = self.fault.lock() {
+                    *fault = Some(Fault {
+                        error: e.to_string(),
+                        at: chrono::Utc::now(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Queues `job`, counted in `queued` while it waits; a full queue refuses it at once.
+fn try_queue<J>(
+    queue: &mpsc::SyncSender<J>,
+    queued: &AtomicUsize,
+    job: J,
+) -> Result<(), StoreError> {
+    // Counted before it is sent: a thread may start it (and count it down) at once.
+    queued.fetch_add(1, Ordering::Relaxed);
+    queue.try_send(job).map_err(|e| {
+        let waiting = queued.fetch_sub(1, Ordering::Relaxed) - 1;
+        match e {
+            mpsc::TrySendError::Full(_) => StoreError::Busy { waiting },
+            mpsc::TrySendError::Disconnected(_) => StoreError::Closed,
+        }
+    })
+}
+
 #[derive(Debug, Clone)]
 struct Fault {
     error: String,
@@ -286,16 +319,7 @@ impl Store {
     /// Keeps `e` as the storage fault if it is one (disk full, I/O): for errors a job
     /// returned inside its own result type, where the store's thread could not see them.
     pub fn note_fault(&self, e: &StoreError) {
-        if let StoreError::Sqlite(e) = e {
-            if is_storage_fault(e) {
-                if let Ok(mut fault) = self.counters.fault.lock() {
-                    *fault = Some(Fault {
-                        error: e.to_string(),
-                        at: chrono::Utc::now(),
-                    });
-                }
-            }
-        }
+        self.counters.note_fault(e);
     }
 
     /// Clears the storage fault: a write of the kind that met it (an ingest pass) has
@@ -345,7 +369,7 @@ impl Store {
     {
         let (reply, answer) = oneshot::channel();
         let job = self.owner_job(f, reply);
-        let sent = self.enqueue(job);
+        let sent = try_queue(&self.jobs, &self.counters.queued, job);
         async move {
             sent?;
             answer.await.map_err(|_| StoreError::Closed)?
@@ -374,18 +398,7 @@ impl Store {
                         let _ = reply.send(result);
                     })
                 });
-                let counters = &self.counters;
-                counters.read_queued.fetch_add(1, Ordering::Relaxed);
-                Route::Reader(match reads.try_send(job) {
-                    Ok(()) => Ok(answer),
-                    Err(e) => {
-                        let waiting = counters.read_queued.fetch_sub(1, Ordering::Relaxed) - 1;
-                        Err(match e {
-                            mpsc::TrySendError::Full(_) => StoreError::Busy { waiting },
-                            mpsc::TrySendError::Disconnected(_) => StoreError::Closed,
-                        })
-                    }
-                })
+                Route::Reader(try_queue(reads, &self.counters.read_queued, job).map(|()| answer))
             }
         };
         async move {
@@ -408,14 +421,7 @@ impl Store {
             let before = conn.total_changes();
             let result = guarded(&counters, "store", || f(conn));
             match &result {
-                Err(StoreError::Sqlite(e)) if is_storage_fault(e) => {
-                    if let Ok(mut fault) = counters.fault.lock() {
-                        *fault = Some(Fault {
-                            error: e.to_string(),
-                            at: chrono::Utc::now(),
-                        });
-                    }
-                }
+                Err(e) => counters.note_fault(e),
                 Ok(_) if conn.total_changes() != before => {
                     if let Ok(mut fault) = counters.fault.lock() {
                         if fault
@@ -434,21 +440,6 @@ impl Store {
                 let _ = reply.send(result);
             })
         })
-    }
-
-    fn enqueue(&self, job: Job) -> Result<(), StoreError> {
-        // Counted before it is sent: the owner may start it (and count it down) at once.
-        self.counters.queued.fetch_add(1, Ordering::Relaxed);
-        match self.jobs.try_send(job) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let waiting = self.counters.queued.fetch_sub(1, Ordering::Relaxed) - 1;
-                match e {
-                    mpsc::TrySendError::Full(_) => Err(StoreError::Busy { waiting }),
-                    mpsc::TrySendError::Disconnected(_) => Err(StoreError::Closed),
-                }
-            }
-        }
     }
 
     /// Like [`Store::call`], for synchronous callers outside the async runtime: a full
