@@ -212,8 +212,6 @@ pub struct StoreHealth {
     pub storage_fault: Option<String>,
     /// When it happened (RFC 3339, UTC).
     pub storage_fault_at: Option<String>,
-    /// Seconds since it happened.
-    pub storage_fault_age_secs: Option<i64>,
 }
 
 /// How often the owner thread, when idle, looks for commits by other processes (e.g.
@@ -341,9 +339,6 @@ impl Store {
             last_panic: self.counters.last_panic.lock().ok().and_then(|p| p.clone()),
             storage_fault: fault.as_ref().map(|f| f.error.clone()),
             storage_fault_at: fault.as_ref().map(|f| stamp(f.at)),
-            storage_fault_age_secs: fault
-                .as_ref()
-                .map(|f| (chrono::Utc::now() - f.at).num_seconds()),
         }
     }
 

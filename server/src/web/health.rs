@@ -184,27 +184,16 @@ async fn store_part(state: &AppState) -> (Status, Value) {
         ),
         Ok(_) => (Status::Ok, None),
     };
-    let integrity = match integrity {
+    // The store's own health, with the verdict and the integrity check beside it.
+    let mut part = serde_json::to_value(&health).unwrap_or_else(|_| json!({}));
+    part["status"] = json!(status);
+    part["message"] = json!(message);
+    part["integrity"] = match integrity {
         Ok(p) if p.is_empty() => json!("ok"),
         Ok(p) => json!(p),
         Err(e) => json!(e.to_string()),
     };
-    (
-        status,
-        json!({
-            "status": status,
-            "message": message,
-            "integrity": integrity,
-            "queued_writes": health.queued_writes,
-            "queued_reads": health.queued_reads,
-            "queue_limit": health.queue_limit,
-            "panicked_jobs": health.panicked_jobs,
-            "last_panic": health.last_panic,
-            "storage_fault": health.storage_fault,
-            "storage_fault_at": health.storage_fault_at,
-            "storage_fault_age_secs": health.storage_fault_age_secs,
-        }),
-    )
+    (status, part)
 }
 
 /// Bytes free to an unprivileged writer on the file system holding `dir`.
