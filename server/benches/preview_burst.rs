@@ -18,20 +18,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use headend::store::Store;
-use headend::web::{app, AppState};
+mod common;
 
 const BURST: usize = 16;
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap()
-}
 
 /// One POST over a fresh connection: (status, response head, time to the whole answer).
 fn post(addr: SocketAddr, path: &str, token: &str, body: &str) -> (u16, String, Duration) {
@@ -68,14 +57,9 @@ fn notice(title: &str, body: &str) -> String {
 
 fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("headend.db")).unwrap();
-    let county = headend::demo::embedded().unwrap();
-    let today = chrono::Utc::now()
-        .with_timezone(&headend::content::county_offset())
-        .date_naive();
+    let store = common::demo_store(dir.path());
     let token = store
         .call_blocking(move |c| {
-            headend::demo::load(c, &county, today).unwrap();
             use headend::accounts::{self, Grant, NewUser, Role};
             let now = chrono::Utc::now();
             let grants = [Grant {
@@ -93,16 +77,7 @@ fn main() {
             Ok(accounts::create_token(c, id, "bench", now).unwrap().1)
         })
         .unwrap();
-    let rt = headend::serve::runtime().unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    rt.spawn(headend::serve::serve_http(
-        listener,
-        app(AppState::new(store)),
-        std::future::pending(),
-    ));
+    let (_rt, addr) = common::serve(store);
 
     // The largest screen the API takes: just under its character limit.
     let paragraph = "各乡镇人民政府、街道办事处，县级有关单位：入冬以来，我县降水偏少，林区可燃物积累较多，森林火险等级持续偏高。\n\n";
@@ -144,14 +119,14 @@ fn main() {
         small_alone.as_secs_f64() * 1e3
     );
 
-    let rss_before = rss_kib();
+    let rss_before = common::rss_kib();
     let peak = Arc::new(AtomicU64::new(rss_before));
     let sampling = Arc::new(AtomicBool::new(true));
     let sampler = {
         let (peak, sampling) = (Arc::clone(&peak), Arc::clone(&sampling));
         std::thread::spawn(move || {
             while sampling.load(Ordering::Relaxed) {
-                peak.fetch_max(rss_kib(), Ordering::Relaxed);
+                peak.fetch_max(common::rss_kib(), Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(20));
             }
         })
@@ -180,7 +155,7 @@ fn main() {
     let burst = burst_started.elapsed();
     sampling.store(false, Ordering::Relaxed);
     sampler.join().unwrap();
-    let rss_after = rss_kib();
+    let rss_after = common::rss_kib();
     let ok = answers.iter().filter(|a| a.0 == 200).count();
     let mut times: Vec<f64> = answers.iter().map(|a| a.2.as_secs_f64() * 1e3).collect();
     times.sort_by(f64::total_cmp);

@@ -14,25 +14,13 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use headend::store::Store;
-use headend::web::{app, AppState};
+mod common;
 
 const REGION: &str = "339901101201";
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap()
-}
 
 /// One wrk run: (requests/s, p99 latency in ms, errors, non-2xx/3xx responses).
 fn wrk(url: &str, seconds: u64, header: Option<&str>) -> (f64, f64, u64, u64) {
@@ -123,30 +111,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("headend.db");
-    let store = Store::open(&db).unwrap();
-    let county = headend::demo::embedded().unwrap();
-    let today = chrono::Utc::now()
-        .with_timezone(&headend::content::county_offset())
-        .date_naive();
-    store
-        .call_blocking(move |c| Ok(headend::demo::load(c, &county, today)))
-        .unwrap()
-        .unwrap();
-    // The runtime `headend serve` runs on (one worker a core).
-    let rt = headend::serve::runtime().unwrap();
-    let state = AppState::new(store);
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    let router = app(state);
-    // The server `headend serve` runs (timeouts, connection cap, peer addresses).
-    rt.spawn(headend::serve::serve_http(
-        listener,
-        router,
-        std::future::pending(),
-    ));
+    let (_rt, addr) = common::serve(common::demo_store(dir.path()));
     // The manifest (builds the graph), then one image: a home page, as a box's first fetch.
     let manifest_url = format!("http://{addr}/stb/v1/manifest?profile=sd&region={REGION}");
     let out = Command::new("curl")
@@ -197,7 +162,7 @@ fn main() {
         .stdout;
     assert_eq!(check, png, "nginx serves the same bytes");
 
-    let rss0 = rss_kib();
+    let rss0 = common::rss_kib();
     // RSS every second while the image run goes on (from its fifth second: once the
     // 1,000 connections and their buffers exist).
     let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -210,7 +175,7 @@ fn main() {
                 std::thread::sleep(Duration::from_secs(1));
                 t += 1;
                 if t >= 5 {
-                    samples.push(rss_kib());
+                    samples.push(common::rss_kib());
                 }
             }
             samples
@@ -220,14 +185,14 @@ fn main() {
         wrk(&format!("http://{addr}/stb/v1/img/{image}"), seconds, None);
     sampling.store(false, std::sync::atomic::Ordering::Relaxed);
     let samples = sampler.join().unwrap();
-    let rss1 = rss_kib();
+    let rss1 = common::rss_kib();
     let (ng_rps, ng_p99, ng_err, ng_bad) = wrk(&ng_url, seconds, None);
     let (m_rps, m_p99, m_err, m_bad) = wrk(
         &manifest_url,
         seconds,
         Some(&format!("If-None-Match: {etag}")),
     );
-    let rss2 = rss_kib();
+    let rss2 = common::rss_kib();
     let _ = nginx.kill();
     let _ = nginx.wait();
     println!("image ours: {ours_rps:.0} req/s, p99 {ours_p99:.1} ms, socket errors {ours_err}, bad {ours_bad}");
