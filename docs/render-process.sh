@@ -29,8 +29,23 @@ html, body {{ margin: 0; width: 1920px; height: 1080px; overflow: hidden; backgr
 h1 {{ margin: 0; padding: 60px 192px 30px; background: #22364c; color: #ebe0b0; font-size: 86px; font-weight: 700; text-align: center; }}
 .meta {{ padding: 20px 192px; color: #c8cfd6; font-size: 58px; text-align: center; border-bottom: 2px solid #6a849e; }}
 p {{ margin: 0 192px; font-size: 72px; line-height: 1.5; text-indent: 2em; text-align: justify; }}
-</style><h1>{html.escape(n["title"])}</h1><div class="meta">{html.escape(n["publisher"])}　{n["date"]}</div>{paras}</html>""")
+</style><title>fonts-pending</title><script>
+Promise.all([document.fonts.load("400 72px Pinned", "政"), document.fonts.load("700 86px Pinned", "政")])
+  .then(f => {{ document.title = f.every(x => x.length > 0) ? "fonts-loaded" : "fonts-missing"; }},
+        () => {{ document.title = "fonts-error"; }});
+</script><h1>{html.escape(n["title"])}</h1><div class="meta">{html.escape(n["publisher"])}　{n["date"]}</div>{paras}</html>""")
 PY
+
+# The peer must draw with the pinned faces, not a fallback: the page records in its title
+# whether both faces loaded; the run stops unless they did.
+chromium_flags="--headless --no-sandbox --disable-gpu --hide-scrollbars --allow-file-access-from-files"
+title=$(chromium $chromium_flags --user-data-dir="$(mktemp -d -p "$dir")" --virtual-time-budget=10000 \
+  --dump-dom "file://$dir/page.html" 2>/dev/null | grep -o '<title>[a-z-]*</title>' || true)
+[ "$title" = "<title>fonts-loaded</title>" ] || {
+  echo "Chromium did not load the pinned faces (${title:-no title}): its run would measure a fallback font" >&2
+  exit 1
+}
+echo "chromium: both pinned faces loaded"
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 run() { # name, command...
@@ -44,8 +59,7 @@ run() { # name, command...
     "cpu $(awk '{print $6}' "$dir/$name" | median) s, peak RSS $(awk '{print $8}' "$dir/$name" | median) KiB"
 }
 run headend "$bin" render --profile hd1080 --input "$page" --out "$dir/ours.png"
-run chromium sh -c "chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
-  --allow-file-access-from-files --user-data-dir=\$(mktemp -d -p '$dir') \
+run chromium sh -c "chromium $chromium_flags --user-data-dir=\$(mktemp -d -p '$dir') \
   --window-size=1920,1080 --screenshot='$dir/chromium.png' 'file://$dir/page.html'"
 [ -s "$dir/ours.png" ] && [ -s "$dir/chromium.png" ] || { echo "a run wrote no PNG" >&2; exit 1; }
 if [ -n "${KEEP:-}" ]; then cp "$dir/ours.png" "$dir/chromium.png" "$KEEP"/; fi
