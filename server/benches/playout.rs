@@ -26,11 +26,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use headend::playout::spec::UdpOutput;
 use headend::playout::{
-    self, ChannelPlan, FixedProgram, Item, LaneOptions, LaneStats, OutputKind, OutputSpec, Playout,
-    Program,
+    self, ChannelPlan, FixedProgram, Item, LaneOptions, LaneStats, OutputSpec, Playout, Program,
 };
-use headend::render::screens::NoticeScreen;
+use headend::render::screen::NoticeScreen;
 use headend::render::{OnAir, Profile, Renderer, Screen, ScreenContext};
 
 const TITLE: &str = "示范县政务频道";
@@ -66,9 +66,11 @@ fn sink() -> (UdpSocket, SocketAddr) {
 }
 
 fn udp_plan(profile: Profile, addr: SocketAddr, name: &str) -> playout::OutputPlan {
-    let mut spec = OutputSpec::new(OutputKind::Udp);
-    spec.profile = Some(profile);
-    spec.address = Some(addr);
+    let spec = OutputSpec::Udp(UdpOutput {
+        profile: Some(profile),
+        address: Some(addr),
+        ..UdpOutput::default()
+    });
     spec.plan(name, TITLE, std::path::Path::new("/tmp"))
         .unwrap()
 }
@@ -162,7 +164,7 @@ fn ours(profile: Profile, n: usize, secs: u64) -> f64 {
     let per = used / wall / n as f64 * 100.0;
     println!(
         "steady ours {} x{n}: {:.3} % of one core per channel ({used:.2} CPU-s in {wall:.1} s), late GOPs {late}, encodes while measured {encodes} (program: {pages} page(s))",
-        profile.name(),
+        profile.as_str(),
         per
     );
     per
@@ -308,7 +310,7 @@ fn ffmpeg(profile: Profile, secs: u64) -> f64 {
     let (per, cmd) = ffmpeg_procs(&args, 1, secs);
     println!(
         "steady ffmpeg {}: {per:.2} % of one core\n  command: {cmd}",
-        profile.name()
+        profile.as_str()
     );
     per
 }
@@ -361,7 +363,7 @@ fn ffmpeg_copy(profile: Profile, procs: usize, secs: u64) -> f64 {
     let (per, cmd) = ffmpeg_procs(&args, procs, secs);
     println!(
         "steady ffmpeg copy {} x{procs}: {per:.3} % of one core per process\n  command: {cmd}",
-        profile.name()
+        profile.as_str()
     );
     per
 }
@@ -373,7 +375,7 @@ fn steady() {
         let f = ffmpeg(profile, 20);
         let c10 = ffmpeg_copy(profile, 10, 20);
         let c1 = ffmpeg_copy(profile, 1, 20);
-        let name = profile.name();
+        let name = profile.as_str();
         println!(
             "steady ratio {name}: ffmpeg re-encoding / ours = {:.0}x (ten channels), {:.0}x (one)",
             f / o.max(1e-6),
@@ -557,11 +559,10 @@ fn publish() {
     let (_s, addr) = sink();
     let spec = playout::ChannelSpec::new(
         "county",
-        vec![{
-            let mut o = OutputSpec::new(OutputKind::Udp);
-            o.address = Some(addr);
-            o
-        }],
+        vec![OutputSpec::Udp(UdpOutput {
+            address: Some(addr),
+            ..UdpOutput::default()
+        })],
     );
     let plans =
         headend::schedule::plan_channels(&store, &[spec], false, std::path::Path::new("/tmp"))

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use headend::render::raster::GlyphCache;
-use headend::render::screens::NoticeScreen;
+use headend::render::screen::NoticeScreen;
 use headend::render::{Profile, Renderer, Screen};
 
 const BODY_A: &str = "各乡镇人民政府、街道办事处，县级有关单位：\n\n入冬以来，我县降水偏少，林区可燃物积累较多，森林火险等级持续偏高。为切实做好今冬明春森林防火工作，保护人民群众生命财产安全，现将有关事项通知如下。\n\n一、严格管控野外用火。森林防火期内，禁止在林区及林缘烧荒、烧田埂、焚烧秸秆和垃圾，禁止上坟烧纸、燃放烟花爆竹。确需生产用火的，须经乡镇人民政府批准，并落实防范措施。\n\n二、落实网格巡护责任。各村要组织护林员每日巡山，重点时段加密巡查，发现火情立即报告，做到早发现、早处置。\n\n三、加强宣传教育。利用广播、村务公开栏和政务频道，向群众宣传防火知识和报警电话，提高群众防火意识。\n\n四、强化应急值守。各乡镇、各有关单位要严格执行领导带班和二十四小时值班制度，确保通信畅通，扑火队伍和物资装备随时待命，一旦发生火情，做到快速响应、科学扑救，坚决防止小火酿成大灾。";

@@ -15,6 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::digest::{random_bytes, random_hex, sha256_hex};
+use crate::names::vocabulary;
 use crate::store::{stamp, StoreError};
 
 /// Consecutive wrong passwords that lock an account.
@@ -26,49 +27,17 @@ pub const SESSION_LIFETIME: Duration = Duration::hours(12);
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
-/// A staff role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// 信息员: drafts notices and keeps the catalogue of a department.
-    Editor,
-    /// 审核员: reviews what editors submit (for a department, or the county).
-    Reviewer,
-    /// 播出员: channels, schedules, urgent overrides.
-    Operator,
-    /// 管理员: users, departments, regions, ingest sources.
-    Admin,
-}
-
-impl Role {
-    /// Every role.
-    pub const ALL: [Role; 4] = [Role::Editor, Role::Reviewer, Role::Operator, Role::Admin];
-
-    /// Its name in the store, the API and the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Editor => "editor",
-            Role::Reviewer => "reviewer",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// Its name for staff.
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Editor => "信息员",
-            Role::Reviewer => "审核员",
-            Role::Operator => "播出员",
-            Role::Admin => "管理员",
-        }
-    }
-
-    /// The role named `name` (`editor`, … or the Chinese label).
-    pub fn parse(name: &str) -> Option<Role> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == name || r.label() == name)
+vocabulary! {
+    /// A staff role. Its Chinese label is read as its name too (`--role 审核员`).
+    pub Role as "role" {
+        /// 信息员: drafts notices and keeps the catalogue of a department.
+        Editor = "editor" | "信息员" / "信息员",
+        /// 审核员: reviews what editors submit (for a department, or the county).
+        Reviewer = "reviewer" | "审核员" / "审核员",
+        /// 播出员: channels, schedules, urgent overrides.
+        Operator = "operator" | "播出员" / "播出员",
+        /// 管理员: users, departments, regions, ingest sources.
+        Admin = "admin" | "管理员" / "管理员",
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use headend::config::Config;
 use headend::store::{Store, DATABASE_FILE};
@@ -87,9 +87,9 @@ enum Command {
         /// Region code (a village, a town or the county).
         #[arg(long)]
         region: String,
-        /// Picture profile: sd, sd_wide, hd720 or hd1080.
-        #[arg(long, default_value = "sd")]
-        profile: String,
+        /// Picture profile.
+        #[arg(long, value_enum, default_value = "sd")]
+        profile: headend::render::Profile,
         /// Directory to write `manifest.json` and `img/<hash>.png` into.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -120,7 +120,7 @@ enum Command {
 struct RenderArgs {
     /// Output profile.
     #[arg(long, value_enum)]
-    profile: Profile,
+    profile: headend::render::Profile,
     /// Content JSON file.
     #[arg(long, value_name = "FILE.json")]
     input: Option<PathBuf>,
@@ -162,27 +162,6 @@ struct ImportArgs {
     /// `import-` and a hash of SOURCE, so re-importing the same SOURCE updates in place].
     #[arg(long)]
     name: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Profile {
-    Sd,
-    /// SD 16:9 anamorphic.
-    #[value(name = "sd_wide", alias = "sd-wide")]
-    SdWide,
-    Hd720,
-    Hd1080,
-}
-
-impl From<Profile> for headend::render::Profile {
-    fn from(p: Profile) -> Self {
-        match p {
-            Profile::Sd => headend::render::Profile::Sd,
-            Profile::SdWide => headend::render::Profile::SdWide,
-            Profile::Hd720 => headend::render::Profile::Hd720,
-            Profile::Hd1080 => headend::render::Profile::Hd1080,
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -273,7 +252,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             region,
             profile,
             out,
-        } => bundle(&config, &region, &profile, &out),
+        } => bundle(&config, &region, profile, &out),
         Command::Epg {
             channel,
             days,
@@ -399,14 +378,14 @@ fn import_spec(
     store: &Store,
     args: &ImportArgs,
 ) -> anyhow::Result<headend::ingest::SourceSpec> {
-    use headend::ingest::{source, Location, SourceKind, SourceName, SourceSpec};
+    use headend::ingest::{source, sources, Location, SourceKind, SourceName, SourceSpec};
     let known = match SourceName::new(&args.source) {
         Ok(name) => match config.sources.iter().find(|s| s.name == name) {
             Some(s) => Some(s.clone()),
             None => {
                 let n = name.to_string();
                 store
-                    .call_blocking(move |conn| source::get(conn, &n))?
+                    .call_blocking(move |conn| sources::get(conn, &n))?
                     .map(|r| r.spec)
             }
         },
@@ -551,7 +530,7 @@ fn stream(
     let output = spec
         .outputs
         .iter()
-        .find(|o| o.kind != OutputKind::Hls)
+        .find(|o| o.kind() != OutputKind::Hls)
         .cloned()
         .unwrap_or_else(|| OutputSpec::new(OutputKind::Udp));
     let plan = output
@@ -597,12 +576,9 @@ fn stream(
 fn bundle(
     config: &Config,
     region: &str,
-    profile: &str,
+    profile: headend::render::Profile,
     out: &std::path::Path,
 ) -> anyhow::Result<ExitCode> {
-    let profile = headend::render::Profile::parse(profile).ok_or_else(|| {
-        anyhow::anyhow!("unknown profile {profile:?} (expected sd, sd_wide, hd720 or hd1080)")
-    })?;
     let store = open_existing_store(config)?;
     let now = chrono::Utc::now().with_timezone(&headend::content::county_offset());
     let report = headend::stb::bundle::write(&store, region, profile, now, out)
@@ -737,7 +713,7 @@ fn render(config: &Config, args: RenderArgs) -> anyhow::Result<ExitCode> {
         (None, None) => anyhow::bail!("give --input FILE.json or --notice ID"),
     };
     let mut renderer = Renderer::new()?;
-    let (png, layout) = renderer.render_png(&screen, args.profile.into(), args.page)?;
+    let (png, layout) = renderer.render_png(&screen, args.profile, args.page)?;
     std::fs::write(&args.out, png)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     if let Some(path) = &args.layout {

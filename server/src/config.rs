@@ -25,14 +25,39 @@ pub enum ConfigError {
         /// Why.
         source: std::io::Error,
     },
-    /// The file is not valid TOML for this schema (the message names the key and line).
-    #[error("config file {path} is invalid: {message}")]
+    /// The file is not valid for this schema (the message names the key).
+    #[error("config file {path} is invalid")]
     Parse {
         /// The file.
         path: PathBuf,
-        /// The parser's message, naming the key and position.
-        message: String,
+        /// What is wrong.
+        source: Invalid,
     },
+}
+
+/// What is wrong with a configuration's text; each message names the key (on one line:
+/// the parser's and the channel's are told here, not as causes of their own).
+#[derive(Debug, thiserror::Error)]
+pub enum Invalid {
+    /// Not TOML, or not this schema (an unknown key, a wrong type); the parser's message
+    /// names the key and position.
+    #[error("{}", .0.to_string().trim().replace('\n', " "))]
+    Toml(toml::de::Error),
+    /// `admin_token` too short to be a secret.
+    #[error("admin_token must be at least {MIN_ADMIN_TOKEN_LEN} characters")]
+    ShortAdminToken,
+    /// Two `[[sources]]` with one name.
+    #[error("[[sources]] name {0:?} is used twice")]
+    SourceTwice(String),
+    /// `gop_cache_mb` out of range.
+    #[error("gop_cache_mb must be 1–4096")]
+    GopCacheSize,
+    /// A `[[channels]]` entry that does not validate.
+    #[error("[[channels]] {0}")]
+    Channel(crate::playout::spec::SpecError),
+    /// Two `[[channels]]` with one name.
+    #[error("[[channels]] name {0:?} is used twice")]
+    ChannelTwice(String),
 }
 
 /// The file's shape. Every field is optional; see [`Config`] for defaults.
@@ -136,41 +161,35 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        Config::parse(&text).map_err(|message| ConfigError::Parse {
+        Config::parse(&text).map_err(|source| ConfigError::Parse {
             path: path.to_owned(),
-            message,
+            source,
         })
     }
 
-    /// Parses TOML text over the defaults; the error is the parser's message.
-    pub fn parse(text: &str) -> Result<Config, String> {
-        let file: ConfigFile =
-            toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
+    /// Parses TOML text over the defaults.
+    pub fn parse(text: &str) -> Result<Config, Invalid> {
+        let file: ConfigFile = toml::from_str(text).map_err(Invalid::Toml)?;
         let defaults = Config::default();
         if let Some(token) = &file.admin_token {
             if token.trim().chars().count() < MIN_ADMIN_TOKEN_LEN {
-                return Err(format!(
-                    "admin_token must be at least {MIN_ADMIN_TOKEN_LEN} characters"
-                ));
+                return Err(Invalid::ShortAdminToken);
             }
         }
         let sources = file.sources.unwrap_or_default();
         for (i, s) in sources.iter().enumerate() {
             if sources[..i].iter().any(|o| o.name == s.name) {
-                return Err(format!(
-                    "[[sources]] name {:?} is used twice",
-                    s.name.as_str()
-                ));
+                return Err(Invalid::SourceTwice(s.name.as_str().to_owned()));
             }
         }
         if file.gop_cache_mb.is_some_and(|m| !(1..=4096).contains(&m)) {
-            return Err("gop_cache_mb must be 1–4096".into());
+            return Err(Invalid::GopCacheSize);
         }
         let channels = file.channels.unwrap_or_default();
         for (i, c) in channels.iter().enumerate() {
-            c.validate().map_err(|e| format!("[[channels]] {e}"))?;
+            c.validate().map_err(Invalid::Channel)?;
             if channels[..i].iter().any(|o| o.name == c.name) {
-                return Err(format!("[[channels]] name {:?} is used twice", c.name));
+                return Err(Invalid::ChannelTwice(c.name.clone()));
             }
         }
         Ok(Config {
@@ -230,15 +249,19 @@ mod tests {
 
         let err =
             Config::parse("[[sources]]\nname = \"Bad Name\"\nurl = \"x\"\nkind = \"notices\"\n")
-                .unwrap_err();
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("Bad Name"), "{err}");
         let err = Config::parse(
             "[[sources]]\nname = \"a\"\nurl = \"x\"\nkind = \"notices\"\nintervall = 5\n",
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("intervall"), "{err}");
         let twice = "[[sources]]\nname = \"a\"\nurl = \"x\"\nkind = \"cases\"\n";
-        let err = Config::parse(&format!("{twice}{twice}")).unwrap_err();
+        let err = Config::parse(&format!("{twice}{twice}"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("used twice"), "{err}");
         assert!(Config::parse("admin_token = \"short\"").is_err());
     }
@@ -259,14 +282,16 @@ mod tests {
         let err = Config::parse(
             "[[channels]]\nname = \"county\"\n[[channels.outputs]]\nkind = \"udp\"\naddress = \"10.1.2.3:5000\"\n",
         )
-        .unwrap_err();
+        .unwrap_err().to_string();
         assert!(err.contains("allow_non_loopback"), "{err}");
         let err = Config::parse(
             "[[channels]]\nname = \"county\"\n[[channels.outputs]]\nkind = \"hls\"\nmuxrate = 3000000\n",
         )
-        .unwrap_err();
+        .unwrap_err().to_string();
         assert!(err.contains("muxrate"), "{err}");
-        let err = Config::parse("[[channels]]\nname = \"county\"\ndwel = 3\n").unwrap_err();
+        let err = Config::parse("[[channels]]\nname = \"county\"\ndwel = 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("dwel"), "{err}");
     }
 
@@ -279,7 +304,7 @@ mod tests {
         assert_eq!(county.name, "county");
         assert_eq!(county.outputs.len(), 2);
         for o in &county.outputs {
-            if let Some(a) = o.address {
+            if let Some(a) = o.udp_address() {
                 assert!(a.ip().is_loopback(), "{a}");
             }
         }
@@ -287,7 +312,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named() {
-        let err = Config::parse("lissten = \"127.0.0.1:1\"").unwrap_err();
+        let err = Config::parse("lissten = \"127.0.0.1:1\"")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("lissten"), "{err}");
     }
 }

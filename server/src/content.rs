@@ -1,10 +1,13 @@
 //! The county's content vocabulary: the closed sets of values the store and every other
 //! module share (catalogue kinds, notice workflow states, case states …), and county time.
 //!
-//! Each enum is stored in SQLite as its snake_case name (`as_str`), which the migrations'
-//! CHECK constraints also list, and carries the Chinese label viewers and staff see.
+//! Each enum is a [`vocabulary!`](crate::names::vocabulary): stored in SQLite as its
+//! snake_case name (`as_str`), which the migrations' CHECK constraints also list, and
+//! carrying the Chinese label viewers and staff see.
 
 use chrono::{FixedOffset, NaiveDate, Offset, Utc};
+
+use crate::names::vocabulary;
 
 /// The county's offset from UTC. Every county we serve keeps China Standard Time.
 pub const COUNTY_UTC_OFFSET_SECS: i32 = 8 * 3600;
@@ -20,47 +23,9 @@ pub fn county_today() -> NaiveDate {
     Utc::now().with_timezone(&county_offset()).date_naive()
 }
 
-/// Declares a string-valued enum with its stored name and Chinese label.
-macro_rules! vocabulary {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $stored:literal / $label:literal,)+ }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-
-            /// The name stored in the database and used in JSON.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $stored,)+ }
-            }
-
-            /// What viewers and staff see.
-            pub fn label(self) -> &'static str {
-                match self { $($name::$variant => $label,)+ }
-            }
-
-            /// Parses a stored name.
-            pub fn parse(s: &str) -> Option<$name> {
-                match s { $($stored => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
 vocabulary! {
     /// Level of a region in the county tree.
-    RegionLevel {
+    pub RegionLevel as "region level" {
         /// 县.
         County = "county" / "县",
         /// 乡镇/街道.
@@ -72,7 +37,7 @@ vocabulary! {
 
 vocabulary! {
     /// The three kinds of entry in the government information disclosure catalogue.
-    CatalogueKind {
+    pub CatalogueKind as "catalogue kind" {
         /// 政府信息公开事项.
         Disclosure = "disclosure" / "政府信息公开事项",
         /// 行政职权事项.
@@ -84,7 +49,7 @@ vocabulary! {
 
 vocabulary! {
     /// How often a catalogue entry must be reviewed and brought up to date.
-    UpdateFrequency {
+    pub UpdateFrequency as "update frequency" {
         /// 每月.
         Monthly = "monthly" / "每月更新",
         /// 每季度.
@@ -100,7 +65,7 @@ vocabulary! {
 
 vocabulary! {
     /// Kind of notice.
-    NoticeKind {
+    pub NoticeKind as "notice kind" {
         /// 通知公告.
         Notice = "notice" / "通知公告",
         /// 公示 (with an objection period).
@@ -110,7 +75,7 @@ vocabulary! {
 
 vocabulary! {
     /// Priority of a notice on air.
-    Priority {
+    pub Priority as "priority" {
         /// 一般.
         Normal = "normal" / "一般",
         /// 重要.
@@ -122,7 +87,7 @@ vocabulary! {
 
 vocabulary! {
     /// Publishing workflow state of a notice (review before publishing).
-    NoticeStatus {
+    pub NoticeStatus as "notice status" {
         /// 草稿.
         Draft = "draft" / "草稿",
         /// 待审核.
@@ -142,7 +107,7 @@ vocabulary! {
 
 vocabulary! {
     /// Progress of a case (办件).
-    CaseStatus {
+    pub CaseStatus as "case status" {
         /// 已受理.
         Accepted = "accepted" / "已受理",
         /// 办理中.
@@ -170,7 +135,7 @@ impl CaseStatus {
 
 vocabulary! {
     /// Who applied for a case.
-    ApplicantKind {
+    pub ApplicantKind as "applicant kind" {
         /// 个人.
         Individual = "individual" / "个人",
         /// 法人和其他组织.

@@ -4,7 +4,7 @@
 //! Modules are domains, and dependencies point one way (from the edges inward):
 //!
 //! - [`store`] owns the SQLite file (one writer thread, a pool of readers);
-//!   [`content`] the shared vocabulary; [`digest`] hashes and secrets; [`errors`] how
+//!   [`content`] the shared vocabulary ([`names`] declares every string-valued enum); [`digest`] hashes and secrets; [`errors`] how
 //!   errors are logged;
 //!   [`mask`] masks personal data before it airs; [`demo`] the embedded demo county;
 //!   [`setup`] a new county from CSV files (`headend init`).
@@ -31,6 +31,7 @@ pub mod errors;
 pub mod fonts;
 pub mod ingest;
 pub mod mask;
+pub mod names;
 pub mod openness;
 pub mod pages;
 pub mod playout;

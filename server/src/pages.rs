@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::content::{CaseStatus, CatalogueKind, Priority};
 use crate::mask;
-use crate::render::screens::{
+use crate::render::screen::{
     month_day, CaseResultScreen, EntryScreen, FlowBox, FlowScreen, GuideScreen, HomeScreen,
     ListItem, ListScreen, NoticeScreen, PollScreen, PublicListScreen, Publicity, Tile,
 };

@@ -401,14 +401,174 @@ fn finish(
     Ok(report)
 }
 
-struct StoredNotice {
+/// What one pass works with: the store's lookups, the source, the time.
+struct Pass<'a> {
+    ctx: Context,
+    spec: &'a SourceSpec,
+    /// The source's name.
+    source: &'a str,
+    /// When, in UTC.
+    at: DateTime<Utc>,
+    /// When, as content timestamps are written.
+    now: String,
+}
+
+/// The stored row of an item's key.
+struct Stored<O> {
     id: i64,
     hash: Option<String>,
-    status: String,
     missing: bool,
-    fields: [String; 5],
-    valid_from: String,
-    published_at: Option<String>,
+    /// What an update's audit record compares with.
+    old: O,
+}
+
+/// An item resolved and checked, ready to write.
+struct Checked<R, O> {
+    /// What is written.
+    row: R,
+    /// The row of the same key, if one is stored.
+    stored: Option<Stored<O>>,
+}
+
+/// `Ok(Err(reason))`: the item is rejected.
+type Check<R, O> = Result<Result<Checked<R, O>, Reason>, rusqlite::Error>;
+
+/// What differs between the kinds of row a source feeds (notices, catalogue entries,
+/// cases). [`apply`] is the rest: one transaction, rejections, insert or update or
+/// leave alone, the audit log, flagging what the source no longer lists.
+trait Upsert: Sized {
+    /// An item as parsed.
+    type Item;
+    /// An item resolved against the store, as written.
+    type Row;
+    /// What is kept of a stored row for its update.
+    type Old;
+    /// The table written.
+    const TABLE: &'static str;
+    /// The audit log's object kind.
+    const OBJECT: &'static str;
+    /// Whether an unchanged item the source lists again has its `updated_at` touched.
+    const TOUCH_ON_REAPPEAR: bool;
+
+    /// Per-pass state read before the first item.
+    fn new(pass: &Pass<'_>) -> Result<Self, ApplyError>;
+    /// The item's key and title, as its rejection records them.
+    fn key(item: &Self::Item) -> (String, String);
+    /// The hash of what `row` writes (`source_hash`): equal to the stored one, nothing is
+    /// written.
+    fn hash(row: &Self::Row) -> &str;
+    /// Resolves and checks an item and finds its stored row.
+    fn check(
+        &self,
+        pass: &Pass<'_>,
+        tx: &Transaction<'_>,
+        item: Self::Item,
+    ) -> Check<Self::Row, Self::Old>;
+    /// Inserts a new row: its id and the audit detail.
+    fn insert(
+        &self,
+        pass: &Pass<'_>,
+        tx: &Transaction<'_>,
+        row: &Self::Row,
+    ) -> Result<(i64, serde_json::Value), rusqlite::Error>;
+    /// Updates stored row `id`: the audit detail.
+    fn update(
+        &self,
+        pass: &Pass<'_>,
+        tx: &Transaction<'_>,
+        id: i64,
+        row: &Self::Row,
+        old: Self::Old,
+    ) -> Result<serde_json::Value, rusqlite::Error>;
+    /// Writes what hangs off a row just inserted or updated.
+    fn written(
+        &self,
+        _tx: &Transaction<'_>,
+        _id: i64,
+        _row: &Self::Row,
+    ) -> Result<(), rusqlite::Error> {
+        Ok(())
+    }
+}
+
+/// Applies a parsed document of kind `K` in one transaction.
+fn apply<K: Upsert>(
+    conn: &mut Connection,
+    spec: &SourceSpec,
+    parsed: Parsed<K::Item>,
+    at: DateTime<Utc>,
+) -> Result<PassReport, ApplyError> {
+    let tx = conn.transaction()?;
+    let ctx = Context::load(&tx)?;
+    ctx.check_spec(spec)?;
+    let pass = Pass {
+        ctx,
+        spec,
+        source: spec.name.as_str(),
+        at,
+        now: stamp(at),
+    };
+    let kind = K::new(&pass)?;
+    let mut report = PassReport {
+        rejections: parsed.rejected,
+        ..PassReport::default()
+    };
+    for item in parsed.items {
+        let (key, title) = K::key(&item);
+        let checked = match kind.check(&pass, &tx, item)? {
+            Ok(checked) => checked,
+            Err(reason) => {
+                report.rejections.push(Rejection { key, title, reason });
+                continue;
+            }
+        };
+        let (row, hash) = (&checked.row, K::hash(&checked.row));
+        let id = match checked.stored {
+            None => {
+                let (id, detail) = kind.insert(&pass, &tx, row)?;
+                audit(&tx, spec, &pass.now, "ingest_add", K::OBJECT, id, detail)?;
+                report.added += 1;
+                id
+            }
+            Some(old) if old.hash.as_deref() == Some(hash) => {
+                unchanged_or_reappeared(
+                    &tx,
+                    spec,
+                    &pass.now,
+                    (K::TABLE, K::OBJECT, K::TOUCH_ON_REAPPEAR),
+                    old.id,
+                    old.missing,
+                    &key,
+                    &mut report,
+                )?;
+                continue;
+            }
+            Some(old) => {
+                let detail = kind.update(&pass, &tx, old.id, row, old.old)?;
+                audit(
+                    &tx,
+                    spec,
+                    &pass.now,
+                    "ingest_update",
+                    K::OBJECT,
+                    old.id,
+                    detail,
+                )?;
+                report.updated += 1;
+                old.id
+            }
+        };
+        kind.written(&tx, id, row)?;
+    }
+    finish(
+        tx,
+        spec,
+        &pass.now,
+        K::TABLE,
+        K::OBJECT,
+        &parsed.seen,
+        report,
+    )
 }
 
 /// Applies a notice feed.
@@ -418,198 +578,7 @@ pub fn apply_notices(
     parsed: Parsed<NoticeItem>,
     now: DateTime<Utc>,
 ) -> Result<PassReport, ApplyError> {
-    let tx = conn.transaction()?;
-    let ctx = Context::load(&tx)?;
-    ctx.check_spec(spec)?;
-    let region = match &spec.region {
-        Some(r) => r.clone(),
-        None => ctx.county.clone().ok_or(ApplyError::NoCounty)?,
-    };
-    let now_s = stamp(now);
-    let today = now.with_timezone(&county_offset()).date_naive().to_string();
-    let source = spec.name.as_str();
-    let mut report = PassReport {
-        rejections: parsed.rejected,
-        ..PassReport::default()
-    };
-    for item in parsed.items {
-        let reject = |reason| Rejection {
-            key: item.source_id.clone(),
-            title: item.title.clone(),
-            reason,
-        };
-        let department = match ctx.attribute(item.author.as_deref(), spec, false) {
-            Ok(d) => d,
-            Err(reason) => {
-                report.rejections.push(reject(reason));
-                continue;
-            }
-        };
-        if let Some(of) = tx
-            .query_row(
-                "SELECT title FROM notices WHERE title = ?1 AND body = ?2
-                   AND NOT (source IS ?3 AND source_id IS ?4) LIMIT 1",
-                params![item.title, item.body, source, item.source_id],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
-        {
-            report.rejections.push(reject(Reason::Duplicate { of }));
-            continue;
-        }
-        let kind = if item.title.contains("公示") {
-            NoticeKind::Publicity
-        } else {
-            NoticeKind::Notice
-        };
-        let published = item.published.map(stamp);
-        let hash = content_hash(&json!({
-            "kind": kind.as_str(), "title": item.title, "body": item.body,
-            "department": department, "region": region, "published": published, "link": item.link,
-        }));
-        let stored = tx
-            .query_row(
-                "SELECT id, source_hash, status, missing_from_source, kind, title, body, department,
-                   region, valid_from, published_at
-                 FROM notices WHERE source = ?1 AND source_id = ?2",
-                params![source, item.source_id],
-                |r| {
-                    Ok(StoredNotice {
-                        id: r.get(0)?,
-                        hash: r.get(1)?,
-                        status: r.get(2)?,
-                        missing: r.get::<_, i64>(3)? != 0,
-                        fields: [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
-                        valid_from: r.get(9)?,
-                        published_at: r.get(10)?,
-                    })
-                },
-            )
-            .optional()?;
-        let item_date = item
-            .published
-            .map(|t| t.with_timezone(&county_offset()).date_naive().to_string());
-        match stored {
-            None => {
-                let status = if spec.trusted {
-                    NoticeStatus::Published
-                } else {
-                    NoticeStatus::Submitted
-                };
-                let published_at = spec
-                    .trusted
-                    .then(|| published.clone().unwrap_or_else(|| now_s.clone()));
-                tx.execute(
-                    "INSERT INTO notices (kind, title, department, region, published_at, valid_from,
-                       priority, status, body, source, source_id, source_hash, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'normal', ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
-                    params![
-                        kind.as_str(),
-                        item.title,
-                        department,
-                        region,
-                        published_at,
-                        item_date.clone().unwrap_or_else(|| today.clone()),
-                        status.as_str(),
-                        item.body,
-                        source,
-                        item.source_id,
-                        hash,
-                        now_s,
-                    ],
-                )?;
-                let id = tx.last_insert_rowid();
-                audit(
-                    &tx,
-                    spec,
-                    &now_s,
-                    "ingest_add",
-                    "notice",
-                    id,
-                    json!({"source_id": item.source_id, "title": item.title, "status": status.as_str()}),
-                )?;
-                report.added += 1;
-            }
-            Some(old) if old.hash.as_deref() == Some(hash.as_str()) => {
-                unchanged_or_reappeared(
-                    &tx,
-                    spec,
-                    &now_s,
-                    ("notices", "notice", true),
-                    old.id,
-                    old.missing,
-                    &item.source_id,
-                    &mut report,
-                )?;
-            }
-            Some(old) => {
-                let old_status =
-                    NoticeStatus::parse(&old.status).unwrap_or(NoticeStatus::Submitted);
-                let status = match (spec.trusted, old_status) {
-                    (_, NoticeStatus::Withdrawn | NoticeStatus::Expired) => old_status,
-                    (true, _) => NoticeStatus::Published,
-                    (false, NoticeStatus::Draft | NoticeStatus::Submitted) => old_status,
-                    (false, _) => NoticeStatus::Submitted,
-                };
-                let published_at = if status == NoticeStatus::Published {
-                    old.published_at
-                        .clone()
-                        .or_else(|| published.clone())
-                        .or_else(|| Some(now_s.clone()))
-                } else {
-                    old.published_at.clone()
-                };
-                let new_fields = [
-                    kind.as_str(),
-                    item.title.as_str(),
-                    item.body.as_str(),
-                    department.as_str(),
-                    region.as_str(),
-                ];
-                let names = ["kind", "title", "body", "department", "region"];
-                let mut changed: Vec<&str> = names
-                    .iter()
-                    .zip(old.fields.iter().zip(new_fields))
-                    .filter(|(_, (o, n))| o.as_str() != *n)
-                    .map(|(name, _)| *name)
-                    .collect();
-                if changed.is_empty() {
-                    changed.push("source_metadata");
-                }
-                tx.execute(
-                    "UPDATE notices SET kind = ?2, title = ?3, body = ?4, department = ?5, region = ?6,
-                       valid_from = ?7, published_at = ?8, status = ?9, source_hash = ?10,
-                       missing_from_source = 0, updated_at = ?11
-                     WHERE id = ?1",
-                    params![
-                        old.id,
-                        kind.as_str(),
-                        item.title,
-                        item.body,
-                        department,
-                        region,
-                        item_date.unwrap_or(old.valid_from),
-                        published_at,
-                        status.as_str(),
-                        hash,
-                        now_s,
-                    ],
-                )?;
-                audit(
-                    &tx,
-                    spec,
-                    &now_s,
-                    "ingest_update",
-                    "notice",
-                    old.id,
-                    json!({"source_id": item.source_id, "changed": changed,
-                           "status": [old_status.as_str(), status.as_str()]}),
-                )?;
-                report.updated += 1;
-            }
-        }
-    }
-    finish(tx, spec, &now_s, "notices", "notice", &parsed.seen, report)
+    apply::<Notices>(conn, spec, parsed, now)
 }
 
 /// Applies a catalogue export.
@@ -619,43 +588,341 @@ pub fn apply_catalogue(
     parsed: Parsed<CatalogueItem>,
     now: DateTime<Utc>,
 ) -> Result<PassReport, ApplyError> {
-    let tx = conn.transaction()?;
-    let ctx = Context::load(&tx)?;
-    ctx.check_spec(spec)?;
-    let now_s = stamp(now);
-    let source = spec.name.as_str();
-    let mut report = PassReport {
-        rejections: parsed.rejected,
-        ..PassReport::default()
-    };
-    for item in parsed.items {
-        let reject = |reason| Rejection {
-            key: item.index_no.clone(),
-            title: item.title.clone(),
-            reason,
+    apply::<Catalogue>(conn, spec, parsed, now)
+}
+
+/// Applies a case export.
+pub fn apply_cases(
+    conn: &mut Connection,
+    spec: &SourceSpec,
+    parsed: Parsed<CaseItem>,
+    now: DateTime<Utc>,
+) -> Result<PassReport, ApplyError> {
+    apply::<Cases>(conn, spec, parsed, now)
+}
+
+/// Notices (通知公告, 公示), keyed by (source, source id).
+struct Notices {
+    /// The region the source's notices are addressed to.
+    region: String,
+    /// The county's date, for notices without one.
+    today: String,
+}
+
+struct NoticeRow {
+    item: NoticeItem,
+    hash: String,
+    kind: NoticeKind,
+    department: String,
+    /// Its publication time as a content timestamp.
+    published: Option<String>,
+    /// Its publication date in the county.
+    date: Option<String>,
+}
+
+struct StoredNotice {
+    status: String,
+    fields: [String; 5],
+    valid_from: String,
+    published_at: Option<String>,
+}
+
+impl Upsert for Notices {
+    type Item = NoticeItem;
+    type Row = NoticeRow;
+    type Old = StoredNotice;
+    const TABLE: &'static str = "notices";
+    const OBJECT: &'static str = "notice";
+    const TOUCH_ON_REAPPEAR: bool = true;
+
+    fn new(pass: &Pass<'_>) -> Result<Self, ApplyError> {
+        let region = match &pass.spec.region {
+            Some(r) => r.clone(),
+            None => pass.ctx.county.clone().ok_or(ApplyError::NoCounty)?,
         };
-        let department = match ctx.attribute(item.department.as_deref(), spec, true) {
+        let today = pass
+            .at
+            .with_timezone(&county_offset())
+            .date_naive()
+            .to_string();
+        Ok(Notices { region, today })
+    }
+
+    fn key(item: &NoticeItem) -> (String, String) {
+        (item.source_id.clone(), item.title.clone())
+    }
+
+    fn hash(row: &NoticeRow) -> &str {
+        &row.hash
+    }
+
+    fn check(
+        &self,
+        pass: &Pass<'_>,
+        tx: &Transaction<'_>,
+        item: NoticeItem,
+    ) -> Check<NoticeRow, StoredNotice> {
+        let department = match pass.ctx.attribute(item.author.as_deref(), pass.spec, false) {
             Ok(d) => d,
-            Err(reason) => {
-                report.rejections.push(reject(reason));
-                continue;
-            }
+            Err(reason) => return Ok(Err(reason)),
+        };
+        if let Some(of) = tx
+            .query_row(
+                "SELECT title FROM notices WHERE title = ?1 AND body = ?2
+                   AND NOT (source IS ?3 AND source_id IS ?4) LIMIT 1",
+                params![item.title, item.body, pass.source, item.source_id],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+        {
+            return Ok(Err(Reason::Duplicate { of }));
+        }
+        let kind = if item.title.contains("公示") {
+            NoticeKind::Publicity
+        } else {
+            NoticeKind::Notice
+        };
+        let published = item.published.map(stamp);
+        let hash = content_hash(&json!({
+            "kind": kind.as_str(), "title": item.title, "body": item.body,
+            "department": department, "region": self.region, "published": published,
+            "link": item.link,
+        }));
+        let stored = tx
+            .query_row(
+                "SELECT id, source_hash, status, missing_from_source, kind, title, body, department,
+                   region, valid_from, published_at
+                 FROM notices WHERE source = ?1 AND source_id = ?2",
+                params![pass.source, item.source_id],
+                |r| {
+                    Ok(Stored {
+                        id: r.get(0)?,
+                        hash: r.get(1)?,
+                        missing: r.get::<_, i64>(3)? != 0,
+                        old: StoredNotice {
+                            status: r.get(2)?,
+                            fields: [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
+                            valid_from: r.get(9)?,
+                            published_at: r.get(10)?,
+                        },
+                    })
+                },
+            )
+            .optional()?;
+        let date = item
+            .published
+            .map(|t| t.with_timezone(&county_offset()).date_naive().to_string());
+        Ok(Ok(Checked {
+            row: NoticeRow {
+                item,
+                hash,
+                kind,
+                department,
+                published,
+                date,
+            },
+            stored,
+        }))
+    }
+
+    fn insert(
+        &self,
+        pass: &Pass<'_>,
+        tx: &Transaction<'_>,
+        row: &NoticeRow,
+    ) -> Result<(i64, serde_json::Value), rusqlite::Error> {
+        let status = if pass.spec.trusted {
+            NoticeStatus::Published
+        } else {
+            NoticeStatus::Submitted
+        };
+        let published_at = pass
+            .spec
+            .trusted
+            .then(|| row.published.clone().unwrap_or_else(|| pass.now.clone()));
+        let item = &row.item;
+        tx.execute(
+            "INSERT INTO notices (kind, title, department, region, published_at, valid_from,
+               priority, status, body, source, source_id, source_hash, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'normal', ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+            params![
+                row.kind.as_str(),
+                item.title,
+                row.department,
+                self.region,
+                published_at,
+                row.date.as_deref().unwrap_or(&self.today),
+                status.as_str(),
+                item.body,
+                pass.source,
+                item.source_id,
+                row.hash,
+                pass.now,
+            ],
+        )?;
+        Ok((
+            tx.last_insert_rowid(),
+            json!({"source_id": item.source_id, "title": item.title, "status": status.as_str()}),
+        ))
+    }
+
+    fn update(
+        &self,
+        pass: &Pass<'_>,
+        tx: &Transaction<'_>,
+        id: i64,
+        row: &NoticeRow,
+        old: StoredNotice,
+    ) -> Result<serde_json::Value, rusqlite::Error> {
+        let item = &row.item;
+        let old_status = NoticeStatus::parse(&old.status).unwrap_or(NoticeStatus::Submitted);
+        let status = match (pass.spec.trusted, old_status) {
+            (_, NoticeStatus::Withdrawn | NoticeStatus::Expired) => old_status,
+            (true, _) => NoticeStatus::Published,
+            (false, NoticeStatus::Draft | NoticeStatus::Submitted) => old_status,
+            (false, _) => NoticeStatus::Submitted,
+        };
+        let published_at = if status == NoticeStatus::Published {
+            old.published_at
+                .clone()
+                .or_else(|| row.published.clone())
+                .or_else(|| Some(pass.now.clone()))
+        } else {
+            old.published_at.clone()
+        };
+        let new_fields = [
+            row.kind.as_str(),
+            item.title.as_str(),
+            item.body.as_str(),
+            row.department.as_str(),
+            self.region.as_str(),
+        ];
+        let changed = changed_fields(
+            &["kind", "title", "body", "department", "region"],
+            old.fields.iter().map(String::as_str).zip(new_fields),
+            "source_metadata",
+        );
+        tx.execute(
+            "UPDATE notices SET kind = ?2, title = ?3, body = ?4, department = ?5, region = ?6,
+               valid_from = ?7, published_at = ?8, status = ?9, source_hash = ?10,
+               missing_from_source = 0, updated_at = ?11
+             WHERE id = ?1",
+            params![
+                id,
+                row.kind.as_str(),
+                item.title,
+                item.body,
+                row.department,
+                self.region,
+                row.date.as_deref().unwrap_or(&old.valid_from),
+                published_at,
+                status.as_str(),
+                row.hash,
+                pass.now,
+            ],
+        )?;
+        Ok(json!({"source_id": item.source_id, "changed": changed,
+                  "status": [old_status.as_str(), status.as_str()]}))
+    }
+}
+
+/// The names of the fields whose old and new values differ; `otherwise` when none does
+/// (what changed is something the audit does not compare).
+fn changed_fields<'a>(
+    names: &[&'static str],
+    values: impl Iterator<Item = (&'a str, &'a str)>,
+    otherwise: &'static str,
+) -> Vec<&'static str> {
+    let changed: Vec<&'static str> = names
+        .iter()
+        .zip(values)
+        .filter(|(_, (old, new))| old != new)
+        .map(|(name, _)| *name)
+        .collect();
+    if changed.is_empty() {
+        vec![otherwise]
+    } else {
+        changed
+    }
+}
+
+/// Catalogue entries, keyed by their index number (owned by the source that first
+/// listed it).
+struct Catalogue;
+
+struct CatalogueRow {
+    item: CatalogueItem,
+    hash: String,
+    department: String,
+    subject: String,
+    audiences: Vec<String>,
+    issued_on: String,
+    valid_from: Option<String>,
+    valid_until: Option<String>,
+}
+
+impl CatalogueRow {
+    /// The values `?1`–`?17` of both the insert and the update.
+    fn values<'a>(&'a self, pass: &'a Pass<'_>) -> [&'a dyn rusqlite::ToSql; 17] {
+        let item = &self.item;
+        [
+            &item.index_no,
+            &item.kind,
+            &item.title,
+            &self.department,
+            &item.doc_no,
+            &self.issued_on,
+            &self.subject,
+            &self.valid_from,
+            &self.valid_until,
+            &item.summary,
+            &item.body,
+            &item.update_frequency,
+            &pass.now,
+            &item.power_type,
+            &item.url,
+            &pass.source,
+            &self.hash,
+        ]
+    }
+}
+
+impl Upsert for Catalogue {
+    type Item = CatalogueItem;
+    type Row = CatalogueRow;
+    type Old = [String; 4];
+    const TABLE: &'static str = "catalogue_entries";
+    const OBJECT: &'static str = "catalogue_entry";
+    const TOUCH_ON_REAPPEAR: bool = false;
+
+    fn new(_: &Pass<'_>) -> Result<Self, ApplyError> {
+        Ok(Catalogue)
+    }
+
+    fn key(item: &CatalogueItem) -> (String, String) {
+        (item.index_no.clone(), item.title.clone())
+    }
+
+    fn hash(row: &CatalogueRow) -> &str {
+        &row.hash
+    }
+
+    fn check(
+        &self,
+        pass: &Pass<'_>,
+        tx: &Transaction<'_>,
+        item: CatalogueItem,
+    ) -> Check<CatalogueRow, [String; 4]> {
+        let ctx = &pass.ctx;
+        let department = match ctx.attribute(item.department.as_deref(), pass.spec, true) {
+            Ok(d) => d,
+            Err(reason) => return Ok(Err(reason)),
         };
         let subject = match &item.subject {
-            None => {
-                report
-                    .rejections
-                    .push(reject(Reason::MissingField("主题分类")));
-                continue;
-            }
+            None => return Ok(Err(Reason::MissingField("主题分类"))),
             Some(s) => match ctx.subjects.get(s.trim()) {
                 Some(code) => code.clone(),
-                None => {
-                    report
-                        .rejections
-                        .push(reject(Reason::UnknownSubject(s.clone())));
-                    continue;
-                }
+                None => return Ok(Err(Reason::UnknownSubject(s.clone()))),
             },
         };
         let mut audiences: Vec<String> = Vec::new();
@@ -663,31 +930,32 @@ pub fn apply_catalogue(
             match ctx.audiences.get(a.as_str()) {
                 Some(code) if !audiences.contains(code) => audiences.push(code.clone()),
                 Some(_) => {}
-                None => tracing::debug!(source, audience = %a, "unknown audience ignored"),
+                None => {
+                    tracing::debug!(source = pass.source, audience = %a, "unknown audience ignored")
+                }
             }
         }
-        let owner = tx
+        let stored = tx
             .query_row(
                 "SELECT id, source, source_hash, missing_from_source, title, body, summary, department
                  FROM catalogue_entries WHERE index_no = ?1",
                 [&item.index_no],
                 |r| {
                     Ok((
-                        r.get::<_, i64>(0)?,
                         r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, i64>(3)? != 0,
-                        [r.get::<_, String>(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
+                        Stored {
+                            id: r.get(0)?,
+                            hash: r.get(2)?,
+                            missing: r.get::<_, i64>(3)? != 0,
+                            old: [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
+                        },
                     ))
                 },
             )
             .optional()?;
-        if let Some((_, owner_source, ..)) = &owner {
-            if owner_source.as_deref() != Some(source) {
-                report
-                    .rejections
-                    .push(reject(Reason::KeyTaken(item.index_no.clone())));
-                continue;
+        if let Some((owner, _)) = &stored {
+            if owner.as_deref() != Some(pass.source) {
+                return Ok(Err(Reason::KeyTaken(item.index_no.clone())));
             }
         }
         if let Some(of) = tx
@@ -699,152 +967,172 @@ pub fn apply_catalogue(
             )
             .optional()?
         {
-            report.rejections.push(reject(Reason::Duplicate { of }));
-            continue;
+            return Ok(Err(Reason::Duplicate { of }));
         }
+        let mut row = CatalogueRow {
+            hash: String::new(),
+            department,
+            subject,
+            audiences,
+            issued_on: item.issued_on.to_string(),
+            valid_from: item.valid_from.map(|d| d.to_string()),
+            valid_until: item.valid_until.map(|d| d.to_string()),
+            item,
+        };
+        let item = &row.item;
         let hash = content_hash(&json!({
-            "kind": item.kind.as_str(), "title": item.title, "department": department,
-            "doc_no": item.doc_no, "issued_on": item.issued_on.to_string(), "subject": subject,
-            "valid_from": item.valid_from.map(|d| d.to_string()),
-            "valid_until": item.valid_until.map(|d| d.to_string()),
+            "kind": item.kind.as_str(), "title": item.title, "department": row.department,
+            "doc_no": item.doc_no, "issued_on": row.issued_on, "subject": row.subject,
+            "valid_from": row.valid_from, "valid_until": row.valid_until,
             "summary": item.summary, "body": item.body,
             "update_frequency": item.update_frequency.as_str(), "power_type": item.power_type,
-            "url": item.url, "audiences": audiences,
+            "url": item.url, "audiences": row.audiences,
         }));
-        let values = params![
-            item.index_no,
-            item.kind.as_str(),
-            item.title,
-            department,
-            item.doc_no,
-            item.issued_on.to_string(),
-            subject,
-            item.valid_from.map(|d| d.to_string()),
-            item.valid_until.map(|d| d.to_string()),
-            item.summary,
-            item.body,
-            item.update_frequency.as_str(),
-            now_s,
-            item.power_type,
-            item.url,
-            source,
-            hash,
-        ];
-        let id = match owner {
-            None => {
-                tx.execute(
-                    "INSERT INTO catalogue_entries (index_no, kind, title, department, doc_no, issued_on,
-                       subject, valid_from, valid_until, summary, body, update_frequency, updated_at,
-                       power_type, url, source, source_id, source_hash)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?1, ?17)",
-                    values,
-                )?;
-                let id = tx.last_insert_rowid();
-                audit(
-                    &tx,
-                    spec,
-                    &now_s,
-                    "ingest_add",
-                    "catalogue_entry",
-                    id,
-                    json!({"source_id": item.index_no, "title": item.title}),
-                )?;
-                report.added += 1;
-                id
-            }
-            Some((id, _, old_hash, missing, _)) if old_hash.as_deref() == Some(hash.as_str()) => {
-                unchanged_or_reappeared(
-                    &tx,
-                    spec,
-                    &now_s,
-                    ("catalogue_entries", "catalogue_entry", false),
-                    id,
-                    missing,
-                    &item.index_no,
-                    &mut report,
-                )?;
-                continue;
-            }
-            Some((id, _, _, _, old)) => {
-                tx.execute(
-                    "UPDATE catalogue_entries SET kind = ?2, title = ?3, department = ?4, doc_no = ?5,
-                       issued_on = ?6, subject = ?7, valid_from = ?8, valid_until = ?9, summary = ?10,
-                       body = ?11, update_frequency = ?12, updated_at = ?13, power_type = ?14, url = ?15,
-                       source = ?16, source_id = ?1, source_hash = ?17, missing_from_source = 0
-                     WHERE index_no = ?1",
-                    values,
-                )?;
-                let new = [&item.title, &item.body, &item.summary, &department];
-                let mut changed: Vec<&str> = ["title", "body", "summary", "department"]
-                    .iter()
-                    .zip(old.iter().zip(new))
-                    .filter(|(_, (o, n))| o != n)
-                    .map(|(name, _)| *name)
-                    .collect();
-                if changed.is_empty() {
-                    changed.push("other_fields");
-                }
-                audit(
-                    &tx,
-                    spec,
-                    &now_s,
-                    "ingest_update",
-                    "catalogue_entry",
-                    id,
-                    json!({"source_id": item.index_no, "changed": changed}),
-                )?;
-                report.updated += 1;
-                id
-            }
-        };
+        row.hash = hash;
+        Ok(Ok(Checked {
+            row,
+            stored: stored.map(|(_, s)| s),
+        }))
+    }
+
+    fn insert(
+        &self,
+        pass: &Pass<'_>,
+        tx: &Transaction<'_>,
+        row: &CatalogueRow,
+    ) -> Result<(i64, serde_json::Value), rusqlite::Error> {
+        tx.execute(
+            "INSERT INTO catalogue_entries (index_no, kind, title, department, doc_no, issued_on,
+               subject, valid_from, valid_until, summary, body, update_frequency, updated_at,
+               power_type, url, source, source_id, source_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?1, ?17)",
+            row.values(pass).as_slice(),
+        )?;
+        Ok((
+            tx.last_insert_rowid(),
+            json!({"source_id": row.item.index_no, "title": row.item.title}),
+        ))
+    }
+
+    fn update(
+        &self,
+        pass: &Pass<'_>,
+        tx: &Transaction<'_>,
+        _id: i64,
+        row: &CatalogueRow,
+        old: [String; 4],
+    ) -> Result<serde_json::Value, rusqlite::Error> {
+        tx.execute(
+            "UPDATE catalogue_entries SET kind = ?2, title = ?3, department = ?4, doc_no = ?5,
+               issued_on = ?6, subject = ?7, valid_from = ?8, valid_until = ?9, summary = ?10,
+               body = ?11, update_frequency = ?12, updated_at = ?13, power_type = ?14, url = ?15,
+               source = ?16, source_id = ?1, source_hash = ?17, missing_from_source = 0
+             WHERE index_no = ?1",
+            row.values(pass).as_slice(),
+        )?;
+        let item = &row.item;
+        let new = [&item.title, &item.body, &item.summary, &row.department];
+        let changed = changed_fields(
+            &["title", "body", "summary", "department"],
+            old.iter()
+                .map(String::as_str)
+                .zip(new.into_iter().map(String::as_str)),
+            "other_fields",
+        );
+        Ok(json!({"source_id": item.index_no, "changed": changed}))
+    }
+
+    fn written(
+        &self,
+        tx: &Transaction<'_>,
+        id: i64,
+        row: &CatalogueRow,
+    ) -> Result<(), rusqlite::Error> {
         tx.execute("DELETE FROM catalogue_audiences WHERE entry_id = ?1", [id])?;
-        for a in &audiences {
+        for a in &row.audiences {
             tx.execute(
                 "INSERT INTO catalogue_audiences (entry_id, audience) VALUES (?1, ?2)",
                 params![id, a],
             )?;
         }
+        Ok(())
     }
-    finish(
-        tx,
-        spec,
-        &now_s,
-        "catalogue_entries",
-        "catalogue_entry",
-        &parsed.seen,
-        report,
-    )
 }
 
-/// Applies a case export.
-pub fn apply_cases(
-    conn: &mut Connection,
-    spec: &SourceSpec,
-    parsed: Parsed<CaseItem>,
-    now: DateTime<Utc>,
-) -> Result<PassReport, ApplyError> {
-    let tx = conn.transaction()?;
-    let ctx = Context::load(&tx)?;
-    ctx.check_spec(spec)?;
-    let now_s = stamp(now);
-    let source = spec.name.as_str();
-    let mut report = PassReport {
-        rejections: parsed.rejected,
-        ..PassReport::default()
-    };
-    for item in parsed.items {
-        let title = item.item_title.clone().unwrap_or_default();
-        let reject = |reason| Rejection {
-            key: item.case_no.clone(),
-            title: title.clone(),
-            reason,
-        };
-        let department = match ctx.attribute(item.department.as_deref(), spec, true) {
+/// Cases (办件), keyed by their case number (owned by the source that first listed it).
+struct Cases;
+
+struct CaseRow {
+    item: CaseItem,
+    hash: String,
+    department: String,
+    /// The catalogue entry of the matter, if found.
+    entry_id: Option<i64>,
+    item_title: String,
+    received_on: String,
+    due_on: String,
+    completed_on: Option<String>,
+}
+
+impl CaseRow {
+    /// The values `?1`–`?14` of both the insert and the update.
+    fn values<'a>(&'a self, pass: &'a Pass<'_>) -> [&'a dyn rusqlite::ToSql; 14] {
+        let item = &self.item;
+        [
+            &item.case_no,
+            &self.entry_id,
+            &self.item_title,
+            &self.department,
+            &item.applicant,
+            &item.applicant_kind,
+            &self.received_on,
+            &self.due_on,
+            &self.completed_on,
+            &item.status,
+            &item.note,
+            &pass.source,
+            &pass.now,
+            &self.hash,
+        ]
+    }
+}
+
+impl Upsert for Cases {
+    type Item = CaseItem;
+    type Row = CaseRow;
+    /// The stored status.
+    type Old = String;
+    const TABLE: &'static str = "cases";
+    const OBJECT: &'static str = "case";
+    const TOUCH_ON_REAPPEAR: bool = false;
+
+    fn new(_: &Pass<'_>) -> Result<Self, ApplyError> {
+        Ok(Cases)
+    }
+
+    fn key(item: &CaseItem) -> (String, String) {
+        (
+            item.case_no.clone(),
+            item.item_title.clone().unwrap_or_default(),
+        )
+    }
+
+    fn hash(row: &CaseRow) -> &str {
+        &row.hash
+    }
+
+    fn check(
+        &self,
+        pass: &Pass<'_>,
+        tx: &Transaction<'_>,
+        item: CaseItem,
+    ) -> Check<CaseRow, String> {
+        let department = match pass
+            .ctx
+            .attribute(item.department.as_deref(), pass.spec, true)
+        {
             Ok(d) => d,
-            Err(reason) => {
-                report.rejections.push(reject(reason));
-                continue;
-            }
+            Err(reason) => return Ok(Err(reason)),
         };
         let by_index = match &item.item_index_no {
             Some(ix) => tx
@@ -869,114 +1157,93 @@ pub fn apply_cases(
                 (id, t.clone())
             }
             (None, None) => {
-                report.rejections.push(reject(Reason::BadValue {
+                return Ok(Err(Reason::BadValue {
                     field: "事项索引号",
                     value: item.item_index_no.clone().unwrap_or_default(),
-                }));
-                continue;
+                }))
             }
         };
-        let owner = tx
+        let stored = tx
             .query_row(
                 "SELECT id, source, source_hash, missing_from_source, status FROM cases WHERE case_no = ?1",
                 [&item.case_no],
                 |r| {
                     Ok((
-                        r.get::<_, i64>(0)?,
                         r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, i64>(3)? != 0,
-                        r.get::<_, String>(4)?,
+                        Stored {
+                            id: r.get(0)?,
+                            hash: r.get(2)?,
+                            missing: r.get::<_, i64>(3)? != 0,
+                            old: r.get(4)?,
+                        },
                     ))
                 },
             )
             .optional()?;
-        if let Some((_, owner_source, ..)) = &owner {
-            if owner_source.as_deref() != Some(source) {
-                report
-                    .rejections
-                    .push(reject(Reason::KeyTaken(item.case_no.clone())));
-                continue;
+        if let Some((owner, _)) = &stored {
+            if owner.as_deref() != Some(pass.source) {
+                return Ok(Err(Reason::KeyTaken(item.case_no.clone())));
             }
         }
-        let completed_on = item.completed_on.map(|d| d.to_string());
-        let hash = content_hash(&json!({
-            "entry_id": entry_id, "item_title": item_title, "department": department,
-            "applicant": item.applicant, "applicant_kind": item.applicant_kind.as_str(),
-            "received_on": item.received_on.to_string(), "due_on": item.due_on.to_string(),
-            "completed_on": completed_on, "status": item.status.as_str(), "note": item.note,
-        }));
-        let values = params![
-            item.case_no,
+        let mut row = CaseRow {
+            hash: String::new(),
+            department,
             entry_id,
             item_title,
-            department,
-            item.applicant,
-            item.applicant_kind.as_str(),
-            item.received_on.to_string(),
-            item.due_on.to_string(),
-            completed_on,
-            item.status.as_str(),
-            item.note,
-            source,
-            now_s,
-            hash,
-        ];
-        match owner {
-            None => {
-                tx.execute(
-                    "INSERT INTO cases (case_no, entry_id, item_title, department, applicant, applicant_kind,
-                       received_on, due_on, completed_on, status, note, source, updated_at, source_hash, source_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?1)",
-                    values,
-                )?;
-                let id = tx.last_insert_rowid();
-                audit(
-                    &tx,
-                    spec,
-                    &now_s,
-                    "ingest_add",
-                    "case",
-                    id,
-                    json!({"source_id": item.case_no, "status": item.status.as_str()}),
-                )?;
-                report.added += 1;
-            }
-            Some((id, _, old_hash, missing, _)) if old_hash.as_deref() == Some(hash.as_str()) => {
-                unchanged_or_reappeared(
-                    &tx,
-                    spec,
-                    &now_s,
-                    ("cases", "case", false),
-                    id,
-                    missing,
-                    &item.case_no,
-                    &mut report,
-                )?;
-            }
-            Some((id, _, _, _, old_status)) => {
-                tx.execute(
-                    "UPDATE cases SET entry_id = ?2, item_title = ?3, department = ?4, applicant = ?5,
-                       applicant_kind = ?6, received_on = ?7, due_on = ?8, completed_on = ?9, status = ?10,
-                       note = ?11, source = ?12, updated_at = ?13, source_hash = ?14, source_id = ?1,
-                       missing_from_source = 0
-                     WHERE case_no = ?1",
-                    values,
-                )?;
-                let status: Option<CaseStatus> = CaseStatus::parse(&old_status);
-                audit(
-                    &tx,
-                    spec,
-                    &now_s,
-                    "ingest_update",
-                    "case",
-                    id,
-                    json!({"source_id": item.case_no,
-                             "status": [status.map_or(old_status.as_str(), |s| s.as_str()), item.status.as_str()]}),
-                )?;
-                report.updated += 1;
-            }
-        }
+            received_on: item.received_on.to_string(),
+            due_on: item.due_on.to_string(),
+            completed_on: item.completed_on.map(|d| d.to_string()),
+            item,
+        };
+        let item = &row.item;
+        let hash = content_hash(&json!({
+            "entry_id": row.entry_id, "item_title": row.item_title, "department": row.department,
+            "applicant": item.applicant, "applicant_kind": item.applicant_kind.as_str(),
+            "received_on": row.received_on, "due_on": row.due_on,
+            "completed_on": row.completed_on, "status": item.status.as_str(), "note": item.note,
+        }));
+        row.hash = hash;
+        Ok(Ok(Checked {
+            row,
+            stored: stored.map(|(_, s)| s),
+        }))
     }
-    finish(tx, spec, &now_s, "cases", "case", &parsed.seen, report)
+
+    fn insert(
+        &self,
+        pass: &Pass<'_>,
+        tx: &Transaction<'_>,
+        row: &CaseRow,
+    ) -> Result<(i64, serde_json::Value), rusqlite::Error> {
+        tx.execute(
+            "INSERT INTO cases (case_no, entry_id, item_title, department, applicant, applicant_kind,
+               received_on, due_on, completed_on, status, note, source, updated_at, source_hash, source_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?1)",
+            row.values(pass).as_slice(),
+        )?;
+        Ok((
+            tx.last_insert_rowid(),
+            json!({"source_id": row.item.case_no, "status": row.item.status.as_str()}),
+        ))
+    }
+
+    fn update(
+        &self,
+        pass: &Pass<'_>,
+        tx: &Transaction<'_>,
+        _id: i64,
+        row: &CaseRow,
+        old_status: String,
+    ) -> Result<serde_json::Value, rusqlite::Error> {
+        tx.execute(
+            "UPDATE cases SET entry_id = ?2, item_title = ?3, department = ?4, applicant = ?5,
+               applicant_kind = ?6, received_on = ?7, due_on = ?8, completed_on = ?9, status = ?10,
+               note = ?11, source = ?12, updated_at = ?13, source_hash = ?14, source_id = ?1,
+               missing_from_source = 0
+             WHERE case_no = ?1",
+            row.values(pass).as_slice(),
+        )?;
+        let old = CaseStatus::parse(&old_status).map_or(old_status.as_str(), |s| s.as_str());
+        Ok(json!({"source_id": row.item.case_no, "status": [old, row.item.status.as_str()]}))
+    }
 }

@@ -24,6 +24,7 @@ pub mod html;
 pub mod lint;
 mod poller;
 pub mod source;
+pub mod sources;
 
 pub use apply::{ApplyError, PassReport};
 pub use feed::ParseError;
@@ -35,7 +36,7 @@ use chrono::Utc;
 
 use crate::store::{Store, StoreError};
 use fetch::{FetchRequest, Fetched, Validators};
-use source::Outcome;
+use sources::Outcome;
 
 /// Why a pass failed. Every variant leaves the store's content as it was.
 #[derive(Debug, thiserror::Error)]
@@ -155,7 +156,7 @@ pub async fn run_pass(
             let text = e.for_staff();
             let spec = spec.clone();
             let recorded = store
-                .call(move |conn| source::record_failure(conn, &spec, started, &text))
+                .call(move |conn| sources::record_failure(conn, &spec, started, &text))
                 .await;
             if let Err(e) = recorded {
                 tracing::error!(error = %chain(&e), "cannot record the failure of a source");
@@ -176,7 +177,7 @@ async fn pass(
         (PassMode::Conditional, Location::Http(_)) => {
             let name = spec.name.to_string();
             store
-                .call(move |conn| source::get(conn, &name))
+                .call(move |conn| sources::get(conn, &name))
                 .await?
                 .map(|r| Validators {
                     etag: r.state.etag,
@@ -199,7 +200,7 @@ async fn pass(
             let spec = spec.clone();
             store
                 .call(move |conn| {
-                    source::record_success(conn, &spec, started, Outcome::NotModified, None, None)
+                    sources::record_success(conn, &spec, started, Outcome::NotModified, None, None)
                 })
                 .await?;
             return Ok(PassOutcome::NotModified);
@@ -231,7 +232,7 @@ async fn pass(
                 Err(e) => return Ok(Err(e)),
             };
             let v = &doc.validators;
-            source::record_success(
+            sources::record_success(
                 conn,
                 &spec,
                 started,

@@ -17,7 +17,8 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::fetch::Fetcher;
-use super::source::{self, Origin, SeedReport, SourceFields, SourceRecord, SourceSpec};
+use super::source::{SourceFields, SourceSpec};
+use super::sources::{self, Origin, SeedReport, SourceRecord};
 use super::{run_pass, IngestError, PassMode, PassOutcome};
 use crate::store::{Store, StoreError};
 
@@ -143,14 +144,14 @@ impl Hub {
         let specs = specs.to_vec();
         self.inner
             .store
-            .call(move |conn| source::seed(conn, &specs))
+            .call(move |conn| sources::seed(conn, &specs))
             .await
     }
 
     /// Starts one poller per source in the table. Returns how many. Calling it again
     /// starts pollers only for sources that have none.
     pub async fn start_pollers(&self) -> Result<usize, StoreError> {
-        let all = self.inner.store.call(|conn| source::list(conn)).await?;
+        let all = self.inner.store.call(|conn| sources::list(conn)).await?;
         {
             let mut shared = self.shared();
             shared.pollers.get_or_insert_with(HashMap::new);
@@ -186,7 +187,7 @@ impl Hub {
 
     /// Every source with its state.
     pub async fn list(&self) -> Result<Vec<SourceRecord>, StoreError> {
-        self.inner.store.call(|conn| source::list(conn)).await
+        self.inner.store.call(|conn| sources::list(conn)).await
     }
 
     /// One source with its state.
@@ -194,7 +195,7 @@ impl Hub {
         let name = name.to_owned();
         self.inner
             .store
-            .call(move |conn| source::get(conn, &name))
+            .call(move |conn| sources::get(conn, &name))
             .await
     }
 
@@ -217,7 +218,7 @@ impl Hub {
             .store
             .call(move |conn| {
                 let tx = conn.transaction()?;
-                let created = source::insert(&tx, &spec, Origin::Api)?;
+                let created = sources::insert(&tx, &spec, Origin::Api)?;
                 if created {
                     let after = definition(&spec);
                     let detail = serde_json::json!({ "after": after });
@@ -253,10 +254,10 @@ impl Hub {
             .store
             .call(move |conn| {
                 let tx = conn.transaction()?;
-                let Some(old) = source::get(&tx, spec.name.as_str())? else {
+                let Some(old) = sources::get(&tx, spec.name.as_str())? else {
                     return Ok(false);
                 };
-                let found = source::update(&tx, &spec, old.origin)?;
+                let found = sources::update(&tx, &spec, old.origin)?;
                 let before = definition(&old.spec);
                 let after = definition(&spec);
                 if found && before != after {
@@ -293,8 +294,8 @@ impl Hub {
             .store
             .call(move |conn| {
                 let tx = conn.transaction()?;
-                let old = source::get(&tx, &owned)?;
-                let deleted = source::delete(&tx, &owned)?;
+                let old = sources::get(&tx, &owned)?;
+                let deleted = sources::delete(&tx, &owned)?;
                 if let (true, Some(old)) = (deleted, old) {
                     let before = definition(&old.spec);
                     let detail = serde_json::json!({ "before": before });

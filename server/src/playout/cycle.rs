@@ -22,7 +22,7 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 
 use super::program::{Item, Part, Program};
-use crate::render::screens::SummaryScreen;
+use crate::render::screen::SummaryScreen;
 use crate::render::Screen;
 
 /// Key of the summary screen that opens each cycle.
@@ -301,7 +301,7 @@ fn take_turns(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::screens::NoticeScreen;
+    use crate::render::screen::NoticeScreen;
     use chrono::TimeZone;
 
     fn notice(n: u64) -> Screen {
@@ -435,7 +435,7 @@ mod tests {
     fn index_screens_stay_under_a_tenth() {
         let list = Item {
             key: "cases:today".into(),
-            screen: Arc::new(Screen::List(crate::render::screens::ListScreen {
+            screen: Arc::new(Screen::List(crate::render::screen::ListScreen {
                 title: "今日办结".into(),
                 items: Vec::new(),
             })),

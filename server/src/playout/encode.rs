@@ -31,8 +31,8 @@ pub const AUDIO_RATE: i32 = 48_000;
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
     /// The FFmpeg libraries could not be initialised.
-    #[error("FFmpeg could not be initialised: {0}")]
-    Init(String),
+    #[error("FFmpeg could not be initialised")]
+    Init(#[source] ffmpeg::Error),
     /// This FFmpeg build lacks an encoder we need.
     #[error("FFmpeg has no {0} encoder")]
     NoEncoder(&'static str),
@@ -75,14 +75,13 @@ fn ff(what: &'static str) -> impl FnOnce(ffmpeg::Error) -> EncodeError {
 
 /// Initialises FFmpeg once per process and quietens its log to errors.
 pub fn init() -> Result<(), EncodeError> {
-    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
-    DONE.get_or_init(|| {
-        ffmpeg::init().map_err(|e| e.to_string())?;
+    static DONE: OnceLock<Result<(), ffmpeg::Error>> = OnceLock::new();
+    let done = *DONE.get_or_init(|| {
+        ffmpeg::init()?;
         ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Error);
         Ok(())
-    })
-    .clone()
-    .map_err(EncodeError::Init)
+    });
+    done.map_err(EncodeError::Init)
 }
 
 /// The audio codec of an output.

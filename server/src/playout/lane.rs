@@ -33,7 +33,7 @@ use super::program::{Item, Part, Program, ProgramSource};
 use super::stats::{LaneStats, OnAir as OnAirStat};
 use super::worker::{self, Encoders, Faults, FrameDone, FrameJob, Requested};
 use super::PlayoutError;
-use crate::render::screens::SlateScreen;
+use crate::render::screen::SlateScreen;
 use crate::render::{Layout, OnAir, Profile, Renderer, Role, Screen, ScreenContext, ScreenHash};
 
 /// Frames a lane keeps after they arrive and before they air (what it asks for ahead).
@@ -1107,7 +1107,7 @@ impl Lane {
                 start: asrun::timestamp(start),
                 seconds: k - run.start,
                 channel: self.channel.clone(),
-                profile: self.profile.name().to_owned(),
+                profile: self.profile.as_str().to_owned(),
                 kind: run.kind.to_owned(),
                 item: run.item,
                 page: run.page,
@@ -1248,7 +1248,7 @@ impl Lane {
 /// A blank layout of `profile` (the slate's record when the faces cannot be loaded).
 fn empty_layout(profile: Profile) -> Layout {
     Layout {
-        profile: profile.name(),
+        profile: profile.as_str(),
         width: profile.width(),
         height: profile.height(),
         page: 1,

@@ -266,7 +266,7 @@ impl Playout {
         });
         for o in &plan.outputs {
             by_profile
-                .entry(o.profile.name())
+                .entry(o.profile.as_str())
                 .or_default()
                 .push(o.clone());
         }
@@ -455,7 +455,7 @@ fn start_lane(
     let as_run = AsRun::new(&plan.name, target).with_registry(plan.layouts.clone());
     let channel = plan.name.clone();
     // Every event of this lane and of the outputs it starts names the channel and profile.
-    let span = tracing::info_span!("channel", name = %plan.name, profile = profile.name());
+    let span = tracing::info_span!("channel", name = %plan.name, profile = profile.as_str());
     let thread = std::thread::Builder::new()
         .name(format!("lane {}", plan.name).chars().take(15).collect())
         .spawn(move || {

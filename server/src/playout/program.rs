@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 
-use crate::render::screens::NoticeScreen;
+use crate::render::screen::NoticeScreen;
 use crate::render::{Alert, Screen};
 
 /// Why a program could not be read (the previous one keeps airing).

@@ -12,6 +12,7 @@ use super::lane::LaneOptions;
 use super::mux::Service;
 use super::output::{Destination, OutputPlan};
 use super::sdt::SdtPatch;
+use crate::names::vocabulary;
 use crate::render::Profile;
 
 /// Default UDP destination: loopback.
@@ -44,16 +45,16 @@ pub struct ChannelSpec {
     pub outputs: Vec<OutputSpec>,
 }
 
-/// Kind of output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutputKind {
-    /// MPEG-TS over UDP for the cable multiplexer.
-    Udp,
-    /// HLS at `/live/{channel}/index.m3u8`.
-    Hls,
-    /// MPEG-TS recorded to a file.
-    File,
+vocabulary! {
+    /// Kind of output.
+    pub OutputKind as "output kind" {
+        /// MPEG-TS over UDP for the cable multiplexer.
+        Udp = "udp" / "UDP（MPEG-TS）",
+        /// HLS at `/live/{channel}/index.m3u8`.
+        Hls = "hls" / "HLS",
+        /// MPEG-TS recorded to a file.
+        File = "file" / "录制文件",
+    }
 }
 
 /// Character set of SDT names.
@@ -67,13 +68,25 @@ pub enum Charset {
     Gb2312,
 }
 
-/// `[[channels.outputs]]`: one output of a channel.
+/// `[[channels.outputs]]`: one output of a channel, by its `kind`. Each kind takes only
+/// its own fields (any other is an error naming it); every field is optional but a file's
+/// `path`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OutputSpec {
+    /// MPEG-TS over UDP for the cable multiplexer.
+    Udp(UdpOutput),
+    /// HLS at `/live/{channel}/index.m3u8`.
+    Hls(HlsOutput),
+    /// MPEG-TS recorded to a file.
+    File(FileOutput),
+}
+
+/// `kind = "udp"`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct OutputSpec {
-    /// `udp`, `hls` or `file`.
-    pub kind: OutputKind,
-    /// `sd`, `sd_wide`, `hd720` or `hd1080`. Default: `sd` for udp/file, `hd720` for hls.
+pub struct UdpOutput {
+    /// `sd`, `sd_wide`, `hd720` or `hd1080`. Default: `sd`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<Profile>,
     /// `mp2` or `aac`. Default: mp2 for SD, aac for HD.
@@ -85,9 +98,6 @@ pub struct OutputSpec {
     /// Send UDP to an address that is not loopback. Default: false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_non_loopback: Option<bool>,
-    /// File path of a recorder (relative to the data directory).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<PathBuf>,
     /// CBR rate in bit/s. Default: 3 Mbit/s SD, 5 Mbit/s 720p, 8 Mbit/s 1080.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub muxrate: Option<u64>,
@@ -109,103 +119,202 @@ pub struct OutputSpec {
     /// Character set of the names. Default: utf8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charset: Option<Charset>,
-    /// HLS segment length in seconds (1–6). Default: 2.
+}
+
+/// `kind = "file"`: a recorder, with the same MPEG-TS fields as UDP.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileOutput {
+    /// File path of the recording (relative to the data directory).
+    pub path: PathBuf,
+    /// `sd`, `sd_wide`, `hd720` or `hd1080`. Default: `sd`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
+    /// `mp2` or `aac`. Default: mp2 for SD, aac for HD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<AudioCodec>,
+    /// CBR rate in bit/s. Default: 3 Mbit/s SD, 5 Mbit/s 720p, 8 Mbit/s 1080.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muxrate: Option<u64>,
+    /// DVB service id. Default: 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_id: Option<u16>,
+    /// PMT PID. Default: 0x1000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pmt_pid: Option<u16>,
+    /// Video PID (audio is the next). Default: 0x100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_pid: Option<u16>,
+    /// Service name. Default: the channel's title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    /// Service provider. Default: 县级融媒体中心.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Character set of the names. Default: utf8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charset: Option<Charset>,
+}
+
+/// `kind = "hls"`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HlsOutput {
+    /// `sd`, `sd_wide`, `hd720` or `hd1080`. Default: `hd720`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
+    /// `mp2` or `aac`. Default: mp2 for SD, aac for HD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<AudioCodec>,
+    /// Service name. Default: the channel's title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    /// Service provider. Default: 县级融媒体中心.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Segment length in seconds (1–6). Default: 2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment_seconds: Option<u32>,
-    /// HLS playlist window in segments (6–10). Default: 6.
+    /// Playlist window in segments (6–10). Default: 6.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<u32>,
 }
 
+/// The MPEG-TS fields of an output (UDP and file set them; HLS takes the defaults).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TsFields {
+    /// CBR rate in bit/s.
+    pub muxrate: Option<u64>,
+    /// DVB service id.
+    pub service_id: Option<u16>,
+    /// PMT PID.
+    pub pmt_pid: Option<u16>,
+    /// Video PID.
+    pub video_pid: Option<u16>,
+    /// Character set of the names.
+    pub charset: Option<Charset>,
+}
+
 impl OutputSpec {
-    /// A default output of `kind`.
+    /// A default output of `kind` (a file output records to `channel.ts`).
     pub fn new(kind: OutputKind) -> OutputSpec {
-        OutputSpec {
-            kind,
-            profile: None,
-            audio: None,
-            address: None,
-            allow_non_loopback: None,
-            path: None,
-            muxrate: None,
-            service_id: None,
-            pmt_pid: None,
-            video_pid: None,
-            service_name: None,
-            provider: None,
-            charset: None,
-            segment_seconds: None,
-            window: None,
+        match kind {
+            OutputKind::Udp => OutputSpec::Udp(UdpOutput::default()),
+            OutputKind::Hls => OutputSpec::Hls(HlsOutput::default()),
+            OutputKind::File => OutputSpec::File(FileOutput {
+                path: PathBuf::from("channel.ts"),
+                ..FileOutput::default()
+            }),
+        }
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> OutputKind {
+        match self {
+            OutputSpec::Udp(_) => OutputKind::Udp,
+            OutputSpec::Hls(_) => OutputKind::Hls,
+            OutputSpec::File(_) => OutputKind::File,
         }
     }
 
     /// Where a UDP output sends; `None` for other kinds.
     pub fn udp_address(&self) -> Option<SocketAddr> {
-        (self.kind == OutputKind::Udp).then(|| self.address.unwrap_or(DEFAULT_UDP))
+        match self {
+            OutputSpec::Udp(u) => Some(u.address.unwrap_or(DEFAULT_UDP)),
+            _ => None,
+        }
     }
 
     /// The profile this output airs.
     pub fn profile(&self) -> Profile {
-        self.profile.unwrap_or(match self.kind {
-            OutputKind::Hls => Profile::Hd720,
-            OutputKind::Udp | OutputKind::File => Profile::Sd,
-        })
+        match self {
+            OutputSpec::Udp(u) => u.profile.unwrap_or(Profile::Sd),
+            OutputSpec::File(f) => f.profile.unwrap_or(Profile::Sd),
+            OutputSpec::Hls(h) => h.profile.unwrap_or(Profile::Hd720),
+        }
     }
 
-    /// Checks the fields against the kind; the error names the field.
-    pub fn validate(&self) -> Result<(), SpecError> {
-        let kind = match self.kind {
-            OutputKind::Udp => "udp",
-            OutputKind::Hls => "hls",
-            OutputKind::File => "file",
+    /// Sets the profile.
+    pub fn set_profile(&mut self, profile: Option<Profile>) {
+        match self {
+            OutputSpec::Udp(u) => u.profile = profile,
+            OutputSpec::File(f) => f.profile = profile,
+            OutputSpec::Hls(h) => h.profile = profile,
+        }
+    }
+
+    /// The audio codec asked for, if any.
+    pub fn audio(&self) -> Option<AudioCodec> {
+        match self {
+            OutputSpec::Udp(u) => u.audio,
+            OutputSpec::File(f) => f.audio,
+            OutputSpec::Hls(h) => h.audio,
+        }
+    }
+
+    /// The service name and provider asked for, if any.
+    pub fn names(&self) -> (Option<&str>, Option<&str>) {
+        let (name, provider) = match self {
+            OutputSpec::Udp(u) => (&u.service_name, &u.provider),
+            OutputSpec::File(f) => (&f.service_name, &f.provider),
+            OutputSpec::Hls(h) => (&h.service_name, &h.provider),
         };
-        let not_for = |field: &'static str| SpecError::NotFor { kind, field };
-        let ts = matches!(self.kind, OutputKind::Udp | OutputKind::File);
-        if self.kind != OutputKind::Udp
-            && (self.address.is_some() || self.allow_non_loopback.is_some())
+        (name.as_deref(), provider.as_deref())
+    }
+
+    /// The MPEG-TS fields (all unset for HLS).
+    pub fn ts(&self) -> TsFields {
+        match self {
+            OutputSpec::Udp(u) => TsFields {
+                muxrate: u.muxrate,
+                service_id: u.service_id,
+                pmt_pid: u.pmt_pid,
+                video_pid: u.video_pid,
+                charset: u.charset,
+            },
+            OutputSpec::File(f) => TsFields {
+                muxrate: f.muxrate,
+                service_id: f.service_id,
+                pmt_pid: f.pmt_pid,
+                video_pid: f.video_pid,
+                charset: f.charset,
+            },
+            OutputSpec::Hls(_) => TsFields::default(),
+        }
+    }
+
+    /// Checks the values' ranges and the UDP destination; the error names the field.
+    /// (Fields another kind takes are refused when the spec is read.)
+    pub fn validate(&self) -> Result<(), SpecError> {
+        if let OutputSpec::Hls(h) = self {
+            if h.segment_seconds.is_some_and(|s| !(1..=6).contains(&s)) {
+                return Err(SpecError::OutOfRange {
+                    field: "segment_seconds",
+                    range: "1–6 (RFC 8216 target duration ≤ 6 s)",
+                });
+            }
+            if h.window.is_some_and(|w| !(6..=10).contains(&w)) {
+                return Err(SpecError::OutOfRange {
+                    field: "window",
+                    range: "6–10 segments",
+                });
+            }
+        }
+        if let OutputSpec::Udp(UdpOutput {
+            address: Some(addr),
+            allow_non_loopback,
+            ..
+        }) = self
         {
-            return Err(not_for("address"));
-        }
-        if self.kind != OutputKind::File && self.path.is_some() {
-            return Err(not_for("path"));
-        }
-        if self.kind == OutputKind::File && self.path.is_none() {
-            return Err(SpecError::FileNeedsPath);
-        }
-        if !ts
-            && (self.muxrate.is_some()
-                || self.service_id.is_some()
-                || self.pmt_pid.is_some()
-                || self.video_pid.is_some()
-                || self.charset.is_some())
-        {
-            return Err(not_for("muxrate/service_id/pids/charset"));
-        }
-        if self.kind != OutputKind::Hls && (self.segment_seconds.is_some() || self.window.is_some())
-        {
-            return Err(not_for("segment_seconds/window"));
-        }
-        if self.segment_seconds.is_some_and(|s| !(1..=6).contains(&s)) {
-            return Err(SpecError::OutOfRange {
-                field: "segment_seconds",
-                range: "1–6 (RFC 8216 target duration ≤ 6 s)",
-            });
-        }
-        if self.window.is_some_and(|w| !(6..=10).contains(&w)) {
-            return Err(SpecError::OutOfRange {
-                field: "window",
-                range: "6–10 segments",
-            });
-        }
-        if let Some(addr) = self.address {
             if addr.ip().is_multicast() {
-                return Err(SpecError::Multicast(addr));
+                return Err(SpecError::Multicast(*addr));
             }
-            if !addr.ip().is_loopback() && self.allow_non_loopback != Some(true) {
-                return Err(SpecError::NotLoopback(addr));
+            if !addr.ip().is_loopback() && *allow_non_loopback != Some(true) {
+                return Err(SpecError::NotLoopback(*addr));
             }
         }
-        for (field, pid) in [("pmt_pid", self.pmt_pid), ("video_pid", self.video_pid)] {
+        let ts = self.ts();
+        for (field, pid) in [("pmt_pid", ts.pmt_pid), ("video_pid", ts.video_pid)] {
             if pid.is_some_and(|p| !(0x20..=0x1ff0).contains(&p)) {
                 return Err(SpecError::OutOfRange {
                     field,
@@ -213,7 +322,7 @@ impl OutputSpec {
                 });
             }
         }
-        if self.muxrate.is_some_and(|rate| rate < 1_000_000) {
+        if ts.muxrate.is_some_and(|rate| rate < 1_000_000) {
             return Err(SpecError::OutOfRange {
                 field: "muxrate",
                 range: "at least 1000000 bit/s",
@@ -227,35 +336,28 @@ impl OutputSpec {
     pub fn plan(&self, name: &str, title: &str, data_dir: &Path) -> Result<OutputPlan, SpecError> {
         self.validate()?;
         let profile = self.profile();
-        let destination = match self.kind {
-            OutputKind::Udp => Destination::Udp {
-                addr: self.address.unwrap_or(DEFAULT_UDP),
+        let destination = match self {
+            OutputSpec::Udp(u) => Destination::Udp {
+                addr: u.address.unwrap_or(DEFAULT_UDP),
             },
-            OutputKind::File => {
-                let path = self.path.clone().unwrap_or_default();
-                Destination::File {
-                    path: if path.is_absolute() {
-                        path
-                    } else {
-                        data_dir.join(path)
-                    },
-                }
-            }
-            OutputKind::Hls => Destination::Hls {
+            OutputSpec::File(f) => Destination::File {
+                path: if f.path.is_absolute() {
+                    f.path.clone()
+                } else {
+                    data_dir.join(&f.path)
+                },
+            },
+            OutputSpec::Hls(h) => Destination::Hls {
                 dir: hls_dir(data_dir, name),
-                segment_seconds: self.segment_seconds.unwrap_or(2),
-                window: self.window.unwrap_or(6),
+                segment_seconds: h.segment_seconds.unwrap_or(2),
+                window: h.window.unwrap_or(6),
             },
         };
-        let service_name = self
-            .service_name
-            .clone()
-            .unwrap_or_else(|| title.to_owned());
-        let provider = self
-            .provider
-            .clone()
-            .unwrap_or_else(|| DEFAULT_PROVIDER.to_owned());
-        let (patch, service_name, provider) = match self.charset.unwrap_or_default() {
+        let (service_name, provider) = self.names();
+        let service_name = service_name.unwrap_or(title).to_owned();
+        let provider = provider.unwrap_or(DEFAULT_PROVIDER).to_owned();
+        let ts = self.ts();
+        let (patch, service_name, provider) = match ts.charset.unwrap_or_default() {
             Charset::Utf8 => (SdtPatch::default(), service_name, provider),
             Charset::Gb2312 => SdtPatch::gb2312(&service_name, &provider)?,
         };
@@ -263,12 +365,12 @@ impl OutputSpec {
         Ok(OutputPlan {
             destination,
             profile,
-            audio: self.audio.unwrap_or(AudioCodec::default_for(profile)),
-            muxrate: self.muxrate.unwrap_or(encode::default_muxrate(profile)),
+            audio: self.audio().unwrap_or(AudioCodec::default_for(profile)),
+            muxrate: ts.muxrate.unwrap_or(encode::default_muxrate(profile)),
             service: Service {
-                service_id: self.service_id.unwrap_or(defaults.service_id),
-                pmt_pid: self.pmt_pid.unwrap_or(defaults.pmt_pid),
-                video_pid: self.video_pid.unwrap_or(defaults.video_pid),
+                service_id: ts.service_id.unwrap_or(defaults.service_id),
+                pmt_pid: ts.pmt_pid.unwrap_or(defaults.pmt_pid),
+                video_pid: ts.video_pid.unwrap_or(defaults.video_pid),
                 name: service_name,
                 provider,
             },
@@ -280,17 +382,6 @@ impl OutputSpec {
 /// What is wrong with a channel or output spec; the message names the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
-    /// A field this kind of output does not take.
-    #[error("output kind {kind} does not take `{field}`")]
-    NotFor {
-        /// `udp`, `hls` or `file`.
-        kind: &'static str,
-        /// The field(s).
-        field: &'static str,
-    },
-    /// A file output without its path.
-    #[error("output kind file needs `path`")]
-    FileNeedsPath,
     /// A number outside its range.
     #[error("{field} must be {range}")]
     OutOfRange {

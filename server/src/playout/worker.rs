@@ -361,7 +361,7 @@ fn run(shared: &Shared) {
             }
             Err(e) => {
                 shared.stats.failures.fetch_add(1, Ordering::Relaxed);
-                let (item, profile) = (&work.job.item, work.profile.name());
+                let (item, profile) = (&work.job.item, work.profile.as_str());
                 let error = crate::errors::chain(e);
                 if e.is_render() {
                     LaneStats::add(&work.stats.render_failures, 1);

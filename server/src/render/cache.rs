@@ -35,7 +35,7 @@ impl ScreenHash {
         // Serialising plain data cannot fail; an empty input would still hash uniquely
         // together with the profile and theme.
         h.update(serde_json::to_vec(screen).unwrap_or_default());
-        h.update(profile.name().as_bytes());
+        h.update(profile.as_str().as_bytes());
         h.update(serde_json::to_vec(theme).unwrap_or_default());
         if context.on_air().is_some() {
             h.update(serde_json::to_vec(context).unwrap_or_default());
@@ -190,7 +190,7 @@ impl ScreenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::screens::SlateScreen;
+    use crate::render::screen::SlateScreen;
 
     fn slate(time: &str) -> Screen {
         Screen::Slate(SlateScreen {

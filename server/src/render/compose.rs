@@ -450,7 +450,7 @@ impl<'a> Composer<'a> {
                 });
             }
             let mut layout = Layout {
-                profile: self.profile.name(),
+                profile: self.profile.as_str(),
                 width: self.profile.width(),
                 height: self.profile.height(),
                 page: i as u32 + 1,

@@ -12,7 +12,8 @@ pub mod layout;
 pub mod profile;
 pub mod raster;
 pub mod registry;
-pub mod screens;
+pub mod screen;
+mod templates;
 pub mod text;
 pub mod theme;
 
@@ -21,7 +22,7 @@ pub use context::{Alert, OnAir, ScreenContext};
 pub use layout::{Layout, Role};
 pub use profile::{Profile, Rect};
 pub use registry::LayoutRegistry;
-pub use screens::Screen;
+pub use screen::Screen;
 pub use theme::{Rgb, Theme};
 
 use crate::fonts::{FontBook, FontError, Weight};

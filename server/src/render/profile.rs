@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::names::vocabulary;
+
 /// A rectangle in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Rect {
@@ -41,51 +43,23 @@ impl Rect {
     }
 }
 
-/// Where a screen airs or is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Profile {
-    /// 720×576, 4:3 (PAL SD). Text stays in the legacy 80 % box for overscanning sets.
-    Sd,
-    /// 720×576 anamorphic 16:9: a widescreen set shows each pixel 4/3 wider, so screens
-    /// are laid out on a 960×576 canvas and squeezed to 720 columns when drawn.
-    SdWide,
-    /// 1280×720.
-    Hd720,
-    /// 1920×1080.
-    Hd1080,
+vocabulary! {
+    /// Where a screen airs or is shown.
+    pub Profile as "profile" {
+        /// 720×576, 4:3 (PAL SD). Text stays in the legacy 80 % box for overscanning sets.
+        Sd = "sd" / "标清 4:3",
+        /// 720×576 anamorphic 16:9: a widescreen set shows each pixel 4/3 wider, so screens
+        /// are laid out on a 960×576 canvas and squeezed to 720 columns when drawn.
+        /// Also read as `sd-wide` and `sd169`.
+        SdWide = "sd_wide" | "sd-wide" | "sd169" / "标清 16:9",
+        /// 1280×720.
+        Hd720 = "hd720" / "高清 720p",
+        /// 1920×1080.
+        Hd1080 = "hd1080" / "高清 1080p",
+    }
 }
 
 impl Profile {
-    /// Every profile.
-    pub const ALL: [Profile; 4] = [
-        Profile::Sd,
-        Profile::SdWide,
-        Profile::Hd720,
-        Profile::Hd1080,
-    ];
-
-    /// The name used on the command line and in layouts.
-    pub fn name(self) -> &'static str {
-        match self {
-            Profile::Sd => "sd",
-            Profile::SdWide => "sd_wide",
-            Profile::Hd720 => "hd720",
-            Profile::Hd1080 => "hd1080",
-        }
-    }
-
-    /// Parses a profile name (`sd`, `sd_wide`, `hd720`, `hd1080`).
-    pub fn parse(name: &str) -> Option<Profile> {
-        match name {
-            "sd" => Some(Profile::Sd),
-            "sd_wide" | "sd-wide" | "sd169" => Some(Profile::SdWide),
-            "hd720" => Some(Profile::Hd720),
-            "hd1080" => Some(Profile::Hd1080),
-            _ => None,
-        }
-    }
-
     /// Raster width in pixels.
     pub fn width(self) -> u32 {
         match self {
@@ -162,7 +136,7 @@ mod tests {
 
     #[test]
     fn safe_boxes_match_the_broadcast_rules() {
-        for p in Profile::ALL {
+        for &p in Profile::ALL {
             let s = p.safe();
             let (w, h) = (p.width() as f32, p.height() as f32);
             assert!(
@@ -174,7 +148,7 @@ mod tests {
                 "{p:?}"
             );
             assert!(p.heading_em() >= 1.5 * p.body_em());
-            assert_eq!(Profile::parse(p.name()), Some(p));
+            assert_eq!(Profile::parse(p.as_str()), Some(p));
         }
         // The SD legacy box is 80 %.
         assert_eq!(Profile::Sd.safe(), Rect::new(72.0, 58.0, 576.0, 460.0));

@@ -164,26 +164,36 @@ pub const MAX_MUXRATE: u64 = 20_000_000;
 /// Checks one output set by operators: `Err` holds the Chinese message. Only UDP to this
 /// machine and HLS: sending beyond loopback and recording to files stay in the config.
 fn check_output(o: &OutputSpec, channel: &str, title: &str) -> Result<(), String> {
-    match o.kind {
-        OutputKind::Udp | OutputKind::Hls => {}
-        OutputKind::File => {
+    match o {
+        OutputSpec::File(_) => {
             return Err("只能设置 UDP 或 HLS 输出；录制文件请用 headend stream".into())
         }
-    }
-    if o.allow_non_loopback.is_some() || o.path.is_some() {
-        return Err("发往其他机器的地址和录制文件只能在配置文件 [[channels]] 中设定".into());
-    }
-    if let Some(addr) = o.address {
-        if !addr.ip().is_loopback() {
-            return Err(format!(
-                "只能发送到本机地址（127.0.0.1 或 ::1），{addr} 不是；发往有线前端的地址须在配置文件 [[channels]] 中设定"
-            ));
+        OutputSpec::Udp(u) => {
+            if u.allow_non_loopback.is_some() {
+                return Err("发往其他机器的地址只能在配置文件 [[channels]] 中设定".into());
+            }
+            if let Some(addr) = u.address {
+                if !addr.ip().is_loopback() {
+                    return Err(format!(
+                        "只能发送到本机地址（127.0.0.1 或 ::1），{addr} 不是；发往有线前端的地址须在配置文件 [[channels]] 中设定"
+                    ));
+                }
+                if addr.port() == 0 {
+                    return Err("UDP 端口不能为 0".into());
+                }
+            }
         }
-        if addr.port() == 0 {
-            return Err("UDP 端口不能为 0".into());
+        OutputSpec::Hls(h) => {
+            if h.segment_seconds.is_some_and(|s| !(1..=6).contains(&s)) {
+                return Err("HLS 切片时长须为1到6秒".into());
+            }
+            if h.window.is_some_and(|w| !(6..=10).contains(&w)) {
+                return Err("HLS 播放列表须保留6到10个切片".into());
+            }
         }
     }
-    if let Some(rate) = o.muxrate {
+    let ts = o.ts();
+    if let Some(rate) = ts.muxrate {
         if !(1_000_000..=MAX_MUXRATE).contains(&rate) {
             return Err(format!(
                 "码率须在 1000 到 {} kbit/s 之间",
@@ -191,21 +201,16 @@ fn check_output(o: &OutputSpec, channel: &str, title: &str) -> Result<(), String
             ));
         }
     }
-    if o.service_name
-        .as_deref()
+    if o.names()
+        .0
         .is_some_and(|n| n.trim().is_empty() || n.chars().count() > 30)
     {
         return Err("节目名称须为1到30个字".into());
     }
-    if o.segment_seconds.is_some_and(|s| !(1..=6).contains(&s)) {
-        return Err("HLS 切片时长须为1到6秒".into());
-    }
-    if o.window.is_some_and(|w| !(6..=10).contains(&w)) {
-        return Err("HLS 播放列表须保留6到10个切片".into());
-    }
-    if o.pmt_pid
+    if ts
+        .pmt_pid
         .into_iter()
-        .chain(o.video_pid)
+        .chain(ts.video_pid)
         .any(|p| !(0x20..=0x1ff0).contains(&p))
     {
         return Err("PID 须在 0x20 到 0x1ff0 之间".into());
@@ -214,7 +219,7 @@ fn check_output(o: &OutputSpec, channel: &str, title: &str) -> Result<(), String
     o.plan(channel, title, std::path::Path::new("."))
         .map(|_| ())
         .map_err(|e| {
-            if o.charset == Some(Charset::Gb2312) {
+            if ts.charset == Some(Charset::Gb2312) {
                 "节目名称或提供者含有 GB2312 无法表示的字".into()
             } else {
                 format!("输出设置有误（{e}）")
@@ -237,7 +242,12 @@ pub fn set_outputs(
     if outputs.len() > MAX_OUTPUTS {
         errors.push(("outputs", format!("一个频道最多{MAX_OUTPUTS}路输出")));
     }
-    if outputs.iter().filter(|o| o.kind == OutputKind::Hls).count() > 1 {
+    if outputs
+        .iter()
+        .filter(|o| o.kind() == OutputKind::Hls)
+        .count()
+        > 1
+    {
         errors.push(("outputs", "一个频道只能有一路 HLS 输出".into()));
     }
     let others = super::airing::channels(conn)?;

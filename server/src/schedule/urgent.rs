@@ -10,44 +10,19 @@ use serde::{Deserialize, Serialize};
 
 use super::edit::{EditError, Fields};
 use crate::accounts::{Role, User};
+use crate::names::vocabulary;
 use crate::store::{self, StoreError};
 
 /// Longest override.
 pub const MAX_HOURS: i64 = 72;
 
-/// How an override airs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Form {
-    /// The notice alone, full screen, replacing the program.
-    Full,
-    /// The alert band over the program.
-    Band,
-}
-
-impl Form {
-    /// Its name in the store.
-    pub fn name(self) -> &'static str {
-        match self {
-            Form::Full => "full",
-            Form::Band => "band",
-        }
-    }
-
-    /// Chinese name.
-    pub fn label(self) -> &'static str {
-        match self {
-            Form::Full => "全屏播出",
-            Form::Band => "滚动字幕条",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Form> {
-        match s {
-            "full" => Some(Form::Full),
-            "band" => Some(Form::Band),
-            _ => None,
-        }
+vocabulary! {
+    /// How an override airs.
+    pub Form as "override form" {
+        /// The notice alone, full screen, replacing the program.
+        Full = "full" / "全屏播出",
+        /// The alert band over the program.
+        Band = "band" / "滚动字幕条",
     }
 }
 
@@ -351,7 +326,7 @@ pub fn request(
             serde_json::to_string(&channels).unwrap_or_default(),
             store::stamp(start.with_timezone(&Utc)),
             store::stamp(end.with_timezone(&Utc)),
-            kind.name(),
+            kind.as_str(),
             user.name,
             store::stamp(now),
         ],
@@ -366,7 +341,7 @@ pub fn request(
         "override",
         &id.to_string(),
         &serde_json::json!({
-            "notice_id": form.notice_id, "channels": channels, "form": kind.name(),
+            "notice_id": form.notice_id, "channels": channels, "form": kind.as_str(),
             "starts_at": start.to_rfc3339(), "ends_at": end.to_rfc3339(),
         }),
     )

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::content::CatalogueKind;
 use crate::pages;
-use crate::render::screens::{
+use crate::render::screen::{
     month_day, CaseLookupScreen, HelpScreen, ListItem, ListScreen, Screen as Model,
 };
 use crate::store::StoreError;
@@ -302,7 +302,7 @@ pub fn read(
             for k in 1..=p.options.len().min(9) as u32 {
                 screens.push(ContentScreen {
                     id: format!("vote:{id}:{k}"),
-                    model: Model::Poll(crate::render::screens::PollScreen {
+                    model: Model::Poll(crate::render::screen::PollScreen {
                         chosen: Some(k),
                         ..p.clone()
                     }),

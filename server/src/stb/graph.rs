@@ -282,7 +282,7 @@ pub fn build(content: &Content, profile: Profile, renderer: &Renderer) -> Built 
         protocol: PROTOCOL_VERSION,
         version: String::new(),
         region: content.region.clone(),
-        profile: profile.name().to_owned(),
+        profile: profile.as_str().to_owned(),
         width: profile.width(),
         height: profile.height(),
         generated_at: content

@@ -150,7 +150,7 @@ mod tests {
     use super::*;
 
     fn key(i: u8) -> ImageKey {
-        let screen = Screen::Help(crate::render::screens::HelpScreen {
+        let screen = Screen::Help(crate::render::screen::HelpScreen {
             channel: format!("台{i}"),
         });
         (

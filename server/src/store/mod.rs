@@ -139,15 +139,32 @@ struct Counters {
 impl Counters {
     /// Keeps `e` as the storage fault if it is one.
     fn note_fault(&self, e: &StoreError) {
-        if let StoreError::Sqlite(e) = e {
-            if is_storage_fault(e) {
-                if let Ok(mut fault) = self.fault.lock() {
-                    *fault = Some(Fault {
-                        error: e.to_string(),
-                        at: chrono::Utc::now(),
-                    });
-                }
-            }
+        if let Some(fault) = e.storage_fault() {
+            self.keep_fault(fault);
+        }
+    }
+
+    fn keep_fault(&self, StorageFault(error): StorageFault) {
+        if let Ok(mut fault) = self.fault.lock() {
+            *fault = Some(Fault {
+                error,
+                at: chrono::Utc::now(),
+            });
+        }
+    }
+}
+
+/// A storage fault (disk full, I/O, damage) as met by a caller: what a response carries
+/// so that the web layer records it in the store's health ([`Store::keep_fault`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageFault(String);
+
+impl StoreError {
+    /// The storage fault this error is, if it is one (not a bad query or a busy queue).
+    pub fn storage_fault(&self) -> Option<StorageFault> {
+        match self {
+            StoreError::Sqlite(e) if is_storage_fault(e) => Some(StorageFault(e.to_string())),
+            _ => None,
         }
     }
 }
@@ -314,10 +331,10 @@ impl Store {
         })
     }
 
-    /// Keeps `e` as the storage fault if it is one (disk full, I/O): for errors a job
-    /// returned inside its own result type, where the store's thread could not see them.
-    pub fn note_fault(&self, e: &StoreError) {
-        self.counters.note_fault(e);
+    /// Keeps a storage fault a caller met inside its own result type, where the store's
+    /// thread could not see it (see [`StoreError::storage_fault`]).
+    pub fn keep_fault(&self, fault: StorageFault) {
+        self.counters.keep_fault(fault);
     }
 
     /// Clears the storage fault: a write of the kind that met it (an ingest pass) has
@@ -899,17 +916,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_storage_fault_noted_from_a_job_result_stands_until_recovered() {
+    async fn a_storage_fault_kept_from_a_job_result_stands_until_recovered() {
         let store = Store::open_in_memory().unwrap();
         assert!(store.health().storage_fault.is_none());
         // A query error is not a storage fault.
-        store.note_fault(&StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows));
-        assert!(store.health().storage_fault.is_none());
+        let query = StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows);
+        assert_eq!(query.storage_fault(), None);
         let full = rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
             Some("database or disk is full".into()),
         );
-        store.note_fault(&StoreError::Sqlite(full));
+        store.keep_fault(StoreError::Sqlite(full).storage_fault().unwrap());
         let health = store.health();
         assert!(
             health

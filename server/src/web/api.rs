@@ -159,14 +159,7 @@ pub(crate) async fn call<T: Send + 'static, E: Into<StaffApiError> + Send + 'sta
         .store
         .call(move |conn| Ok(f(conn)))
         .await?
-        .map_err(|e| {
-            let e: StaffApiError = e.into();
-            // A staff write that met a full disk reaches /readyz like an ingest pass's.
-            if let StaffApiError::Api(ApiError::Store(store_error)) = &e {
-                state.store.note_fault(store_error);
-            }
-            e
-        })
+        .map_err(Into::into)
 }
 
 /// `GET /api/v1/me`.

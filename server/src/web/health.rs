@@ -308,7 +308,7 @@ fn channels_part(state: &AppState) -> (Status, Value) {
 pub const SOURCE_FAILURES_DEGRADED: u32 = 3;
 
 async fn sources_part(state: &AppState) -> (Status, Value) {
-    let listed = state.store.read(crate::ingest::source::list).await;
+    let listed = state.store.read(crate::ingest::sources::list).await;
     let list = match listed {
         Ok(l) => l,
         Err(e) => {

@@ -186,7 +186,7 @@ pub fn render(playout: Option<&Playout>, uptime_secs: f64) -> String {
                     format!(
                         "channel=\"{}\",profile=\"{}\"",
                         esc(&c.name),
-                        lane.profile.name()
+                        lane.profile.as_str()
                     ),
                     field(&lane.stats).to_string(),
                 ));
@@ -254,7 +254,7 @@ pub fn render(playout: Option<&Playout>, uptime_secs: f64) -> String {
                         format!(
                             "channel=\"{}\",profile=\"{}\",output=\"{}\",kind=\"{}\"",
                             esc(&c.name),
-                            lane.profile.name(),
+                            lane.profile.as_str(),
                             esc(&o.label),
                             o.kind
                         ),

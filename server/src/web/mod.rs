@@ -254,6 +254,10 @@ pub fn app(state: AppState) -> Router {
             access::guard,
         ))
         .merge(staff::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            keep_storage_faults,
+        ))
         .layer(axum::middleware::map_response(json_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -383,11 +387,42 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// `response`, carrying the storage fault this error is, if it is one: the layer of
+    /// [`app`] records it in the store's health (`/readyz`), whatever route met it.
+    pub fn with_fault(&self, mut response: Response) -> Response {
+        if let Some(fault) = match self {
+            ApiError::Store(e) => e.storage_fault(),
+            _ => None,
+        } {
+            response.extensions_mut().insert(fault);
+        }
+        response
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = self.status_and_message();
-        (status, Json(serde_json::json!({ "error": message }))).into_response()
+        self.with_fault((status, Json(serde_json::json!({ "error": message }))).into_response())
     }
+}
+
+/// Records in the store's health a storage fault a request met (a staff page's or the
+/// API's write on a full disk), which the route's error put on its response.
+async fn keep_storage_faults(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if let Some(fault) = response
+        .extensions_mut()
+        .remove::<crate::store::StorageFault>()
+    {
+        state.store.keep_fault(fault);
+    }
+    response
 }
 
 pub use crate::errors::chain as error_chain;

@@ -23,7 +23,8 @@ use serde_json::json;
 
 use super::access::Caller;
 use super::{error_chain, ApiError, AppState};
-use crate::ingest::source::{SourceFields, SourceRecord};
+use crate::ingest::source::SourceFields;
+use crate::ingest::sources::SourceRecord;
 use crate::ingest::{Hub, IngestError, PassOutcome, RejectionRow, SourceSpec};
 use crate::store::StoreError;
 

@@ -116,7 +116,7 @@ async fn served(state: &AppState, region: &str, profile: Profile) -> Result<Arc<
         })
         .await?;
     let stamp = format!("{fingerprint}|{}", now.date_naive());
-    let key = (region.to_owned(), profile.name());
+    let key = (region.to_owned(), profile.as_str());
     if let Some(hit) = state
         .stb
         .manifests
@@ -433,7 +433,7 @@ pub async fn lookup(
         ),
         None => (
             "case_lookup:not_found".to_owned(),
-            crate::render::Screen::CaseLookup(crate::render::screens::CaseLookupScreen {
+            crate::render::Screen::CaseLookup(crate::render::screen::CaseLookupScreen {
                 entered: if valid { digits } else { String::new() },
                 message: Some("未查到该办件，请核对编号后重新输入".into()),
             }),

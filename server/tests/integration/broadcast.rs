@@ -172,7 +172,7 @@ fn every_broadcast_screen_has_a_heading_no_key_hints_and_nothing_under_the_band(
             screens.push(Arc::clone(&item.screen));
         }
         assert!(program.items.iter().any(|i| i.part == Part::Rotation));
-        for profile in Profile::ALL {
+        for &profile in Profile::ALL {
             for (n, screen) in screens.iter().enumerate() {
                 for band in [false, true] {
                     if n == 0 && band {
@@ -219,10 +219,10 @@ fn alert_strips_are_runs_of_whole_clauses_starting_with_the_title() {
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
-    let filler = Screen::Help(headend::render::screens::HelpScreen {
+    let filler = Screen::Help(headend::render::screen::HelpScreen {
         channel: info.title.clone(),
     });
-    for profile in Profile::ALL {
+    for &profile in Profile::ALL {
         let context = ScreenContext::Broadcast(OnAir {
             channel: info.title.clone(),
             next: None,
@@ -364,7 +364,7 @@ fn no_personal_data_airs_on_any_screen_of_the_demo_county() {
             .map(|s| ("示范县政务频道".to_owned(), Arc::new(s))),
     );
     let mut pages = 0;
-    for profile in Profile::ALL {
+    for &profile in Profile::ALL {
         for (channel, screen) in &screens {
             for context in [
                 ScreenContext::Interactive,

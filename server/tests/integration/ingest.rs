@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use headend::ingest::source::{self, Origin, SourceFields, SourceRecord};
+use headend::ingest::source::SourceFields;
+use headend::ingest::sources::{self, Origin, SourceRecord};
 use headend::ingest::{
     run_pass, Fetcher, IngestError, PassMode, PassOutcome, PassReport, SourceSpec,
 };
@@ -194,7 +195,7 @@ pub fn spec(name: &str, url: &str, kind: &str, department: Option<&str>) -> Sour
 pub async fn register(store: &Store, spec: &SourceSpec) {
     let spec = spec.clone();
     assert!(store
-        .call(move |c| source::insert(c, &spec, Origin::Api))
+        .call(move |c| sources::insert(c, &spec, Origin::Api))
         .await
         .unwrap());
 }
@@ -229,7 +230,7 @@ pub fn counts(r: &PassReport) -> (usize, usize, usize, usize, usize) {
 pub async fn record(store: &Store, name: &str) -> SourceRecord {
     let name = name.to_owned();
     store
-        .call(move |c| source::get(c, &name))
+        .call(move |c| sources::get(c, &name))
         .await
         .unwrap()
         .unwrap()

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, TimeZone};
+use headend::playout::spec::{FileOutput, HlsOutput, UdpOutput};
 use headend::playout::{
     self, FixedProgram, Item, LaneOptions, OutputKind, OutputPlan, OutputSpec, Program,
     ProgramSource,
 };
-use headend::render::screens::{NoticeScreen, SlateScreen};
+use headend::render::screen::{NoticeScreen, SlateScreen};
 use headend::render::{Profile, Screen};
 
 pub const TITLE: &str = "示范县政务频道";
@@ -55,11 +56,14 @@ pub fn fast() -> LaneOptions {
 }
 
 pub fn plan(kind: OutputKind, profile: Profile, dir: &Path) -> OutputPlan {
-    let mut spec = OutputSpec::new(kind);
-    spec.profile = Some(profile);
-    if kind == OutputKind::File {
-        spec.path = Some(dir.join("out.ts"));
-    }
+    let mut spec = match kind {
+        OutputKind::File => OutputSpec::File(FileOutput {
+            path: dir.join("out.ts"),
+            ..FileOutput::default()
+        }),
+        kind => OutputSpec::new(kind),
+    };
+    spec.set_profile(Some(profile));
     spec.plan("county", TITLE, dir).unwrap()
 }
 
@@ -391,11 +395,13 @@ fn an_encoder_forced_to_fail_airs_the_slate_and_restarts() {
 #[test]
 fn gb2312_service_names_carry_the_0x13_marker() {
     let dir = tempfile::tempdir().unwrap();
-    let mut spec = OutputSpec::new(OutputKind::Udp);
-    spec.charset = Some(playout::spec::Charset::Gb2312);
-    spec.service_id = Some(7);
-    spec.pmt_pid = Some(0x200);
-    spec.video_pid = Some(0x300);
+    let spec = OutputSpec::Udp(UdpOutput {
+        charset: Some(playout::spec::Charset::Gb2312),
+        service_id: Some(7),
+        pmt_pid: Some(0x200),
+        video_pid: Some(0x300),
+        ..UdpOutput::default()
+    });
     let plan = spec.plan("county", TITLE, dir.path()).unwrap();
     let out = dir.path().join("gb.ts");
     record(
@@ -592,9 +598,11 @@ fn live_plan(
 fn udp_is_1316_byte_datagrams_paced_at_the_mux_rate() {
     let dir = tempfile::tempdir().unwrap();
     let (sock, addr) = receiver();
-    let mut spec = OutputSpec::new(OutputKind::Udp);
-    spec.address = Some(addr);
-    spec.muxrate = Some(2_000_000);
+    let spec = OutputSpec::Udp(UdpOutput {
+        address: Some(addr),
+        muxrate: Some(2_000_000),
+        ..UdpOutput::default()
+    });
     let udp = spec.plan("live", TITLE, dir.path()).unwrap();
     let playout = playout::Playout::start(
         vec![live_plan("live", vec![udp], FixedProgram(program(3)))],
@@ -654,11 +662,15 @@ fn a_failing_udp_output_never_stops_hls() {
         drop(sock);
         addr
     };
-    let mut spec = OutputSpec::new(OutputKind::Udp);
-    spec.address = Some(dead);
+    let spec = OutputSpec::Udp(UdpOutput {
+        address: Some(dead),
+        ..UdpOutput::default()
+    });
     let udp = spec.plan("faulty", TITLE, dir.path()).unwrap();
-    let mut hls = OutputSpec::new(OutputKind::Hls);
-    hls.profile = Some(Profile::Sd);
+    let hls = OutputSpec::Hls(HlsOutput {
+        profile: Some(Profile::Sd),
+        ..HlsOutput::default()
+    });
     let hls = hls.plan("faulty", TITLE, dir.path()).unwrap();
     let playout = playout::Playout::start(
         vec![live_plan(

@@ -1502,13 +1502,16 @@ async fn operators_run_polls_and_staff_browse_cases_with_other_departments_maske
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_give_a_channel_its_outputs_and_it_airs_them_at_once_while_configured_ones_stay_as_configured(
 ) {
-    use headend::playout::{ChannelSpec, OutputKind, OutputSpec, Playout};
+    use headend::playout::spec::HlsOutput;
+    use headend::playout::{ChannelSpec, OutputSpec, Playout};
     use headend::schedule::Planner;
     let store = county().await;
     let dir = tempfile::tempdir().unwrap();
     // The config sets up xikou (one SD HLS output); county airs only what operators give it.
-    let mut hls = OutputSpec::new(OutputKind::Hls);
-    hls.profile = Some(headend::render::Profile::Sd);
+    let hls = OutputSpec::Hls(HlsOutput {
+        profile: Some(headend::render::Profile::Sd),
+        ..HlsOutput::default()
+    });
     let specs = vec![ChannelSpec::new("xikou", vec![hls])];
     let planner = Planner::new(store.clone(), specs, false, dir.path());
     let state = AppState::new(store.clone()).with_planner(planner.clone());
@@ -1672,5 +1675,78 @@ async fn operators_give_a_channel_its_outputs_and_it_airs_them_at_once_while_con
             .count(),
         4,
         "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_staff_page_write_that_meets_a_full_database_is_told_and_reaches_readyz() {
+    let store = county().await;
+    let today = headend::content::county_today().to_string();
+    let mut editor = Browser::new(&store);
+    editor.login("editor", PASSWORD).await;
+    let form_page = editor.get("/admin/notices/new").await;
+    assert_eq!(form_page.status, StatusCode::OK);
+    let csrf = form_page.csrf();
+    // The database may not grow from here: SQLite answers SQLITE_FULL, as on a full disk.
+    store
+        .call(|conn| {
+            conn.execute_batch("VACUUM")?;
+            let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            conn.pragma_update(None, "max_page_count", pages)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let body = "各村（社区）：请做好冬季防火工作。".repeat(1000);
+    let mut form = notice_form("冬季防火通知", &today, false, "");
+    form.retain(|(k, _)| *k != "body");
+    form.push(("body", &body));
+    form.push(("csrf", &csrf));
+    let page = editor.post("/admin/notices/new", &form).await;
+    assert_eq!(
+        page.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("服务器内部错误"), "{}", page.body);
+    let stored: i64 = store
+        .call(|conn| {
+            Ok(conn.query_row(
+                "SELECT count(*) FROM notices WHERE title = '冬季防火通知'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+
+    let mut request = Request::get("/readyz").body(Body::empty()).unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            40000,
+        ))));
+    let response = app(AppState::new(store.clone()))
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let ready: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let fault = ready["store"]["storage_fault"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{ready}"));
+    assert!(fault.contains("full"), "{ready}");
+    assert!(
+        ready["store"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("数据库写入失败"),
+        "{ready}"
     );
 }

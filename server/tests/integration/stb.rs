@@ -73,7 +73,7 @@ fn graph_checks(region: &'static str) {
         "only the county sees every notice"
     );
     let renderer = Renderer::new().unwrap();
-    for profile in Profile::ALL {
+    for &profile in Profile::ALL {
         let built = stb::build(&content, profile, &renderer);
         check_graph(region, profile, &built, &foreign);
         if profile == Profile::Sd {

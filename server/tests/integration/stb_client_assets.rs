@@ -4,7 +4,7 @@
 //! shipped in its binary. This test checks the committed files are what the renderer draws
 //! today; `GOVCHANNEL_BLESS=1` rewrites them.
 
-use headend::render::screens::SlateScreen;
+use headend::render::screen::SlateScreen;
 use headend::render::{OnAir, Profile, Renderer, Screen, ScreenContext};
 use tiny_skia::{IntRect, Pixmap};
 

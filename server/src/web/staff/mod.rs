@@ -307,7 +307,7 @@ impl IntoResponse for PageError {
                     StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "填写的内容有误",
                     _ => "出错了",
                 };
-                error_page(status, heading, &message)
+                e.with_fault(error_page(status, heading, &message))
             }
         }
     }

@@ -67,35 +67,20 @@ struct Refused {
     errors: edit::Fields,
 }
 
-/// The Chinese name of a picture profile.
-fn profile_name(p: crate::render::Profile) -> &'static str {
-    use crate::render::Profile;
-    match p {
-        Profile::Sd => "标清 4:3",
-        Profile::SdWide => "标清 16:9",
-        Profile::Hd720 => "高清 720p",
-        Profile::Hd1080 => "高清 1080p",
-    }
-}
-
 /// One output as the channel page lists it.
 fn output_row(o: &crate::playout::OutputSpec) -> minijinja::Value {
     use crate::playout::OutputKind;
-    let kind = match o.kind {
-        OutputKind::Udp => "UDP（MPEG-TS）",
-        OutputKind::Hls => "HLS",
-        OutputKind::File => "录制文件",
-    };
-    let rate = o
+    let ts = o.ts();
+    let rate = ts
         .muxrate
         .unwrap_or_else(|| crate::playout::encode::default_muxrate(o.profile()));
     minijinja::context! {
-        kind,
-        profile => profile_name(o.profile()),
+        kind => o.kind().label(),
+        profile => o.profile().label(),
         address => o.udp_address().map(|a| a.to_string()),
-        rate => (o.kind != OutputKind::Hls).then(|| format!("{} kbit/s", rate / 1000)),
-        service_name => o.service_name.clone(),
-        gb2312 => o.charset == Some(crate::playout::spec::Charset::Gb2312),
+        rate => (o.kind() != OutputKind::Hls).then(|| format!("{} kbit/s", rate / 1000)),
+        service_name => o.names().0,
+        gb2312 => ts.charset == Some(crate::playout::spec::Charset::Gb2312),
     }
 }
 
@@ -216,59 +201,68 @@ pub async fn update_channel(
 
 /// An output from the channel page's form; the fields it cannot read.
 fn output_form(p: &Pairs) -> Result<crate::playout::OutputSpec, edit::Fields> {
-    use crate::playout::{OutputKind, OutputSpec};
+    use crate::playout::spec::{HlsOutput, UdpOutput};
+    use crate::playout::OutputSpec;
     use crate::render::Profile;
     let mut errors: edit::Fields = Vec::new();
-    let kind = match field(p, "kind") {
-        "udp" => OutputKind::Udp,
-        "hls" => OutputKind::Hls,
-        _ => {
-            errors.push(("kind", "请选择输出方式（UDP 或 HLS）".into()));
-            OutputKind::Hls
-        }
-    };
-    let mut o = OutputSpec::new(kind);
-    o.profile = match field(p, "profile") {
+    let profile = match field(p, "profile") {
         "" => None,
-        "sd" => Some(Profile::Sd),
-        "sd_wide" => Some(Profile::SdWide),
-        "hd720" => Some(Profile::Hd720),
-        "hd1080" => Some(Profile::Hd1080),
-        _ => {
+        name => Profile::parse(name).or_else(|| {
             errors.push(("profile", "请选择画面规格".into()));
             None
+        }),
+    };
+    let o = match field(p, "kind") {
+        "udp" => {
+            let mut o = UdpOutput {
+                profile,
+                ..UdpOutput::default()
+            };
+            read_udp(p, &mut o, &mut errors);
+            OutputSpec::Udp(o)
+        }
+        kind => {
+            if kind != "hls" {
+                errors.push(("kind", "请选择输出方式（UDP 或 HLS）".into()));
+            }
+            OutputSpec::Hls(HlsOutput {
+                profile,
+                ..HlsOutput::default()
+            })
         }
     };
-    if kind == OutputKind::Udp {
-        let address = field(p, "address").trim();
-        if !address.is_empty() {
-            match address.parse() {
-                Ok(a) => o.address = Some(a),
-                Err(_) => errors.push((
-                    "address",
-                    format!("地址“{address}”格式不对，应为 127.0.0.1:5000 这样的“地址:端口”"),
-                )),
-            }
-        }
-        let rate = field(p, "muxrate").trim();
-        if !rate.is_empty() {
-            match number::<u64>(rate) {
-                Ok(k) => o.muxrate = Some(k.saturating_mul(1000)),
-                Err(()) => errors.push(("muxrate", "码率须为整数（kbit/s）".into())),
-            }
-        }
-        if field(p, "charset") == "gb2312" {
-            o.charset = Some(crate::playout::spec::Charset::Gb2312);
-        }
-        let service = field(p, "service_name").trim();
-        if !service.is_empty() {
-            o.service_name = Some(service.to_owned());
-        }
-    }
     if errors.is_empty() {
         Ok(o)
     } else {
         Err(errors)
+    }
+}
+
+/// A UDP output's own fields from the channel page's form.
+fn read_udp(p: &Pairs, o: &mut crate::playout::spec::UdpOutput, errors: &mut edit::Fields) {
+    let address = field(p, "address").trim();
+    if !address.is_empty() {
+        match address.parse() {
+            Ok(a) => o.address = Some(a),
+            Err(_) => errors.push((
+                "address",
+                format!("地址“{address}”格式不对，应为 127.0.0.1:5000 这样的“地址:端口”"),
+            )),
+        }
+    }
+    let rate = field(p, "muxrate").trim();
+    if !rate.is_empty() {
+        match number::<u64>(rate) {
+            Ok(k) => o.muxrate = Some(k.saturating_mul(1000)),
+            Err(()) => errors.push(("muxrate", "码率须为整数（kbit/s）".into())),
+        }
+    }
+    if field(p, "charset") == "gb2312" {
+        o.charset = Some(crate::playout::spec::Charset::Gb2312);
+    }
+    let service = field(p, "service_name").trim();
+    if !service.is_empty() {
+        o.service_name = Some(service.to_owned());
     }
 }
 

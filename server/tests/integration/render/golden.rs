@@ -68,11 +68,11 @@ fn every_template_in_every_profile_matches_its_golden_image() {
     let mut compared = 0;
     let mut used = std::collections::HashSet::new();
     for (name, screen) in sample_screens() {
-        for profile in Profile::ALL {
+        for &profile in Profile::ALL {
             let pages = renderer.layout(&screen, profile);
             // The first page, and the second where there is one (continuation layout).
             for layout in pages.iter().take(2) {
-                let file = format!("{name}-{}-p{}", profile.name(), layout.page);
+                let file = format!("{name}-{}-p{}", profile.as_str(), layout.page);
                 let actual = renderer.raster(layout).unwrap();
                 let path = golden_dir().join(format!("{file}.png"));
                 used.insert(format!("{file}.png"));

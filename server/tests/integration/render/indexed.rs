@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use headend::render::screens::NoticeScreen;
+use headend::render::screen::NoticeScreen;
 use headend::render::theme::Rgb;
 use headend::render::{Layout, Profile, Renderer, Screen, ScreenContext};
 

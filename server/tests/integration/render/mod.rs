@@ -7,7 +7,7 @@ mod property;
 mod rules;
 
 use headend::render::layout::{Layout, Role};
-use headend::render::screens::{
+use headend::render::screen::{
     BannerScreen, CaseLookupScreen, CaseResultScreen, EntryScreen, FlowBox, FlowScreen,
     GuideScreen, HelpScreen, HomeScreen, ListItem, ListScreen, NoticeScreen, PollScreen,
     PublicListScreen, Publicity, SlateScreen, Tile,

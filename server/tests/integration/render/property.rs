@@ -1,7 +1,7 @@
 //! Random Chinese, Latin and punctuation text of 0–20,000 characters always lays out,
 //! paginates, and keeps every non-whitespace character exactly once, in order.
 
-use headend::render::screens::NoticeScreen;
+use headend::render::screen::NoticeScreen;
 use headend::render::{Profile, Renderer, Role, Screen};
 use proptest::prelude::*;
 

@@ -2,7 +2,7 @@
 //! profile.
 
 use chrono::NaiveDate;
-use headend::render::screens::ListItem;
+use headend::render::screen::ListItem;
 use headend::render::{Profile, Renderer, Screen};
 use headend::store::Store;
 
@@ -12,7 +12,7 @@ use super::{broken_rules, sample_screens};
 fn every_sample_screen_keeps_the_rules_in_every_profile() {
     let renderer = Renderer::new().unwrap();
     for (name, screen) in sample_screens() {
-        for profile in Profile::ALL {
+        for &profile in Profile::ALL {
             let pages = renderer.layout(&screen, profile);
             assert!(!pages.is_empty(), "{name} {profile:?}");
             for page in &pages {
@@ -56,7 +56,7 @@ fn every_demo_notice_keeps_the_rules_and_loses_no_text() {
             .unwrap();
         let expected: String = notice.body.chars().filter(|c| !c.is_whitespace()).collect();
         let screen = Screen::Notice(notice);
-        for profile in Profile::ALL {
+        for &profile in Profile::ALL {
             let pages = renderer.layout(&screen, profile);
             let mut body = String::new();
             for page in &pages {
@@ -136,7 +136,7 @@ fn every_screen_of_the_demo_county_keeps_the_rules_in_every_profile() {
     let renderer = Renderer::new().unwrap();
     let mut pages_checked = 0;
     for (name, screen) in &screens {
-        for profile in Profile::ALL {
+        for &profile in Profile::ALL {
             for page in renderer.layout(screen, profile) {
                 let broken = broken_rules(&page);
                 assert!(
@@ -161,7 +161,7 @@ fn public_lists_never_air_whole_id_numbers_or_phones() {
     let store = Store::open_in_memory().unwrap();
     let county = headend::demo::embedded().unwrap();
     let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
-    let (lists, secrets): (Vec<headend::render::screens::PublicListScreen>, Vec<String>) = store
+    let (lists, secrets): (Vec<headend::render::screen::PublicListScreen>, Vec<String>) = store
         .call_blocking(move |c| {
             headend::demo::load(c, &county, today).unwrap();
             let mut stmt = c.prepare("SELECT id FROM public_lists")?;
@@ -202,7 +202,7 @@ fn a_list_shows_six_numbered_items_a_page_in_every_profile() {
         .into_iter()
         .find(|(n, _)| *n == "list")
         .unwrap();
-    for profile in Profile::ALL {
+    for &profile in Profile::ALL {
         let pages = renderer.layout(&list, profile);
         assert_eq!(pages.len(), 2, "{profile:?}: 7 items make 2 pages");
         let keys: Vec<u8> = pages[0].selectables.iter().filter_map(|s| s.key).collect();
