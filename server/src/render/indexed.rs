@@ -15,6 +15,7 @@
 //! in 16, or an edge off by more) is written with the full palette, 8 bits a pixel, its
 //! largest per-channel error bounded by half a ramp step.
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use tiny_skia::Pixmap;
 
@@ -170,6 +171,30 @@ fn reduce(palette: &[Rgb], counts: &[u64], max: usize, fixed: usize) -> (Vec<Rgb
     (live.into_iter().map(|(c, _, _)| c).collect(), map)
 }
 
+/// Hashes a packed RGB key by one multiplication (Fibonacci hashing): a picture's colours
+/// are looked up once per run of pixels, and SipHash was a tenth of encoding a page.
+#[derive(Default)]
+struct RgbHasher(u64);
+
+impl Hasher for RgbHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, key: u32) {
+        self.0 = u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// Packed RGB → palette index.
+type RgbMap = HashMap<u32, u8, BuildHasherDefault<RgbHasher>>;
+
 /// [`encode`] with `max_ramp` steps per text ramp, PNG row filter `filter`, and at most
 /// `max_colours` palette entries (the least used merged
 /// into their nearest neighbours).
@@ -184,7 +209,7 @@ pub fn encode_reduced(
     let (pal, fixed) = palette_and_solids(layout, max_ramp);
     let (w, h) = (pixmap.width(), pixmap.height());
     let mut index: Vec<u8> = Vec::with_capacity(w as usize * h as usize);
-    let mut seen: HashMap<u32, u8> = HashMap::new();
+    let mut seen = RgbMap::default();
     let mut last: Option<(u32, u8)> = None;
     for p in pixmap.data().chunks_exact(4) {
         let key = u32::from(p[0]) << 16 | u32::from(p[1]) << 8 | u32::from(p[2]);
@@ -209,7 +234,7 @@ pub fn encode_reduced(
     let (compact, map) = reduce(&pal, &counts, max_colours.min(256), fixed);
     // Every colour of the picture takes its nearest remaining entry (after merges that may
     // be another than the one its old entry became).
-    let remap: HashMap<u32, u8> = if compact.len() < counts.iter().filter(|&&n| n > 0).count() {
+    let remap: RgbMap = if compact.len() < counts.iter().filter(|&&n| n > 0).count() {
         seen.keys()
             .map(|&key| {
                 let (r, g, b) = ((key >> 16) as u8, (key >> 8) as u8, key as u8);
