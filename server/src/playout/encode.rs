@@ -286,6 +286,15 @@ impl Gop {
         }
     }
 
+    /// A GOP of one key picture of `bytes` zero bytes (for the cache's tests).
+    #[cfg(test)]
+    pub(crate) fn of_bytes(bytes: usize) -> Gop {
+        Gop {
+            data: vec![0; bytes].into_boxed_slice(),
+            ends: Box::new([(u32::try_from(bytes).unwrap_or(u32::MAX), true)]),
+        }
+    }
+
     /// The pictures, in presentation order.
     pub fn packets(&self) -> impl ExactSizeIterator<Item = CachedPacket<'_>> + '_ {
         self.ends.iter().enumerate().map(|(i, &(end, key))| {

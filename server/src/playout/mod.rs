@@ -11,7 +11,7 @@
 //!   and asks
 //! - the process's **encoder pool** (a few threads and one GOP cache with a byte budget,
 //!   shared by every lane: a frame two channels air is encoded once) to draw and encode
-//!   frames ([`worker`], [`encode`]), and feeds
+//!   frames ([`worker`], [`encode`]; the cache is `gop_cache`), and feeds
 //! - one **muxer thread** per output, plus a sink thread for MPEG-TS ([`output`], [`mux`]).
 //!
 //! Switching happens only at GOP boundaries and every output keeps one muxer for its
@@ -24,6 +24,7 @@ pub mod asrun;
 pub mod cycle;
 pub mod encode;
 pub mod frame;
+mod gop_cache;
 pub mod lane;
 pub mod mux;
 pub mod output;

@@ -1,12 +1,10 @@
-//! The encoders and the GOP cache of the whole process, shared by every lane.
+//! The encoders of the whole process, shared by every lane, in front of its GOP cache.
 //!
 //! A frame (one page of a screen as it airs, with its alert strip) is drawn, converted to
 //! Y′CbCr and encoded as one closed GOP by one of a few pool threads, each with its own
-//! glyph cache. The GOP is kept in one content-addressed cache keyed by the frame hash
-//! (which covers the screen, its context, the page, the strip and the profile), within a
-//! byte budget, evicting the least recently aired first. A frame two lanes want is encoded
-//! once: a second request while it is being encoded waits for the same encode, and a
-//! request after it finds it in the cache.
+//! glyph cache. The GOP is kept in the process's [`GopCache`]. A frame two lanes want is
+//! encoded once: a second request while it is being encoded waits for the same encode,
+//! and a request after it finds it in the cache.
 //!
 //! A failure is answered, never swallowed: the lane airs the slate in that frame's place.
 //! An encoder failure drops that encoder (every GOP opens a fresh one), so the encoder
@@ -20,6 +18,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::encode::{self, EncodeError, Gop};
 use super::frame;
+use super::gop_cache::GopCache;
 use super::stats::LaneStats;
 use crate::render::{Layout, Profile, Renderer, Screen, ScreenHash, Theme};
 
@@ -158,16 +157,8 @@ struct Work {
     stats: Arc<LaneStats>,
 }
 
-struct Entry {
-    gop: Arc<Gop>,
-    used: u64,
-}
-
-#[derive(Default)]
 struct State {
-    cache: HashMap<ScreenHash, Entry>,
-    bytes: usize,
-    tick: u64,
+    cache: GopCache,
     /// Frames being made (queued or encoding), and who waits for each.
     waiting: HashMap<ScreenHash, Vec<Sender<FrameDone>>>,
     queue: VecDeque<Work>,
@@ -177,7 +168,6 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     work: Condvar,
-    budget: usize,
     stats: EncoderStats,
 }
 
@@ -191,7 +181,9 @@ impl Shared {
     }
 
     fn publish(&self, st: &State) {
-        self.stats.bytes.store(st.bytes as u64, Ordering::Relaxed);
+        self.stats
+            .bytes
+            .store(st.cache.bytes() as u64, Ordering::Relaxed);
         self.stats
             .entries
             .store(st.cache.len() as u64, Ordering::Relaxed);
@@ -234,7 +226,7 @@ pub struct Encoders {
 impl std::fmt::Debug for Encoders {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Encoders")
-            .field("budget", &self.shared.budget)
+            .field("budget", &self.budget())
             .finish()
     }
 }
@@ -243,9 +235,13 @@ impl Encoders {
     /// Starts `threads` encoder threads (at least one) sharing a cache of `budget` bytes.
     pub fn new(budget: usize, threads: usize) -> Result<Encoders, std::io::Error> {
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                cache: GopCache::new(budget),
+                waiting: HashMap::new(),
+                queue: VecDeque::new(),
+                stopping: false,
+            }),
             work: Condvar::new(),
-            budget,
             stats: EncoderStats::default(),
         });
         let mut owner = Owner {
@@ -273,7 +269,7 @@ impl Encoders {
 
     /// The cache's byte budget.
     pub fn budget(&self) -> usize {
-        self.shared.budget
+        self.shared.lock().cache.budget()
     }
 
     /// Its counters.
@@ -283,13 +279,7 @@ impl Encoders {
 
     /// The cached GOP of frame `key`, marked as just aired.
     pub fn get(&self, key: &ScreenHash) -> Option<Arc<Gop>> {
-        let mut st = self.shared.lock();
-        st.tick += 1;
-        let tick = st.tick;
-        st.cache.get_mut(key).map(|e| {
-            e.used = tick;
-            Arc::clone(&e.gop)
-        })
+        self.shared.lock().cache.get(key)
     }
 
     /// Asks for frame `job` in `profile`: from the cache, or made (once, whoever else
@@ -303,12 +293,9 @@ impl Encoders {
         reply: &Sender<FrameDone>,
     ) -> Requested {
         let mut st = self.shared.lock();
-        st.tick += 1;
-        let tick = st.tick;
-        if let Some(e) = st.cache.get_mut(&job.key) {
-            e.used = tick;
+        if let Some(gop) = st.cache.get(&job.key) {
             self.shared.stats.hits.fetch_add(1, Ordering::Relaxed);
-            return Requested::Cached(Arc::clone(&e.gop));
+            return Requested::Cached(gop);
         }
         if let Some(waiters) = st.waiting.get_mut(&job.key) {
             waiters.push(reply.clone());
@@ -377,19 +364,8 @@ fn run(shared: &Shared) {
         let waiters = {
             let mut st = shared.lock();
             if let Ok(gop) = &result {
-                st.tick += 1;
-                let tick = st.tick;
-                st.bytes += gop.bytes();
-                if let Some(old) = st.cache.insert(
-                    key,
-                    Entry {
-                        gop: Arc::clone(gop),
-                        used: tick,
-                    },
-                ) {
-                    st.bytes -= old.gop.bytes();
-                }
-                evict(shared, &mut st, &key);
+                let dropped = st.cache.insert(key, Arc::clone(gop));
+                shared.stats.evictions.fetch_add(dropped, Ordering::Relaxed);
             }
             shared.publish(&st);
             st.waiting.remove(&key).unwrap_or_default()
@@ -402,24 +378,6 @@ fn run(shared: &Shared) {
                     Err(e) => Err(e.clone()),
                 },
             });
-        }
-    }
-}
-
-/// Drops the least recently aired GOPs until the cache is within its budget (the one just
-/// made, `keep`, stays even when it alone is larger).
-fn evict(shared: &Shared, st: &mut State, keep: &ScreenHash) {
-    while st.bytes > shared.budget {
-        let oldest = st
-            .cache
-            .iter()
-            .filter(|(k, _)| *k != keep)
-            .min_by_key(|(_, e)| e.used)
-            .map(|(k, _)| *k);
-        let Some(k) = oldest else { break };
-        if let Some(e) = st.cache.remove(&k) {
-            st.bytes -= e.gop.bytes();
-            shared.stats.evictions.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
