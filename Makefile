@@ -59,6 +59,11 @@ build: deps check-cargo
 demo: build
 	./target/release/headend serve --config assets/demo/headend.toml
 
+# A first build (no target/debug yet) gains nothing from incremental compilation's caches
+# and pays to write them: off for it (later runs keep cargo's default).
+ifeq ($(wildcard target/debug),)
+test: export CARGO_INCREMENTAL ?= 0
+endif
 test: deps check-cargo
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -73,9 +78,9 @@ AARCH64 := aarch64-unknown-linux-gnu
 cross-check: check-cargo
 	@if rustup target list --installed 2>/dev/null | grep -qx '$(AARCH64)' || rustup target add $(AARCH64); then \
 	  CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
-	    $(CARGO) build -p stb-client --no-default-features --target $(AARCH64) && \
+	    $(CARGO) build -p stb-client --no-default-features --target $(AARCH64) --profile cross && \
 	  d=$$(mktemp -d) && \
-	  qemu-aarch64 -L /usr/aarch64-linux-gnu target/$(AARCH64)/debug/stb-client \
+	  qemu-aarch64 -L /usr/aarch64-linux-gnu target/$(AARCH64)/cross/stb-client \
 	    --display headless --server "$$d/none" --cache "$$d/cache" --keys "1 OK MENU" \
 	    --screenshot "$$d/shot.png" 2>/dev/null && \
 	  test -s "$$d/shot.png" && rm -rf "$$d" && \
