@@ -39,9 +39,6 @@ pub enum ServeError {
     /// The server stopped with an I/O error.
     #[error("HTTP server failed")]
     Io(#[from] std::io::Error),
-    /// The demo accounts could not be created.
-    #[error("cannot create the demo accounts: {0}")]
-    Accounts(String),
     /// The ingest HTTP client could not be built.
     #[error(transparent)]
     Ingest(#[from] crate::ingest::FetchError),

@@ -82,8 +82,8 @@ pub enum ParseError {
     #[error("the document is not a feed (it starts with neither '<' nor '{{')")]
     NotAFeed,
     /// feed-rs refused the document (malformed or truncated XML/JSON, no feed root …).
-    #[error("the feed cannot be parsed: {0}")]
-    Feed(String),
+    #[error("the feed cannot be parsed")]
+    Feed(#[source] feed_rs::parser::ParseFeedError),
     /// The document is a different format than the source declares.
     #[error("the source declares {declared} but the document is {found}")]
     FormatMismatch {
@@ -448,7 +448,7 @@ fn parse_feed(text: &str) -> Result<feed_rs::model::Feed, ParseError> {
         parser.parse(text.as_bytes())
     }))
     .map_err(|_| ParseError::ParserPanicked)?;
-    result.map_err(|e| ParseError::Feed(e.to_string()))
+    result.map_err(ParseError::Feed)
 }
 
 #[cfg(test)]

@@ -45,8 +45,17 @@ pub enum RenderError {
         pages: u32,
     },
     /// PNG encoding failed.
-    #[error("PNG encoding failed: {0}")]
-    Png(String),
+    #[error("PNG encoding failed")]
+    Png(#[from] png::EncodingError),
+    /// The page (or a picture made of pages) has no pixels to draw on: a zero or
+    /// oversized canvas.
+    #[error("a {width}×{height} canvas cannot be drawn on")]
+    Canvas {
+        /// Its width.
+        width: u32,
+        /// Its height.
+        height: u32,
+    },
 }
 
 /// Glyph advances from the pinned faces.
@@ -133,9 +142,10 @@ impl Renderer {
             return Err(RenderError::NoSuchPage { page, pages: count });
         }
         let layout = pages.swap_remove(page as usize - 1);
-        let pixmap = self
-            .raster(&layout)
-            .ok_or_else(|| RenderError::Png("empty raster".into()))?;
+        let pixmap = self.raster(&layout).ok_or(RenderError::Canvas {
+            width: layout.width,
+            height: layout.height,
+        })?;
         Ok((pixmap, layout))
     }
 
@@ -148,7 +158,7 @@ impl Renderer {
     ) -> Result<(Vec<u8>, Layout), RenderError> {
         let (pixmap, layout) =
             self.draw_page(screen, profile, &ScreenContext::Interactive, page)?;
-        let png = raster::encode_png(&pixmap).map_err(|e| RenderError::Png(e.to_string()))?;
+        let png = raster::encode_png(&pixmap)?;
         Ok((png, layout))
     }
 
@@ -162,7 +172,7 @@ impl Renderer {
         page: u32,
     ) -> Result<(indexed::IndexedPng, Layout), RenderError> {
         let (pixmap, layout) = self.draw_page(screen, profile, context, page)?;
-        let png = indexed::encode(&pixmap, &layout).map_err(|e| RenderError::Png(e.to_string()))?;
+        let png = indexed::encode(&pixmap, &layout)?;
         Ok((png, layout))
     }
 

@@ -552,11 +552,11 @@ pub async fn on_air_png(
                 } else {
                     layout.clone()
                 };
-                let pixmap = r
-                    .raster(&layout)
-                    .ok_or_else(|| RenderError::Png("empty raster".into()))?;
-                crate::render::raster::encode_png(&pixmap)
-                    .map_err(|e| RenderError::Png(e.to_string()))
+                let pixmap = r.raster(&layout).ok_or(RenderError::Canvas {
+                    width: layout.width,
+                    height: layout.height,
+                })?;
+                Ok(crate::render::raster::encode_png(&pixmap)?)
             })
             .map_err(ApiError::Render)
     })
@@ -645,8 +645,9 @@ pub fn strip(
     let th = ((h as f32) * scale).round() as u32;
     let gap = 8u32;
     let n = shown.len().max(1) as u32;
-    let mut out = tiny_skia::Pixmap::new(n * THUMB_WIDTH + (n + 1) * gap, th + 2 * gap)
-        .ok_or_else(|| RenderError::Png("strip size".into()))?;
+    let (width, height) = (n * THUMB_WIDTH + (n + 1) * gap, th + 2 * gap);
+    let mut out =
+        tiny_skia::Pixmap::new(width, height).ok_or(RenderError::Canvas { width, height })?;
     out.fill(tiny_skia::Color::from_rgba8(40, 40, 40, 255));
     for (i, screen) in shown.iter().enumerate() {
         let context = ScreenContext::Broadcast(OnAir {
@@ -670,7 +671,7 @@ pub fn strip(
             None,
         );
     }
-    crate::render::raster::encode_png(&out).map_err(|e| RenderError::Png(e.to_string()))
+    Ok(crate::render::raster::encode_png(&out)?)
 }
 
 /// `GET /api/v1/blocks/{id}/strip.png`: thumbnails of what the block airs now.
