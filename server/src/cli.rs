@@ -487,6 +487,7 @@ fn stream(
     (as_run, layouts): (Option<PathBuf>, Option<PathBuf>),
     at: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
+    use headend::playout::spec::UdpOutput;
     use headend::playout::{self, asrun, OutputKind, OutputSpec, PlayoutError};
     let now = chrono::Utc::now().with_timezone(&headend::content::county_offset());
     let today_at = |t: &str| {
@@ -532,7 +533,7 @@ fn stream(
         .iter()
         .find(|o| o.kind() != OutputKind::Hls)
         .cloned()
-        .unwrap_or_else(|| OutputSpec::new(OutputKind::Udp));
+        .unwrap_or_else(|| OutputSpec::Udp(UdpOutput::default()));
     let plan = output
         .plan(&info.name, &info.title, &config.data_dir)
         .map_err(PlayoutError::Config)?;

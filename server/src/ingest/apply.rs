@@ -969,26 +969,27 @@ impl Upsert for Catalogue {
         {
             return Ok(Err(Reason::Duplicate { of }));
         }
-        let mut row = CatalogueRow {
-            hash: String::new(),
+        let issued_on = item.issued_on.to_string();
+        let valid_from = item.valid_from.map(|d| d.to_string());
+        let valid_until = item.valid_until.map(|d| d.to_string());
+        let hash = content_hash(&json!({
+            "kind": item.kind.as_str(), "title": item.title, "department": department,
+            "doc_no": item.doc_no, "issued_on": issued_on, "subject": subject,
+            "valid_from": valid_from, "valid_until": valid_until,
+            "summary": item.summary, "body": item.body,
+            "update_frequency": item.update_frequency.as_str(), "power_type": item.power_type,
+            "url": item.url, "audiences": audiences,
+        }));
+        let row = CatalogueRow {
+            item,
+            hash,
             department,
             subject,
             audiences,
-            issued_on: item.issued_on.to_string(),
-            valid_from: item.valid_from.map(|d| d.to_string()),
-            valid_until: item.valid_until.map(|d| d.to_string()),
-            item,
+            issued_on,
+            valid_from,
+            valid_until,
         };
-        let item = &row.item;
-        let hash = content_hash(&json!({
-            "kind": item.kind.as_str(), "title": item.title, "department": row.department,
-            "doc_no": item.doc_no, "issued_on": row.issued_on, "subject": row.subject,
-            "valid_from": row.valid_from, "valid_until": row.valid_until,
-            "summary": item.summary, "body": item.body,
-            "update_frequency": item.update_frequency.as_str(), "power_type": item.power_type,
-            "url": item.url, "audiences": row.audiences,
-        }));
-        row.hash = hash;
         Ok(Ok(Checked {
             row,
             stored: stored.map(|(_, s)| s),
@@ -1185,24 +1186,25 @@ impl Upsert for Cases {
                 return Ok(Err(Reason::KeyTaken(item.case_no.clone())));
             }
         }
-        let mut row = CaseRow {
-            hash: String::new(),
+        let received_on = item.received_on.to_string();
+        let due_on = item.due_on.to_string();
+        let completed_on = item.completed_on.map(|d| d.to_string());
+        let hash = content_hash(&json!({
+            "entry_id": entry_id, "item_title": item_title, "department": department,
+            "applicant": item.applicant, "applicant_kind": item.applicant_kind.as_str(),
+            "received_on": received_on, "due_on": due_on,
+            "completed_on": completed_on, "status": item.status.as_str(), "note": item.note,
+        }));
+        let row = CaseRow {
+            item,
+            hash,
             department,
             entry_id,
             item_title,
-            received_on: item.received_on.to_string(),
-            due_on: item.due_on.to_string(),
-            completed_on: item.completed_on.map(|d| d.to_string()),
-            item,
+            received_on,
+            due_on,
+            completed_on,
         };
-        let item = &row.item;
-        let hash = content_hash(&json!({
-            "entry_id": row.entry_id, "item_title": row.item_title, "department": row.department,
-            "applicant": item.applicant, "applicant_kind": item.applicant_kind.as_str(),
-            "received_on": row.received_on, "due_on": row.due_on,
-            "completed_on": row.completed_on, "status": item.status.as_str(), "note": item.note,
-        }));
-        row.hash = hash;
         Ok(Ok(Checked {
             row,
             stored: stored.map(|(_, s)| s),

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use super::source::{SourceFields, SourceSpec};
@@ -164,6 +165,24 @@ pub fn get(conn: &Connection, name: &str) -> Result<Option<SourceRecord>, StoreE
     row.transpose()
 }
 
+/// The values `?1`–`?11` of both [`insert`] and [`update`]: name, url, kind, format,
+/// department, region, interval, trusted, timeout, max_bytes, origin.
+fn definition(spec: &SourceSpec, origin: Origin) -> [Value; 11] {
+    [
+        spec.name.as_str().to_owned().into(),
+        spec.location.to_string().into(),
+        spec.kind.as_str().to_owned().into(),
+        spec.format.as_str().to_owned().into(),
+        spec.department.clone().into(),
+        spec.region.clone().into(),
+        (spec.interval.as_secs() as i64).into(),
+        spec.trusted.into(),
+        (spec.timeout.as_secs() as i64).into(),
+        (spec.max_bytes as i64).into(),
+        origin.as_str().to_owned().into(),
+    ]
+}
+
 /// Inserts a new source. Returns false (and writes nothing) if the name is taken.
 pub fn insert(conn: &Connection, spec: &SourceSpec, origin: Origin) -> Result<bool, StoreError> {
     let now = stamp(Utc::now());
@@ -172,20 +191,7 @@ pub fn insert(conn: &Connection, spec: &SourceSpec, origin: Origin) -> Result<bo
            timeout_secs, max_bytes, origin, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)
          ON CONFLICT (name) DO NOTHING",
-        params![
-            spec.name.as_str(),
-            spec.location.to_string(),
-            spec.kind.as_str(),
-            spec.format.as_str(),
-            spec.department,
-            spec.region,
-            spec.interval.as_secs() as i64,
-            spec.trusted,
-            spec.timeout.as_secs() as i64,
-            spec.max_bytes as i64,
-            origin.as_str(),
-            now,
-        ],
+        params_from_iter(definition(spec, origin).into_iter().chain([now.into()])),
     )?;
     Ok(n == 1)
 }
@@ -208,21 +214,11 @@ pub fn update(conn: &Connection, spec: &SourceSpec, origin: Origin) -> Result<bo
            last_modified = CASE WHEN ?12 THEN NULL ELSE last_modified END,
            next_attempt_at = NULL, updated_at = ?13
          WHERE name = ?1",
-        params![
-            spec.name.as_str(),
-            spec.location.to_string(),
-            spec.kind.as_str(),
-            spec.format.as_str(),
-            spec.department,
-            spec.region,
-            spec.interval.as_secs() as i64,
-            spec.trusted,
-            spec.timeout.as_secs() as i64,
-            spec.max_bytes as i64,
-            origin.as_str(),
-            url_changed,
-            now,
-        ],
+        params_from_iter(
+            definition(spec, origin)
+                .into_iter()
+                .chain([url_changed.into(), now.into()]),
+        ),
     )?;
     Ok(true)
 }

@@ -196,18 +196,6 @@ pub struct TsFields {
 }
 
 impl OutputSpec {
-    /// A default output of `kind` (a file output records to `channel.ts`).
-    pub fn new(kind: OutputKind) -> OutputSpec {
-        match kind {
-            OutputKind::Udp => OutputSpec::Udp(UdpOutput::default()),
-            OutputKind::Hls => OutputSpec::Hls(HlsOutput::default()),
-            OutputKind::File => OutputSpec::File(FileOutput {
-                path: PathBuf::from("channel.ts"),
-                ..FileOutput::default()
-            }),
-        }
-    }
-
     /// Its kind.
     pub fn kind(&self) -> OutputKind {
         match self {

@@ -13,9 +13,10 @@ use super::recurrence::{Repeat, Rule};
 use super::timeline::{self, Entry, Segment, Source};
 use super::urgent::{self, Form};
 use crate::pages;
+use crate::playout::spec::HlsOutput;
 use crate::playout::ChannelSpec;
 use crate::playout::{
-    ChannelPlan, Faults, Item, OutputKind, OutputSpec, Part, PlayoutError, Program, ProgramError,
+    ChannelPlan, Faults, Item, OutputSpec, Part, PlayoutError, Program, ProgramError,
     ProgramSource, Urgent,
 };
 use crate::render::Screen;
@@ -526,7 +527,7 @@ impl Planner {
     pub fn configured_outputs(&self, name: &str) -> Option<Vec<OutputSpec>> {
         let spec = self.specs.iter().find(|s| s.name == name)?;
         Some(if spec.outputs.is_empty() {
-            vec![OutputSpec::new(OutputKind::Hls)]
+            vec![OutputSpec::Hls(HlsOutput::default())]
         } else {
             spec.outputs.clone()
         })
@@ -590,7 +591,7 @@ fn plan_one(
 ) -> Result<ChannelPlan, PlayoutError> {
     spec.validate().map_err(PlayoutError::Config)?;
     let outputs = if spec.outputs.is_empty() {
-        vec![OutputSpec::new(OutputKind::Hls)]
+        vec![OutputSpec::Hls(HlsOutput::default())]
     } else {
         spec.outputs.clone()
     };

@@ -61,7 +61,8 @@ pub fn plan(kind: OutputKind, profile: Profile, dir: &Path) -> OutputPlan {
             path: dir.join("out.ts"),
             ..FileOutput::default()
         }),
-        kind => OutputSpec::new(kind),
+        OutputKind::Udp => OutputSpec::Udp(UdpOutput::default()),
+        OutputKind::Hls => OutputSpec::Hls(HlsOutput::default()),
     };
     spec.set_profile(Some(profile));
     spec.plan("county", TITLE, dir).unwrap()

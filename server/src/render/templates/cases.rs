@@ -6,12 +6,7 @@ pub(super) fn public_list(p: &PublicListScreen, mut c: Composer<'_>) -> Vec<Layo
     title_band(&mut c, &p.title);
     let area = c.area();
     let body = c.body();
-    let cell = BlockStyle {
-        role: Role::Item,
-        indent_em: 0.0,
-        justify: false,
-        ..body
-    };
+    let cell = item_line(body);
     let head = BlockStyle {
         role: Role::Heading,
         weight: Weight::Bold,

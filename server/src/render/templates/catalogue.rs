@@ -69,16 +69,7 @@ pub(super) fn flow(f: &FlowScreen, mut c: Composer<'_>) -> Vec<Layout> {
     title_band(&mut c, &format!("办理流程：{}", f.title));
     let area = c.area();
     let body = c.body();
-    let name_style = BlockStyle {
-        role: Role::Item,
-        weight: Weight::Bold,
-        align: Align::Center,
-        indent_em: 0.0,
-        justify: false,
-        pitch: 1.3,
-        bg: c.theme.panel,
-        ..body
-    };
+    let name_style = panel_label(&c, body);
     let detail_style = BlockStyle {
         role: Role::Meta,
         weight: Weight::Regular,

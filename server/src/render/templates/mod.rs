@@ -52,6 +52,27 @@ pub fn compose(screen: &Screen, c: Composer<'_>) -> Vec<Layout> {
     }
 }
 
+/// A list line: body text, flush left and ragged.
+fn item_line(body: BlockStyle) -> BlockStyle {
+    BlockStyle {
+        role: Role::Item,
+        indent_em: 0.0,
+        justify: false,
+        ..body
+    }
+}
+
+/// A centred bold label on a panel (home tiles, flowchart boxes).
+fn panel_label(c: &Composer<'_>, body: BlockStyle) -> BlockStyle {
+    BlockStyle {
+        weight: Weight::Bold,
+        align: Align::Center,
+        pitch: 1.3,
+        bg: c.theme.panel,
+        ..item_line(body)
+    }
+}
+
 /// The title band at the top of a screen's first page; later pages repeat the title,
 /// shortened, as "title（续）".
 fn title_band(c: &mut Composer<'_>, title: &str) {
@@ -150,12 +171,9 @@ fn links(c: &mut Composer<'_>, links: &[ListItem]) {
     }
     let body = c.body();
     let style = BlockStyle {
-        role: Role::Item,
         weight: Weight::Bold,
-        indent_em: 0.0,
-        justify: false,
         fg: c.theme.accent,
-        ..body
+        ..item_line(body)
     };
     c.gap(body.px * 0.3);
     c.need(style.px * style.pitch * links.len().min(9) as f32);

@@ -15,16 +15,7 @@ pub(super) fn home(h: &HomeScreen, mut c: Composer<'_>) -> Vec<Layout> {
     let tile_w = ((area.w - gap * (cols as f32 - 1.0)) / cols as f32).floor();
     let tile_h = ((area.bottom() - top - gap * (rows as f32 - 1.0)) / rows as f32).floor();
     let body = c.body();
-    let label_style = BlockStyle {
-        role: Role::Item,
-        weight: Weight::Bold,
-        align: Align::Center,
-        indent_em: 0.0,
-        justify: false,
-        pitch: 1.3,
-        bg: c.theme.panel,
-        ..body
-    };
+    let label_style = panel_label(&c, body);
     for (i, tile) in h.tiles.iter().take(9).enumerate() {
         let (row, col) = (i / cols, i % cols);
         let x = area.x + col as f32 * (tile_w + gap);
@@ -51,12 +42,7 @@ pub(super) fn home(h: &HomeScreen, mut c: Composer<'_>) -> Vec<Layout> {
 
 pub(super) fn list(l: &ListScreen, mut c: Composer<'_>) -> Vec<Layout> {
     let body = c.body();
-    let item_style = BlockStyle {
-        role: Role::Item,
-        indent_em: 0.0,
-        justify: false,
-        ..body
-    };
+    let item_style = item_line(body);
     let detail_style = BlockStyle {
         role: Role::Meta,
         fg: c.theme.muted,

@@ -121,12 +121,7 @@ pub(super) fn summary(s: &SummaryScreen, mut c: Composer<'_>) -> Vec<Layout> {
     c.gap(c.profile.body_em() * 0.2);
     heading(&mut c, "本轮节目");
     let body = c.body();
-    let item = BlockStyle {
-        role: Role::Item,
-        indent_em: 0.0,
-        justify: false,
-        ..body
-    };
+    let item = item_line(body);
     let area = c.area();
     // One line a headline, as many as fit this one page.
     for headline in &s.headlines {

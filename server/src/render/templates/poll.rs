@@ -26,12 +26,7 @@ pub(super) fn poll_options(p: &PollScreen, mut c: Composer<'_>) -> Vec<Layout> {
     }
     let area = c.area();
     let body = c.body();
-    let item = BlockStyle {
-        role: Role::Item,
-        indent_em: 0.0,
-        justify: false,
-        ..body
-    };
+    let item = item_line(body);
     let bar_h = even_px(body.px * 0.5);
     for (i, option) in p.options.iter().take(9).enumerate() {
         let key = i as u8 + 1;
@@ -98,12 +93,9 @@ pub(super) fn confirm_vote(
     c.block("您选择了：", meta);
     let body = c.body();
     let chosen = BlockStyle {
-        role: Role::Item,
-        indent_em: 0.0,
-        justify: false,
         fg: c.theme.accent,
         weight: Weight::Bold,
-        ..body
+        ..item_line(body)
     };
     let area = c.area();
     let lines = c.lines(&format!("{key}. {option}"), chosen, area.w);
