@@ -870,15 +870,13 @@ impl Lane {
         }
     }
 
-    /// The GOP of frame `key`, if it is made: from the process's cache, else from what
-    /// arrived for this lane.
+    /// The GOP of frame `key`, if it is made (what [`Lane::request`] or [`Lane::collect`]
+    /// brought).
     fn gop(&self, key: &ScreenHash) -> Option<Arc<Gop>> {
-        self.encoders.get(key).or_else(|| {
-            self.arrived
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, g)| Arc::clone(g))
-        })
+        self.arrived
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, g)| Arc::clone(g))
     }
 
     fn request(&mut self, item: &str, shot: &Shot) {
@@ -1266,5 +1264,6 @@ fn empty_layout(profile: Profile) -> Layout {
         background: crate::render::Theme::DEFAULT.background,
         profile_kind: profile,
         x_scale: profile.x_scale(),
+        footer_top: None,
     }
 }

@@ -32,6 +32,7 @@ pub mod program;
 pub mod sdt;
 pub mod spec;
 pub mod stats;
+pub mod stitch;
 pub mod worker;
 
 use std::collections::BTreeMap;

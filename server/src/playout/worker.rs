@@ -124,8 +124,12 @@ pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
 /// What the process's encoders and GOP cache have done, for `/metrics` and tests.
 #[derive(Debug, Default)]
 pub struct EncoderStats {
-    /// Frames drawn and encoded.
+    /// Screens drawn and encoded: whole SD frames, and HD frames' bodies (or whole HD
+    /// frames off air).
     pub encodes: AtomicU64,
+    /// HD status lines drawn and encoded (a few macroblock rows each), stitched below a
+    /// body that may be shared.
+    pub status_encodes: AtomicU64,
     /// Requests answered by an encode already under way for another request.
     pub joined: AtomicU64,
     /// Requests answered from the cache.
@@ -149,18 +153,103 @@ impl EncoderStats {
     }
 }
 
-/// A frame to make, with whom to tell and what to count.
+/// What an encoder thread makes: a whole GOP (SD), or one band of an HD frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UnitKind {
+    /// The frame as one GOP.
+    Whole,
+    /// Rows of an HD frame from macroblock row `row` on, coded apart and stitched; `status`
+    /// when they are a channel's status line (the rest is the screen's body).
+    Band { row: u32, status: bool },
+}
+
+/// A unit of a frame: its key (the digest of what it draws) and what to draw.
+struct UnitPlan {
+    key: ScreenHash,
+    kind: UnitKind,
+    layout: Layout,
+}
+
+/// Splits a frame into what is made apart: an SD frame is made whole; an HD frame on air
+/// is its body and its status line, the body shared by every channel that airs the same
+/// screen; any other HD frame is one band.
+fn plan(layout: &Layout, profile: Profile) -> Vec<UnitPlan> {
+    let keyed = |kind: UnitKind, layout: Layout| {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        h.update(layout.digest().to_string());
+        h.update(format!("{kind:?}"));
+        UnitPlan {
+            key: ScreenHash::from_digest(h),
+            kind,
+            layout,
+        }
+    };
+    if encode::is_sd(profile) {
+        return vec![keyed(UnitKind::Whole, layout.clone())];
+    }
+    let (height, split) = (layout.height, layout.status_split());
+    match split {
+        Some(split) => vec![
+            keyed(
+                UnitKind::Band {
+                    row: 0,
+                    status: false,
+                },
+                layout.rows(0, split),
+            ),
+            keyed(
+                UnitKind::Band {
+                    row: split / 16,
+                    status: true,
+                },
+                layout.rows(split, height),
+            ),
+        ],
+        None => vec![keyed(
+            UnitKind::Band {
+                row: 0,
+                status: false,
+            },
+            layout.clone(),
+        )],
+    }
+}
+
+/// A unit to make, with what to count.
 struct Work {
-    job: FrameJob,
+    key: ScreenHash,
+    kind: UnitKind,
+    layout: Layout,
+    /// The whole frame's layout size (the unit's may be a band of it).
+    frame_size: (u32, u32),
+    /// Program item key, for logs and fault drills.
+    item: String,
     profile: Profile,
     faults: Arc<Faults>,
     stats: Arc<LaneStats>,
 }
 
+/// A frame some lanes wait for: its units (made or not yet) and who waits.
+struct Pending {
+    profile: Profile,
+    units: Vec<(ScreenHash, UnitKind, Option<Arc<Gop>>)>,
+    waiters: Vec<Sender<FrameDone>>,
+}
+
+impl Pending {
+    fn complete(&self) -> bool {
+        self.units.iter().all(|u| u.2.is_some())
+    }
+}
+
 struct State {
+    /// Whole GOPs and bands, by unit key.
     cache: GopCache,
-    /// Frames being made (queued or encoding), and who waits for each.
-    waiting: HashMap<ScreenHash, Vec<Sender<FrameDone>>>,
+    /// Units being made (queued or encoding), and the frames that wait for each.
+    making: HashMap<ScreenHash, Vec<ScreenHash>>,
+    /// Frames waiting for units.
+    frames: HashMap<ScreenHash, Pending>,
     queue: VecDeque<Work>,
     stopping: bool,
 }
@@ -188,6 +277,23 @@ impl Shared {
             .entries
             .store(st.cache.len() as u64, Ordering::Relaxed);
     }
+}
+
+/// The frame's GOP from its made units: a whole GOP as it is, bands stitched.
+fn assemble(
+    profile: Profile,
+    units: &[(ScreenHash, UnitKind, Option<Arc<Gop>>)],
+) -> Result<Arc<Gop>, FrameError> {
+    if let [(_, UnitKind::Whole, Some(gop))] = units {
+        return Ok(Arc::clone(gop));
+    }
+    let headers = encode::headers(profile)?;
+    let bands: Vec<&[u8]> = units
+        .iter()
+        .filter_map(|u| u.2.as_ref())
+        .filter_map(|g| g.packets().next().map(|p| p.data))
+        .collect();
+    Ok(Arc::new(encode::stitch_gop(&headers, &bands)))
 }
 
 /// Stops the pool threads when the last [`Encoders`] handle goes.
@@ -237,7 +343,8 @@ impl Encoders {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 cache: GopCache::new(budget),
-                waiting: HashMap::new(),
+                making: HashMap::new(),
+                frames: HashMap::new(),
                 queue: VecDeque::new(),
                 stopping: false,
             }),
@@ -277,13 +384,9 @@ impl Encoders {
         &self.shared.stats
     }
 
-    /// The cached GOP of frame `key`, marked as just aired.
-    pub fn get(&self, key: &ScreenHash) -> Option<Arc<Gop>> {
-        self.shared.lock().cache.get(key)
-    }
-
-    /// Asks for frame `job` in `profile`: from the cache, or made (once, whoever else
-    /// asks meanwhile) and answered on `reply`. `faults` and `stats` are the asking lane's.
+    /// Asks for frame `job` in `profile`: from the cache, or made (each unit once,
+    /// whoever else asks meanwhile) and answered on `reply`. `faults` and `stats` are the
+    /// asking lane's.
     pub fn request(
         &self,
         job: FrameJob,
@@ -292,26 +395,60 @@ impl Encoders {
         stats: &Arc<LaneStats>,
         reply: &Sender<FrameDone>,
     ) -> Requested {
+        let plans = plan(&job.layout, profile);
         let mut st = self.shared.lock();
-        if let Some(gop) = st.cache.get(&job.key) {
-            self.shared.stats.hits.fetch_add(1, Ordering::Relaxed);
-            return Requested::Cached(gop);
-        }
-        if let Some(waiters) = st.waiting.get_mut(&job.key) {
-            waiters.push(reply.clone());
+        if let Some(pending) = st.frames.get_mut(&job.key) {
+            pending.waiters.push(reply.clone());
             self.shared.stats.joined.fetch_add(1, Ordering::Relaxed);
             return Requested::Coming;
         }
-        self.shared.stats.misses.fetch_add(1, Ordering::Relaxed);
-        st.waiting.insert(job.key, vec![reply.clone()]);
-        st.queue.push_back(Work {
-            job,
+        let units: Vec<_> = plans
+            .iter()
+            .map(|p| (p.key, p.kind, st.cache.get(&p.key)))
+            .collect();
+        let pending = Pending {
             profile,
-            faults: Arc::clone(faults),
-            stats: Arc::clone(stats),
-        });
+            units,
+            waiters: vec![reply.clone()],
+        };
+        if pending.complete() {
+            drop(st);
+            self.shared.stats.hits.fetch_add(1, Ordering::Relaxed);
+            return match assemble(profile, &pending.units) {
+                Ok(gop) => Requested::Cached(gop),
+                Err(e) => {
+                    let _ = reply.send(FrameDone {
+                        key: job.key,
+                        result: Err(e),
+                    });
+                    Requested::Coming
+                }
+            };
+        }
+        self.shared.stats.misses.fetch_add(1, Ordering::Relaxed);
+        st.frames.insert(job.key, pending);
+        for p in plans {
+            if st.cache.get(&p.key).is_some() {
+                continue;
+            }
+            if let Some(frames) = st.making.get_mut(&p.key) {
+                frames.push(job.key);
+                continue;
+            }
+            st.making.insert(p.key, vec![job.key]);
+            st.queue.push_back(Work {
+                key: p.key,
+                kind: p.kind,
+                layout: p.layout,
+                frame_size: (job.layout.width, job.layout.height),
+                item: job.item.clone(),
+                profile,
+                faults: Arc::clone(faults),
+                stats: Arc::clone(stats),
+            });
+        }
         drop(st);
-        self.shared.work.notify_one();
+        self.shared.work.notify_all();
         Requested::Coming
     }
 }
@@ -343,12 +480,18 @@ fn run(shared: &Shared) {
         let result = make(&mut renderer, &work);
         match &result {
             Ok(_) => {
-                shared.stats.encodes.fetch_add(1, Ordering::Relaxed);
-                LaneStats::add(&work.stats.encodes, 1);
+                let counter = match work.kind {
+                    UnitKind::Band { status: true, .. } => &shared.stats.status_encodes,
+                    _ => &shared.stats.encodes,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                if !matches!(work.kind, UnitKind::Band { status: true, .. }) {
+                    LaneStats::add(&work.stats.encodes, 1);
+                }
             }
             Err(e) => {
                 shared.stats.failures.fetch_add(1, Ordering::Relaxed);
-                let (item, profile) = (&work.job.item, work.profile.as_str());
+                let (item, profile) = (&work.item, work.profile.as_str());
                 let error = crate::errors::chain(e);
                 if e.is_render() {
                     LaneStats::add(&work.stats.render_failures, 1);
@@ -360,58 +503,95 @@ fn run(shared: &Shared) {
                 }
             }
         }
-        let key = work.job.key;
-        let waiters = {
+        // The frames this unit completes (or fails), answered outside the lock.
+        let mut answers: Vec<(ScreenHash, Pending, Option<FrameError>)> = Vec::new();
+        {
             let mut st = shared.lock();
             if let Ok(gop) = &result {
-                let dropped = st.cache.insert(key, Arc::clone(gop));
+                let dropped = st.cache.insert(work.key, Arc::clone(gop));
                 shared.stats.evictions.fetch_add(dropped, Ordering::Relaxed);
             }
             shared.publish(&st);
-            st.waiting.remove(&key).unwrap_or_default()
-        };
-        for w in waiters {
-            let _ = w.send(FrameDone {
-                key,
-                result: match &result {
-                    Ok(gop) => Ok(Arc::clone(gop)),
-                    Err(e) => Err(e.clone()),
-                },
-            });
+            for frame in st.making.remove(&work.key).unwrap_or_default() {
+                let Some(pending) = st.frames.get_mut(&frame) else {
+                    continue; // answered already: another of its units failed
+                };
+                match &result {
+                    Ok(gop) => {
+                        for u in pending.units.iter_mut().filter(|u| u.0 == work.key) {
+                            u.2 = Some(Arc::clone(gop));
+                        }
+                        if pending.complete() {
+                            if let Some(p) = st.frames.remove(&frame) {
+                                answers.push((frame, p, None));
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        if let Some(p) = st.frames.remove(&frame) {
+                            answers.push((frame, p, Some(e.clone())));
+                        }
+                    }
+                }
+            }
+        }
+        for (key, pending, failed) in answers {
+            let result = match failed {
+                Some(e) => Err(e),
+                None => assemble(pending.profile, &pending.units),
+            };
+            for w in pending.waiters {
+                let _ = w.send(FrameDone {
+                    key,
+                    result: match &result {
+                        Ok(gop) => Ok(Arc::clone(gop)),
+                        Err(e) => Err(e.clone()),
+                    },
+                });
+            }
         }
     }
 }
 
-/// Draws and encodes one frame.
+/// Draws and encodes one unit.
 fn make(
     renderer: &mut Result<Renderer, Arc<crate::render::RenderError>>,
     work: &Work,
 ) -> Result<Arc<Gop>, FrameError> {
-    let (job, profile) = (&work.job, work.profile);
-    let (w, h) = (profile.width() as usize, profile.height() as usize);
+    let profile = work.profile;
     let renderer = renderer
         .as_mut()
         .map_err(|e| FrameError::NoRenderer(Arc::clone(e)))?;
-    if work.faults.render_fails(&job.item) {
+    if work.faults.render_fails(&work.item) {
         return Err(FrameError::InjectedRender {
-            item: job.item.clone(),
+            item: work.item.clone(),
         });
     }
-    if job.layout.width as usize != w || job.layout.height as usize != h {
+    let (frame_w, frame_h) = work.frame_size;
+    if frame_w != profile.width() || frame_h != profile.height() {
         return Err(FrameError::LayoutSize {
-            got_w: job.layout.width,
-            got_h: job.layout.height,
-            want_w: w,
-            want_h: h,
+            got_w: frame_w,
+            got_h: frame_h,
+            want_w: profile.width() as usize,
+            want_h: profile.height() as usize,
         });
     }
+    let (w, h) = (work.layout.width as usize, work.layout.height as usize);
     let rgba = renderer
-        .raster(&job.layout)
+        .raster(&work.layout)
         .ok_or(FrameError::EmptyRaster)?
         .take();
     let picture = frame::rgba_to_yuv420(&rgba, w, h, encode::matrix(profile));
     if work.faults.take_encode_failure() {
         return Err(EncodeError::Injected.into());
     }
-    Ok(Arc::new(encode::encode_gop(profile, &picture)?))
+    let gop = match work.kind {
+        UnitKind::Whole => encode::encode_gop(profile, &picture)?,
+        UnitKind::Band { row, .. } => {
+            let headers = encode::headers(profile)?;
+            let coded = encode::encode_band(profile, &picture)?;
+            encode::band_gop(headers.place_band(&coded, row).map_err(EncodeError::from)?)
+        }
+    };
+    Ok(Arc::new(gop))
 }

@@ -40,7 +40,7 @@ impl ScreenHash {
         if context.on_air().is_some() {
             h.update(serde_json::to_vec(context).unwrap_or_default());
         }
-        ScreenHash::digest(h)
+        ScreenHash::from_digest(h)
     }
 
     /// The hash of one frame of this screen: page `page` with alert strip `strip`, if any.
@@ -50,7 +50,7 @@ impl ScreenHash {
         h.update(self.0);
         h.update(page.to_le_bytes());
         h.update(strip.unwrap_or(0).to_le_bytes());
-        ScreenHash::digest(h)
+        ScreenHash::from_digest(h)
     }
 
     /// Parses 32 hex digits.
@@ -65,7 +65,7 @@ impl ScreenHash {
         Some(ScreenHash(out))
     }
 
-    fn digest(h: Sha256) -> ScreenHash {
+    pub(crate) fn from_digest(h: Sha256) -> ScreenHash {
         let digest = h.finalize();
         let mut out = [0u8; 16];
         out.copy_from_slice(&digest[..16]);

@@ -468,6 +468,11 @@ impl<'a> Composer<'a> {
                 background: self.theme.background,
                 profile_kind: self.profile,
                 x_scale: 1.0,
+                footer_top: self
+                    .context
+                    .on_air()
+                    .is_some()
+                    .then(|| even(self.footer_top)),
             };
             layout.squeeze(self.profile.x_scale());
             out.push(layout);

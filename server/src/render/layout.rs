@@ -156,6 +156,10 @@ pub struct Layout {
     /// Horizontal squeeze applied to glyphs when drawn (0.75 for anamorphic SD).
     #[serde(skip)]
     pub x_scale: f32,
+    /// Where the broadcast status line's panel starts (on air only): nothing above it
+    /// depends on the channel, so the rows above can be shared by every channel.
+    #[serde(skip)]
+    pub footer_top: Option<f32>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -176,6 +180,99 @@ impl Layout {
         out.strip = Some(i as u32 + 1);
         out.strip_lines = Vec::new();
         out
+    }
+
+    /// Where the channel's status line begins, rounded down to a 16-row macroblock
+    /// boundary (on air only): the rows above depend on the screen alone.
+    pub fn status_split(&self) -> Option<u32> {
+        self.footer_top
+            .map(|f| (f.max(0.0) as u32) / 16 * 16)
+            .filter(|&s| s > 0 && s < self.height)
+    }
+
+    /// Rows `top..bottom` as a layout of their own: everything that reaches into them,
+    /// moved up by `top`, on a canvas `bottom - top` rows high. Drawing it gives exactly
+    /// those rows of the whole layout's raster (`top` is a whole pixel).
+    pub fn rows(&self, top: u32, bottom: u32) -> Layout {
+        let (t, b) = (top as f32, bottom as f32);
+        // A line's ink may overhang its box a little (accents, descenders): a margin of
+        // half an em keeps every line that could touch the rows. The status line's rows
+        // (pitch 1.3, nothing above the cap height) stay inside their boxes, so a band that
+        // ends above the status line never depends on the channel.
+        let touches_line = |l: &TextLine| {
+            let margin = if l.role == Role::Footer {
+                0.0
+            } else {
+                l.em * 0.5
+            };
+            l.y - margin < b && l.y + l.h + margin > t
+        };
+        let touches = |r: &Rect| r.y < b && r.y + r.h > t;
+        let lift_line = |l: &TextLine| TextLine {
+            y: l.y - t,
+            ..l.clone()
+        };
+        let lift = |r: &Rect| Rect { y: r.y - t, ..*r };
+        Layout {
+            height: bottom.saturating_sub(top),
+            lines: self
+                .lines
+                .iter()
+                .filter(|l| touches_line(l))
+                .map(lift_line)
+                .collect(),
+            shapes: self
+                .shapes
+                .iter()
+                .filter(|s| touches(&s.rect))
+                .map(|s| Shape {
+                    rect: lift(&s.rect),
+                    ..s.clone()
+                })
+                .collect(),
+            selectables: Vec::new(),
+            qr: self
+                .qr
+                .iter()
+                .filter(|q| touches(&q.rect))
+                .map(|q| QrMark {
+                    rect: lift(&q.rect),
+                    ..q.clone()
+                })
+                .collect(),
+            band: None,
+            strip_lines: Vec::new(),
+            footer_top: self.footer_top.map(|f| f - t),
+            ..self.clone()
+        }
+    }
+
+    /// A digest of everything drawn (not of what the remote can pick): two layouts with
+    /// the same digest rasterise to the same pixels.
+    pub fn digest(&self) -> super::ScreenHash {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        h.update(self.profile.as_bytes());
+        h.update(self.width.to_le_bytes());
+        h.update(self.height.to_le_bytes());
+        h.update(self.x_scale.to_bits().to_le_bytes());
+        h.update(format!("{:?}", self.background));
+        for l in &self.lines {
+            h.update(format!(
+                "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+                l.text, l.x, l.y, l.em, l.weight, l.fg_rgb, l.bg_rgb, l.glyphs, l.role
+            ));
+        }
+        for s in &self.shapes {
+            h.update(format!("{:?}|{:?}", s.rect, s.rgb));
+        }
+        for q in &self.qr {
+            h.update(format!(
+                "{:?}|{:?}|{}|{:?}",
+                q.rect, q.dark, q.modules, q.module_px
+            ));
+        }
+        super::ScreenHash::from_digest(h)
     }
 
     /// Maps a layout from the canvas to raster columns (anamorphic profiles): every x and

@@ -825,6 +825,85 @@ fn two_channels_airing_the_same_screens_encode_each_frame_once() {
     assert_eq!(a, std::fs::read(dir.path().join("alone.ts")).unwrap());
 }
 
+/// The luma of the first picture of a recording.
+fn first_luma(file: &Path) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn hd_channels_of_their_own_names_share_each_screens_body_and_code_only_their_status_lines() {
+    use playout::EncoderStats;
+    let dir = tempfile::tempdir().unwrap();
+    let hd = |title: &str| playout::Recording {
+        title: title.to_owned(),
+        output: plan(OutputKind::Udp, Profile::Hd720, dir.path()),
+        ..recording(dir.path(), 8)
+    };
+    let alone = playout::Encoders::new(64 << 20, 2).unwrap();
+    let alone_out = dir.path().join("alone.ts");
+    playout::record_with(hd("甲镇政务频道"), &alone_out, 12, alone.clone()).unwrap();
+    let bodies = EncoderStats::get(&alone.stats().encodes);
+    let status_lines = EncoderStats::get(&alone.stats().status_encodes);
+    assert!(bodies >= 8 && status_lines >= 8, "{bodies} {status_lines}");
+
+    let shared = playout::Encoders::new(64 << 20, 2).unwrap();
+    let runs: Vec<_> = [("a", "甲镇政务频道"), ("b", "乙镇政务频道")]
+        .into_iter()
+        .map(|(name, title)| {
+            let (rec, out, encoders) = (
+                hd(title),
+                dir.path().join(format!("{name}.ts")),
+                shared.clone(),
+            );
+            std::thread::spawn(move || playout::record_with(rec, &out, 12, encoders).unwrap())
+        })
+        .collect();
+    for r in runs {
+        assert_eq!(r.join().unwrap().slate_gops, 0);
+    }
+    let stats = shared.stats();
+    // Each channel has its own slate (it names the channel); every screen's body is
+    // coded once for both.
+    assert_eq!(
+        EncoderStats::get(&stats.encodes),
+        bodies + 1,
+        "each screen's body coded once for both channels"
+    );
+    assert_eq!(
+        EncoderStats::get(&stats.status_encodes),
+        2 * status_lines,
+        "each channel codes its own status lines"
+    );
+    // Sharing changes nothing on air: 甲 airs what it airs alone.
+    let (a, b) = (dir.path().join("a.ts"), dir.path().join("b.ts"));
+    assert_eq!(
+        std::fs::read(&a).unwrap(),
+        std::fs::read(&alone_out).unwrap()
+    );
+    assert_eq!(decode_clean(&a).len(), 12 * 25);
+    assert_eq!(decode_clean(&b).len(), 12 * 25);
+    // The two pictures are the same screen above the status line and differ in it.
+    let (la, lb) = (first_luma(&a), first_luma(&b));
+    assert_eq!(la.len(), 1280 * 720);
+    let first_diff = la.iter().zip(&lb).position(|(x, y)| x != y).unwrap() / 1280;
+    // 720p: the status line's panel starts at row 582, its band at row 576.
+    assert!(
+        first_diff >= 576,
+        "the pictures differ from row {first_diff}"
+    );
+}
+
 #[test]
 fn the_gop_cache_stays_within_its_budget_under_a_program_larger_than_it() {
     use playout::EncoderStats;

@@ -242,3 +242,63 @@ fn a_list_shows_six_numbered_items_a_page_in_every_profile() {
         );
     }
 }
+
+#[test]
+fn an_hd_frame_on_air_splits_into_a_body_shared_by_every_channel_and_a_status_line() {
+    use headend::render::{Alert, OnAir, ScreenContext};
+    let mut renderer = Renderer::new().unwrap();
+    let on_air = |channel: &str, alert: bool| {
+        ScreenContext::Broadcast(OnAir {
+            channel: channel.to_owned(),
+            next: Some(format!("{channel}的下一条通知")),
+            alert: alert.then(|| Alert {
+                title: "暴雨红色预警".to_owned(),
+                text: "请沿河群众立即转移。各村做好巡查。".to_owned(),
+            }),
+        })
+    };
+    let mut checked = 0;
+    for (name, screen) in sample_screens() {
+        for profile in [Profile::Hd720, Profile::Hd1080] {
+            for alert in [false, true] {
+                let frame = |r: &Renderer, channel: &str| {
+                    r.layout_in(&screen, profile, &on_air(channel, alert))
+                        .remove(0)
+                        .with_strip(1)
+                };
+                let (a, b) = (
+                    frame(&renderer, "甲镇政务频道"),
+                    frame(&renderer, "乙镇政务频道"),
+                );
+                let split = a.status_split().expect("a frame on air has a status line");
+                assert_eq!(split % 16, 0);
+                assert!(split >= a.height * 3 / 4, "{name}: split at {split}");
+                // The body does not depend on the channel; the status line does.
+                assert_eq!(
+                    a.rows(0, split).digest(),
+                    b.rows(0, split).digest(),
+                    "{name} {profile:?}"
+                );
+                assert_ne!(
+                    a.rows(split, a.height).digest(),
+                    b.rows(split, b.height).digest()
+                );
+                // The two bands drawn apart are the frame drawn whole, to the pixel.
+                let whole = renderer.raster(&a).unwrap();
+                let top = renderer.raster(&a.rows(0, split)).unwrap();
+                let bottom = renderer.raster(&a.rows(split, a.height)).unwrap();
+                let cut = (split * a.width * 4) as usize;
+                assert!(
+                    whole.data()[..cut] == *top.data(),
+                    "{name} {profile:?} alert {alert}: the body band differs"
+                );
+                assert!(
+                    whole.data()[cut..] == *bottom.data(),
+                    "{name} {profile:?} alert {alert}: the status band differs"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 40, "{checked}");
+}

@@ -1,0 +1,628 @@
+//! H.264 stitching: a picture made of horizontal bands coded apart, and pictures that
+//! repeat it at no cost.
+//!
+//! A frame on air is the body of a screen (shared by every channel that airs it) above the
+//! channel's own status line. Each band is coded by x264 as its own intra picture, of the
+//! frame's width and the band's height, with a single slice. Intra prediction never
+//! crosses a slice, so a band's slice is valid at any macroblock row of a taller picture
+//! once its header says where it starts (`first_mb_in_slice`) and that the deblocking
+//! filter stops at the slice's edge (`disable_deblocking_filter_idc` 2), which is what
+//! the band's own encode assumed. The frame is then the full-size parameter sets followed
+//! by the bands' slices.
+//!
+//! The rest of the second repeats that picture: P pictures whose every macroblock is
+//! skipped (a copy of the reference with no residual, so not even the deblocking filter
+//! touches it). They are written here, with a CAVLC picture parameter set of their own so
+//! a skipped picture is a few bytes of Exp-Golomb codes.
+//!
+//! Everything here works on Annex B byte streams as x264 writes them with
+//! `stitchable=1` (parameter sets that do not depend on the content).
+
+/// What cannot be stitched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StitchError {
+    /// A NAL unit ended in the middle of a field.
+    #[error("a {0} ended early")]
+    Truncated(&'static str),
+    /// The stream uses a feature this module does not write.
+    #[error("unsupported H.264 feature: {0}")]
+    Unsupported(&'static str),
+    /// A parameter set or slice is missing.
+    #[error("no {0} in the coded picture")]
+    Missing(&'static str),
+    /// A band's parameter sets differ from the frame's.
+    #[error("the band's picture parameter set differs from the frame's")]
+    PpsMismatch,
+    /// A band does not fit the frame.
+    #[error("a band at macroblock {first} does not fit a frame of {total} macroblocks")]
+    Placement {
+        /// First macroblock of the band.
+        first: u32,
+        /// Macroblocks in the frame.
+        total: u32,
+    },
+}
+
+/// NAL unit types used here.
+const NAL_SLICE: u8 = 1;
+const NAL_IDR: u8 = 5;
+const NAL_SPS: u8 = 7;
+const NAL_PPS: u8 = 8;
+
+/// The NAL units of an Annex B byte stream (each without its start code, still escaped).
+pub fn nal_units(stream: &[u8]) -> Vec<&[u8]> {
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i + 3 <= stream.len() {
+        if stream[i] == 0 && stream[i + 1] == 0 && stream[i + 2] == 1 {
+            starts.push(i + 3);
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    let mut out = Vec::with_capacity(starts.len());
+    for (n, &s) in starts.iter().enumerate() {
+        let mut end = starts.get(n + 1).map_or(stream.len(), |&next| next - 3);
+        // A four-byte start code's leading zero (and trailing_zero_8bits) belongs to no unit.
+        while end > s && stream[end - 1] == 0 {
+            end -= 1;
+        }
+        if end > s {
+            out.push(&stream[s..end]);
+        }
+    }
+    out
+}
+
+/// The NAL unit type of a unit.
+fn nal_type(nal: &[u8]) -> u8 {
+    nal.first().map_or(0, |b| b & 0x1f)
+}
+
+/// The RBSP of a unit's payload (emulation prevention bytes removed).
+fn unescape(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len());
+    let mut zeros = 0;
+    for &b in payload {
+        if zeros >= 2 && b == 3 {
+            zeros = 0;
+            continue;
+        }
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+        out.push(b);
+    }
+    out
+}
+
+/// Appends `rbsp` to `out` with emulation prevention bytes inserted.
+fn escape_into(rbsp: &[u8], out: &mut Vec<u8>) {
+    let mut zeros = 0;
+    for &b in rbsp {
+        if zeros >= 2 && b <= 3 {
+            out.push(3);
+            zeros = 0;
+        }
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+        out.push(b);
+    }
+}
+
+/// Appends a unit (header byte and RBSP) to an Annex B stream.
+fn push_nal(out: &mut Vec<u8>, header: u8, rbsp: &[u8]) {
+    out.extend_from_slice(&[0, 0, 0, 1, header]);
+    escape_into(rbsp, out);
+}
+
+/// Reads bits of an RBSP, most significant first.
+struct Bits<'a> {
+    data: &'a [u8],
+    pos: usize,
+    what: &'static str,
+}
+
+impl<'a> Bits<'a> {
+    fn new(data: &'a [u8], what: &'static str) -> Bits<'a> {
+        Bits { data, pos: 0, what }
+    }
+
+    fn bit(&mut self) -> Result<u32, StitchError> {
+        let byte = self
+            .data
+            .get(self.pos / 8)
+            .ok_or(StitchError::Truncated(self.what))?;
+        let b = (byte >> (7 - self.pos % 8)) & 1;
+        self.pos += 1;
+        Ok(u32::from(b))
+    }
+
+    fn u(&mut self, n: u32) -> Result<u32, StitchError> {
+        let mut v = 0;
+        for _ in 0..n {
+            v = (v << 1) | self.bit()?;
+        }
+        Ok(v)
+    }
+
+    fn flag(&mut self) -> Result<bool, StitchError> {
+        Ok(self.bit()? == 1)
+    }
+
+    fn ue(&mut self) -> Result<u32, StitchError> {
+        let mut zeros = 0;
+        while self.bit()? == 0 {
+            zeros += 1;
+            if zeros > 31 {
+                return Err(StitchError::Unsupported("an Exp-Golomb code over 32 bits"));
+            }
+        }
+        Ok((1u32 << zeros) - 1 + self.u(zeros)?)
+    }
+
+    fn se(&mut self) -> Result<i32, StitchError> {
+        let k = self.ue()?;
+        let magnitude = k.div_ceil(2) as i32;
+        Ok(if k % 2 == 1 { magnitude } else { -magnitude })
+    }
+
+    fn aligned(&self) -> bool {
+        self.pos % 8 == 0
+    }
+}
+
+/// Writes bits of an RBSP.
+#[derive(Default)]
+struct BitWriter {
+    out: Vec<u8>,
+    bits: u32,
+}
+
+impl BitWriter {
+    fn bit(&mut self, b: u32) {
+        if self.bits % 8 == 0 {
+            self.out.push(0);
+        }
+        if b != 0 {
+            if let Some(last) = self.out.last_mut() {
+                *last |= 0x80 >> (self.bits % 8);
+            }
+        }
+        self.bits += 1;
+    }
+
+    fn u(&mut self, n: u32, v: u32) {
+        for i in (0..n).rev() {
+            self.bit((v >> i) & 1);
+        }
+    }
+
+    fn flag(&mut self, f: bool) {
+        self.bit(u32::from(f));
+    }
+
+    fn ue(&mut self, v: u32) {
+        let code = u64::from(v) + 1;
+        let len = 64 - code.leading_zeros();
+        for _ in 1..len {
+            self.bit(0);
+        }
+        for i in (0..len).rev() {
+            self.bit(((code >> i) & 1) as u32);
+        }
+    }
+
+    fn se(&mut self, v: i32) {
+        let k = if v > 0 {
+            (v as u32) * 2 - 1
+        } else {
+            v.unsigned_abs() * 2
+        };
+        self.ue(k);
+    }
+
+    fn aligned(&self) -> bool {
+        self.bits % 8 == 0
+    }
+
+    /// rbsp_trailing_bits: a one, then zeros to the byte boundary.
+    fn trailing(&mut self) {
+        self.bit(1);
+        while !self.aligned() {
+            self.bit(0);
+        }
+    }
+
+    /// Copies what is left of `r`, bit for bit.
+    fn rest(&mut self, r: &mut Bits<'_>) -> Result<(), StitchError> {
+        if self.aligned() && r.aligned() {
+            self.out
+                .extend_from_slice(r.data.get(r.pos / 8..).unwrap_or_default());
+            self.bits += ((r.data.len() - r.pos / 8) * 8) as u32;
+            r.pos = r.data.len() * 8;
+            return Ok(());
+        }
+        while r.pos < r.data.len() * 8 {
+            let b = r.bit()?;
+            self.bit(b);
+        }
+        Ok(())
+    }
+}
+
+/// What slice headers need from a sequence parameter set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sps {
+    log2_max_frame_num: u32,
+    poc_type: u32,
+    log2_max_poc_lsb: u32,
+    /// Picture width in macroblocks.
+    pub width_mbs: u32,
+    /// Picture height in macroblocks.
+    pub height_mbs: u32,
+}
+
+impl Sps {
+    fn parse(rbsp: &[u8]) -> Result<Sps, StitchError> {
+        let mut r = Bits::new(rbsp, "sequence parameter set");
+        let profile = r.u(8)?;
+        r.u(16)?; // constraint flags, reserved bits, level
+        r.ue()?; // seq_parameter_set_id
+        if matches!(
+            profile,
+            100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135
+        ) {
+            let chroma = r.ue()?;
+            if chroma == 3 {
+                r.flag()?;
+            }
+            r.ue()?; // bit_depth_luma_minus8
+            r.ue()?; // bit_depth_chroma_minus8
+            r.flag()?; // qpprime_y_zero_transform_bypass_flag
+            if r.flag()? {
+                return Err(StitchError::Unsupported("sequence scaling matrices"));
+            }
+        }
+        let log2_max_frame_num = r.ue()? + 4;
+        let poc_type = r.ue()?;
+        let log2_max_poc_lsb = match poc_type {
+            0 => r.ue()? + 4,
+            2 => 0,
+            _ => return Err(StitchError::Unsupported("picture order count type 1")),
+        };
+        r.ue()?; // max_num_ref_frames
+        r.flag()?; // gaps_in_frame_num_value_allowed_flag
+        let width_mbs = r.ue()? + 1;
+        let height_map_units = r.ue()? + 1;
+        if !r.flag()? {
+            return Err(StitchError::Unsupported("interlaced coding"));
+        }
+        Ok(Sps {
+            log2_max_frame_num,
+            poc_type,
+            log2_max_poc_lsb,
+            width_mbs,
+            height_mbs: height_map_units,
+        })
+    }
+}
+
+/// A picture parameter set, every field kept so it can be written again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pps {
+    id: u32,
+    sps_id: u32,
+    cabac: bool,
+    bottom_field_pic_order: bool,
+    num_ref_idx_l0_default_minus1: u32,
+    num_ref_idx_l1_default_minus1: u32,
+    weighted_pred: bool,
+    weighted_bipred_idc: u32,
+    pic_init_qp_minus26: i32,
+    pic_init_qs_minus26: i32,
+    chroma_qp_index_offset: i32,
+    deblocking_control: bool,
+    constrained_intra_pred: bool,
+    redundant_pic_cnt: bool,
+    /// transform_8x8_mode_flag and second_chroma_qp_index_offset, when present.
+    extension: Option<(bool, i32)>,
+}
+
+impl Pps {
+    fn parse(rbsp: &[u8]) -> Result<Pps, StitchError> {
+        let mut r = Bits::new(rbsp, "picture parameter set");
+        let id = r.ue()?;
+        let sps_id = r.ue()?;
+        let cabac = r.flag()?;
+        let bottom_field_pic_order = r.flag()?;
+        if r.ue()? != 0 {
+            return Err(StitchError::Unsupported("slice groups"));
+        }
+        let mut pps = Pps {
+            id,
+            sps_id,
+            cabac,
+            bottom_field_pic_order,
+            num_ref_idx_l0_default_minus1: r.ue()?,
+            num_ref_idx_l1_default_minus1: r.ue()?,
+            weighted_pred: r.flag()?,
+            weighted_bipred_idc: r.u(2)?,
+            pic_init_qp_minus26: r.se()?,
+            pic_init_qs_minus26: r.se()?,
+            chroma_qp_index_offset: r.se()?,
+            deblocking_control: r.flag()?,
+            constrained_intra_pred: r.flag()?,
+            redundant_pic_cnt: r.flag()?,
+            extension: None,
+        };
+        if more_rbsp_data(&r) {
+            let t8x8 = r.flag()?;
+            if r.flag()? {
+                return Err(StitchError::Unsupported("picture scaling matrices"));
+            }
+            pps.extension = Some((t8x8, r.se()?));
+        }
+        Ok(pps)
+    }
+
+    fn write(&self) -> Vec<u8> {
+        let mut w = BitWriter::default();
+        w.ue(self.id);
+        w.ue(self.sps_id);
+        w.flag(self.cabac);
+        w.flag(self.bottom_field_pic_order);
+        w.ue(0);
+        w.ue(self.num_ref_idx_l0_default_minus1);
+        w.ue(self.num_ref_idx_l1_default_minus1);
+        w.flag(self.weighted_pred);
+        w.u(2, self.weighted_bipred_idc);
+        w.se(self.pic_init_qp_minus26);
+        w.se(self.pic_init_qs_minus26);
+        w.se(self.chroma_qp_index_offset);
+        w.flag(self.deblocking_control);
+        w.flag(self.constrained_intra_pred);
+        w.flag(self.redundant_pic_cnt);
+        if let Some((t8x8, second)) = self.extension {
+            w.flag(t8x8);
+            w.flag(false);
+            w.se(second);
+        }
+        w.trailing();
+        w.out
+    }
+}
+
+/// Whether RBSP data remains before the trailing bits.
+fn more_rbsp_data(r: &Bits<'_>) -> bool {
+    let Some(last) = r.data.iter().rposition(|&b| b != 0) else {
+        return false;
+    };
+    let stop = last * 8 + 7 - r.data[last].trailing_zeros() as usize;
+    r.pos < stop
+}
+
+/// The parameter sets of the full-size frame: every stitched GOP starts with them.
+#[derive(Debug, Clone)]
+pub struct Headers {
+    sps: Sps,
+    pps: Pps,
+    /// The frame's SPS and PPS and the skipped pictures' PPS, as Annex B.
+    annexb: Vec<u8>,
+    /// The PPS id the skipped pictures use.
+    skip_pps: u32,
+}
+
+impl Headers {
+    /// Takes the parameter sets from a full-size picture x264 coded.
+    pub fn from_stream(stream: &[u8]) -> Result<Headers, StitchError> {
+        let units = nal_units(stream);
+        let sps_nal = units
+            .iter()
+            .find(|n| nal_type(n) == NAL_SPS)
+            .ok_or(StitchError::Missing("sequence parameter set"))?;
+        let pps_nal = units
+            .iter()
+            .find(|n| nal_type(n) == NAL_PPS)
+            .ok_or(StitchError::Missing("picture parameter set"))?;
+        let sps = Sps::parse(&unescape(&sps_nal[1..]))?;
+        let pps = Pps::parse(&unescape(&pps_nal[1..]))?;
+        if pps.redundant_pic_cnt || !pps.deblocking_control {
+            return Err(StitchError::Unsupported(
+                "redundant pictures, or no deblocking control",
+            ));
+        }
+        let skip = Pps {
+            id: pps.id + 1,
+            cabac: false,
+            weighted_pred: false,
+            weighted_bipred_idc: 0,
+            ..pps.clone()
+        };
+        let mut annexb = Vec::new();
+        for nal in [sps_nal, pps_nal] {
+            annexb.extend_from_slice(&[0, 0, 0, 1]);
+            annexb.extend_from_slice(nal);
+        }
+        push_nal(&mut annexb, pps_nal[0], &skip.write());
+        Ok(Headers {
+            sps,
+            pps,
+            annexb,
+            skip_pps: skip.id,
+        })
+    }
+
+    /// The frame's size in macroblocks.
+    pub fn mbs(&self) -> u32 {
+        self.sps.width_mbs * self.sps.height_mbs
+    }
+
+    /// The parameter sets, as Annex B.
+    pub fn annexb(&self) -> &[u8] {
+        &self.annexb
+    }
+
+    /// The slices of band `stream` (an IDR picture x264 coded of the frame's width), moved
+    /// to start at macroblock row `row` of the frame, as Annex B.
+    pub fn place_band(&self, stream: &[u8], row: u32) -> Result<Vec<u8>, StitchError> {
+        let units = nal_units(stream);
+        if let Some(pps_nal) = units.iter().find(|n| nal_type(n) == NAL_PPS) {
+            if Pps::parse(&unescape(&pps_nal[1..]))? != self.pps {
+                return Err(StitchError::PpsMismatch);
+            }
+        }
+        let band_sps = match units.iter().find(|n| nal_type(n) == NAL_SPS) {
+            Some(n) => Sps::parse(&unescape(&n[1..]))?,
+            None => self.sps,
+        };
+        let first = row * self.sps.width_mbs;
+        let band_mbs = band_sps.width_mbs * band_sps.height_mbs;
+        if band_sps.width_mbs != self.sps.width_mbs || first + band_mbs > self.mbs() {
+            return Err(StitchError::Placement {
+                first,
+                total: self.mbs(),
+            });
+        }
+        let mut out = Vec::new();
+        let mut slices = 0;
+        for nal in units.iter().filter(|n| nal_type(n) == NAL_IDR) {
+            let rbsp = unescape(&nal[1..]);
+            let moved = self.move_idr_slice(&rbsp, &band_sps, first)?;
+            push_nal(&mut out, nal[0], &moved);
+            slices += 1;
+        }
+        if slices == 0 {
+            return Err(StitchError::Missing("IDR slice"));
+        }
+        Ok(out)
+    }
+
+    /// An IDR slice header read with the band's SPS and written with the frame's, starting
+    /// `first` macroblocks further on, the deblocking filter stopping at its edges.
+    fn move_idr_slice(&self, rbsp: &[u8], band: &Sps, first: u32) -> Result<Vec<u8>, StitchError> {
+        let mut r = Bits::new(rbsp, "slice header");
+        let mut w = BitWriter::default();
+        w.ue(r.ue()? + first);
+        let slice_type = r.ue()?;
+        if slice_type % 5 != 2 {
+            return Err(StitchError::Unsupported("a band that is not intra coded"));
+        }
+        w.ue(slice_type);
+        let pps_id = r.ue()?;
+        if pps_id != self.pps.id {
+            return Err(StitchError::PpsMismatch);
+        }
+        w.ue(pps_id);
+        w.u(self.sps.log2_max_frame_num, r.u(band.log2_max_frame_num)?);
+        w.ue(r.ue()?); // idr_pic_id
+        if band.poc_type == 0 {
+            w.u(self.sps.log2_max_poc_lsb, r.u(band.log2_max_poc_lsb)?);
+            if self.pps.bottom_field_pic_order {
+                w.se(r.se()?);
+            }
+        }
+        // dec_ref_pic_marking of an IDR: no_output_of_prior_pics, long_term_reference.
+        w.flag(r.flag()?);
+        w.flag(r.flag()?);
+        w.se(r.se()?); // slice_qp_delta
+        let idc = r.ue()?;
+        let (alpha, beta) = if idc == 1 { (0, 0) } else { (r.se()?, r.se()?) };
+        // 2: filter inside the slice but not across its edges, as the band was coded.
+        let idc = if idc == 1 { 1 } else { 2 };
+        w.ue(idc);
+        if idc != 1 {
+            w.se(alpha);
+            w.se(beta);
+        }
+        if self.pps.cabac {
+            while !r.aligned() {
+                if !r.flag()? {
+                    return Err(StitchError::Unsupported("a CABAC slice without alignment"));
+                }
+            }
+            while !w.aligned() {
+                w.bit(1);
+            }
+        }
+        w.rest(&mut r)?;
+        Ok(w.out)
+    }
+
+    /// Picture `n` (1 …) after the IDR picture: every macroblock skipped, as Annex B.
+    pub fn skipped_picture(&self, n: u32) -> Vec<u8> {
+        let mut w = BitWriter::default();
+        w.ue(0); // first_mb_in_slice
+        w.ue(5); // P, every slice of the picture
+        w.ue(self.skip_pps);
+        let frame_num_mask = (1u32 << self.sps.log2_max_frame_num) - 1;
+        w.u(self.sps.log2_max_frame_num, n & frame_num_mask);
+        if self.sps.poc_type == 0 {
+            let poc_mask = (1u32 << self.sps.log2_max_poc_lsb) - 1;
+            w.u(self.sps.log2_max_poc_lsb, (2 * n) & poc_mask);
+            if self.pps.bottom_field_pic_order {
+                w.se(0);
+            }
+        }
+        w.flag(true); // num_ref_idx_active_override_flag
+        w.ue(0); // one reference: the picture before
+        w.flag(false); // ref_pic_list_modification_flag_l0
+        w.flag(false); // adaptive_ref_pic_marking_mode_flag: sliding window
+        w.se(0); // slice_qp_delta
+        w.ue(1); // deblocking off (nothing to filter in a copy anyway)
+        w.ue(self.mbs()); // mb_skip_run: the whole picture
+        w.trailing();
+        let mut out = Vec::with_capacity(16);
+        // nal_ref_idc 2: each skipped picture is the next one's reference (picture order
+        // count type 2 allows no run of non-reference pictures).
+        push_nal(&mut out, (2 << 5) | NAL_SLICE, &w.out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_golomb_round_trips() {
+        let mut w = BitWriter::default();
+        for v in [0u32, 1, 2, 3, 7, 8, 255, 3600, 65_535] {
+            w.ue(v);
+        }
+        for v in [0i32, 1, -1, 2, -2, 26, -26] {
+            w.se(v);
+        }
+        w.trailing();
+        let mut r = Bits::new(&w.out, "test");
+        for v in [0u32, 1, 2, 3, 7, 8, 255, 3600, 65_535] {
+            assert_eq!(r.ue().unwrap(), v);
+        }
+        for v in [0i32, 1, -1, 2, -2, 26, -26] {
+            assert_eq!(r.se().unwrap(), v);
+        }
+        assert!(!more_rbsp_data(&r));
+    }
+
+    #[test]
+    fn escaping_round_trips_and_hides_start_codes() {
+        let rbsp = [0u8, 0, 1, 0, 0, 0, 0, 0, 3, 7, 0, 0, 2];
+        let mut escaped = Vec::new();
+        escape_into(&rbsp, &mut escaped);
+        assert!(escaped.windows(3).all(|w| w != [0, 0, 1] && w != [0, 0, 0]));
+        assert_eq!(unescape(&escaped), rbsp);
+    }
+
+    #[test]
+    fn units_are_split_on_both_start_code_lengths() {
+        let stream = [
+            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4,
+        ];
+        let units = nal_units(&stream);
+        assert_eq!(units, vec![&[0x67, 1, 2][..], &[0x68, 3], &[0x65, 4]]);
+    }
+
+    #[test]
+    fn truncated_input_is_an_error_not_a_panic() {
+        assert!(matches!(Sps::parse(&[100]), Err(StitchError::Truncated(_))));
+        assert!(Headers::from_stream(&[0, 0, 1]).is_err());
+    }
+}
