@@ -21,6 +21,13 @@ for t in 2 30 60 120 180 240 300 420 600; do
   cpu=$(awk '{print ($14+$15)/100}' "/proc/$pid/stat")
   echo "$t $rss $hwm $cpu"
 done
-curl -s 127.0.0.1:8080/metrics | grep -E '^govchannel_(process_encodes|shared_encodes|gop_cache)'
+curl -s 127.0.0.1:8080/metrics | grep -E '^govchannel_(process_encodes|status_line_encodes|shared_encodes|gop_cache)'
+# Distinct screens aired (profile, kind, item, page, alert strip), from the as-run logs:
+# a line without its time, channel, frame hash and schedule segment.
+distinct() {
+  cat "$dir"/data/asrun/*.jsonl | grep "$1" |
+    sed -E 's/"(start|channel|hash|segment)":"[^"]*",?//g; s/"seconds":[0-9]+,//' | sort -u | wc -l
+}
+echo "distinct screens aired: all $(distinct '') hd720 $(distinct '"profile":"hd720"') (plus one slate a channel)"
 kill "$pid"
 wait "$pid" || true

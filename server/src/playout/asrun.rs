@@ -45,6 +45,9 @@ pub struct AsRunLine {
     pub hash: String,
     /// Whether the alert band was on.
     pub banner: bool,
+    /// Which strip of the alert band showed (1-based), when it was on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strip: Option<u32>,
     /// Whether this was the slate.
     pub slate: bool,
     /// The part of the schedule it aired in (`entry:3@2026-12-07T07:00:00`, `fallback`,

@@ -25,6 +25,7 @@ use ffmpeg_next as ffmpeg;
 use serde::{Deserialize, Serialize};
 
 use super::frame::{Matrix, Yuv420};
+use super::mpeg2::{Mpeg2Error, Mpeg2Picture};
 use super::stitch::{Headers, StitchError};
 use crate::render::Profile;
 
@@ -76,6 +77,9 @@ pub enum EncodeError {
     /// x264's pictures could not be stitched.
     #[error("stitching H.264 bands failed")]
     Stitch(#[from] StitchError),
+    /// The MPEG-2 encoder's intra picture could not be repeated.
+    #[error("repeating the MPEG-2 picture failed")]
+    Mpeg2(#[from] Mpeg2Error),
 }
 
 fn ff(what: &'static str) -> impl FnOnce(ffmpeg::Error) -> EncodeError {
@@ -398,32 +402,36 @@ fn to_frame(picture: &Yuv420) -> ffmpeg::frame::Video {
     frame
 }
 
-/// An SD GOP: MPEG-2 codes the picture and its 24 repeats (skipped macroblocks).
+/// An SD GOP: MPEG-2 codes the picture as one intra picture; the other 24 pictures of
+/// the second repeat it (written by [`super::mpeg2`]).
 fn encode_mpeg2_gop(profile: Profile, picture: &Yuv420) -> Result<Gop, EncodeError> {
     let mut enc = open_video(profile)?;
     let mut frame = to_frame(picture);
-    let mut packets = Vec::with_capacity(FPS as usize);
-    for i in 0..FPS {
-        frame.set_pts(Some(i64::from(i)));
-        frame.set_kind(if i == 0 {
-            ffmpeg::picture::Type::I
-        } else {
-            ffmpeg::picture::Type::None
-        });
-        enc.send_frame(&frame).map_err(ff("sending a picture"))?;
-        drain_video(&mut enc, &mut packets)?;
-    }
+    frame.set_pts(Some(0));
+    frame.set_kind(ffmpeg::picture::Type::I);
+    let mut packets = Vec::with_capacity(1);
+    enc.send_frame(&frame).map_err(ff("sending a picture"))?;
+    drain_video(&mut enc, &mut packets)?;
     enc.send_eof().map_err(ff("flushing the encoder"))?;
     drain_video(&mut enc, &mut packets)?;
-    packets.sort_by_key(|(pts, _)| *pts);
-    let key = packets.first().is_some_and(|(_, p)| p.key);
-    if packets.len() != FPS as usize || !key {
-        return Err(EncodeError::Gop {
-            got: packets.len(),
-            key,
+    let intra = match packets.pop() {
+        Some((_, p)) if p.key && packets.is_empty() => p,
+        other => {
+            return Err(EncodeError::Gop {
+                got: packets.len() + usize::from(other.is_some()),
+                key: other.is_some_and(|(_, p)| p.key),
+            })
+        }
+    };
+    let repeat = Mpeg2Picture::from_intra(&intra.data)?;
+    let mut pictures = Vec::with_capacity(FPS as usize);
+    pictures.push(intra);
+    for n in 1..FPS as u32 {
+        pictures.push(CodedPicture {
+            data: repeat.skipped_picture(n).into_boxed_slice(),
+            key: false,
         });
     }
-    let pictures: Vec<CodedPicture> = packets.into_iter().map(|(_, p)| p).collect();
     Ok(Gop::from_pictures(&pictures))
 }
 
@@ -578,7 +586,12 @@ mod tests {
 
     /// Decodes an H.264 GOP with FFmpeg: each picture's luma, row by row.
     fn decode_luma(gop: &Gop, width: usize) -> Vec<Vec<u8>> {
-        let codec = ffmpeg::codec::decoder::find(codec::Id::H264).unwrap();
+        decode_luma_with(codec::Id::H264, gop, width)
+    }
+
+    /// Decodes a GOP with FFmpeg's `id` decoder: each picture's luma, row by row.
+    fn decode_luma_with(id: codec::Id, gop: &Gop, width: usize) -> Vec<Vec<u8>> {
+        let codec = ffmpeg::codec::decoder::find(id).unwrap();
         let mut dec = codec::context::Context::new_with_codec(codec)
             .decoder()
             .video()
@@ -691,6 +704,30 @@ mod tests {
             .sum::<f64>()
             / a.len() as f64;
         10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10()
+    }
+
+    #[test]
+    fn an_sd_gop_is_one_intra_picture_and_24_exact_repeats() {
+        for profile in [Profile::Sd, Profile::SdWide] {
+            let (w, h) = (profile.width() as usize, profile.height() as usize);
+            let source = busy_picture(profile, 4);
+            let gop = encode_gop(profile, &source).unwrap();
+            let pictures = decode_luma_with(codec::Id::MPEG2VIDEO, &gop, w);
+            assert_eq!(pictures.len(), FPS as usize, "{profile:?}");
+            for p in &pictures[1..] {
+                assert_eq!(p, &pictures[0], "a repeat differs from the intra picture");
+            }
+            let psnr = luma_psnr(&pictures[0], &source.y[..w * h]);
+            assert!(psnr > 25.0, "{profile:?}: {psnr:.1} dB");
+            // Each repeat is 36 rows of two copied macroblocks: tens of bytes, not KB.
+            let repeats: Vec<usize> = gop.packets().skip(1).map(|p| p.data.len()).collect();
+            assert!(repeats.iter().all(|&n| n < 400), "{repeats:?}");
+            // The encoder left vbv_delay unset (VBR), as the repeats do.
+            let first = gop.packets().next().unwrap().data;
+            let at = first.windows(4).position(|x| x == [0, 0, 1, 0]).unwrap() + 4;
+            let bits = u32::from_be_bytes([first[at], first[at + 1], first[at + 2], first[at + 3]]);
+            assert_eq!((bits >> 3) & 0xffff, 0xffff);
+        }
     }
 
     #[test]

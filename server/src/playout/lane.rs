@@ -214,7 +214,7 @@ struct Run {
     item: Option<i64>,
     page: u32,
     pages: u32,
-    banner: bool,
+    strip: Option<u32>,
     slate: bool,
     segment: String,
 }
@@ -1111,7 +1111,8 @@ impl Lane {
                 page: run.page,
                 pages: run.pages,
                 hash: run.hash.to_string(),
-                banner: run.banner,
+                banner: run.strip.is_some(),
+                strip: run.strip,
                 slate: run.slate,
                 segment: run.segment,
             };
@@ -1150,7 +1151,7 @@ impl Lane {
                     item: page.item.store_id(),
                     page: page.page,
                     pages: page.pages(),
-                    banner: shot.layout.strip.is_some(),
+                    strip: shot.layout.strip,
                     slate: false,
                     segment: self.program.segment.clone(),
                 }
@@ -1165,7 +1166,7 @@ impl Lane {
                     item: None,
                     page: 1,
                     pages: 1,
-                    banner: false,
+                    strip: None,
                     slate: true,
                     segment: self.program.segment.clone(),
                 }

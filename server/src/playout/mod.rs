@@ -26,6 +26,7 @@ pub mod encode;
 pub mod frame;
 mod gop_cache;
 pub mod lane;
+pub mod mpeg2;
 pub mod mux;
 pub mod output;
 pub mod program;

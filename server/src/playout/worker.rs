@@ -427,12 +427,14 @@ impl Encoders {
         }
         self.shared.stats.misses.fetch_add(1, Ordering::Relaxed);
         st.frames.insert(job.key, pending);
+        let mut joined = false;
         for p in plans {
             if st.cache.get(&p.key).is_some() {
                 continue;
             }
             if let Some(frames) = st.making.get_mut(&p.key) {
                 frames.push(job.key);
+                joined = true;
                 continue;
             }
             st.making.insert(p.key, vec![job.key]);
@@ -448,6 +450,10 @@ impl Encoders {
             });
         }
         drop(st);
+        if joined {
+            // Part of this frame (a body another channel airs) is being made already.
+            self.shared.stats.joined.fetch_add(1, Ordering::Relaxed);
+        }
         self.shared.work.notify_all();
         Requested::Coming
     }

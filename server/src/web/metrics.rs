@@ -48,12 +48,18 @@ pub fn render(playout: Option<&Playout>, uptime_secs: f64) -> String {
     );
     // The process's encoders and GOP cache, shared by every lane.
     type EncoderField = fn(&EncoderStats) -> u64;
-    let encoder_metrics: [(&str, &str, &str, EncoderField); 8] = [
+    let encoder_metrics: [(&str, &str, &str, EncoderField); 9] = [
         (
             "govchannel_process_encodes_total",
             "counter",
-            "Frames drawn and encoded by the process (each frame once, whichever channels air it).",
+            "Screens drawn and encoded by the process, each once whichever channels air it (SD frames whole, HD frames' bodies above the status line).",
             |s| EncoderStats::get(&s.encodes),
+        ),
+        (
+            "govchannel_status_line_encodes_total",
+            "counter",
+            "HD status lines drawn and encoded (a channel's own rows, stitched below a shared body).",
+            |s| EncoderStats::get(&s.status_encodes),
         ),
         (
             "govchannel_shared_encodes_total",
@@ -64,13 +70,13 @@ pub fn render(playout: Option<&Playout>, uptime_secs: f64) -> String {
         (
             "govchannel_gop_cache_hits_total",
             "counter",
-            "Requests for a frame answered from the GOP cache.",
+            "Requests for a frame answered from the GOP cache (every part of it cached).",
             |s| EncoderStats::get(&s.hits),
         ),
         (
             "govchannel_gop_cache_misses_total",
             "counter",
-            "Requests for a frame that started an encode.",
+            "Requests for a frame that had to wait for an encode.",
             |s| EncoderStats::get(&s.misses),
         ),
         (
