@@ -23,11 +23,17 @@ for t in 2 30 60 120 180 240 300 420 600; do
 done
 curl -s 127.0.0.1:8080/metrics | grep -E '^govchannel_(process_encodes|status_line_encodes|shared_encodes|gop_cache)'
 # Distinct screens aired (profile, kind, item, page, alert strip), from the as-run logs:
-# a line without its time, channel, frame hash and schedule segment.
+# a line without its time, frame hash and schedule segment, and without its channel when
+# it names a stored item (a screen with no item, such as a cycle's summary, is the
+# channel's own).
 distinct() {
-  cat "$dir"/data/asrun/*.jsonl | grep "$1" |
-    sed -E 's/"(start|channel|hash|segment)":"[^"]*",?//g; s/"seconds":[0-9]+,//' | sort -u | wc -l
+  cat "$dir"/data/asrun/*.jsonl | grep -- "$1" |
+    sed -E 's/"(start|hash|segment)":"[^"]*",?//g; s/"seconds":[0-9]+,//; /"item":null/!s/"channel":"[^"]*",//' |
+    sort -u | wc -l
 }
+hd_encodes=$(curl -s 127.0.0.1:8080/metrics | grep '^govchannel_encodes_total{.*profile="hd720"' |
+  awk '{s += $2} END {print s}')
 echo "distinct screens aired: all $(distinct '') hd720 $(distinct '"profile":"hd720"') (plus one slate a channel)"
+echo "hd720 screens encoded (bodies and slates, govchannel_encodes_total): $hd_encodes"
 kill "$pid"
 wait "$pid" || true

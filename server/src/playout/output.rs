@@ -1,6 +1,7 @@
-//! Outputs: each runs its own muxer thread (fed GOPs through a bounded command channel)
-//! and, for MPEG-TS, a sink thread that reads the muxer's bytes from a pipe and delivers
-//! them — as 1316-byte UDP datagrams paced at the mux rate, or into a file.
+//! Outputs: each runs its own muxer thread (fed GOPs through a bounded command channel).
+//! An MPEG-TS output's muxer writes to a pipe; what it writes is delivered as 1316-byte
+//! UDP datagrams paced at the mux rate by the process's one pacing thread
+//! ([`super::pacer`]), or into a file by a sink thread.
 //!
 //! The pipe keeps every delivered byte in safe Rust: pacing, counting, the GB2312 SDT
 //! rewrite and error handling happen here, not inside FFmpeg's protocols. A failed UDP
@@ -17,10 +18,10 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use super::encode::{AudioCodec, Gop};
 use super::mux::{MuxError, Muxer, Service, Target};
+use super::pacer::{self, PacedOutput};
 use super::sdt::{SdtPatch, TS_PACKET};
 use super::stats::{LaneStats, OutputStats};
 use super::PlayoutError;
@@ -30,10 +31,6 @@ use crate::render::Profile;
 pub const DATAGRAM: usize = 7 * TS_PACKET;
 /// GOPs an output may queue before it counts as behind.
 const QUEUE: usize = 4;
-/// The pacer sends everything due within this window at once (fewer wake-ups).
-const PACING_QUANTUM: Duration = Duration::from_millis(20);
-/// A pacer this far behind (a stall) restarts its clock instead of bursting.
-const PACING_RESET: Duration = Duration::from_millis(300);
 
 /// Where an output goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +109,8 @@ pub struct Output {
     pub stats: Arc<OutputStats>,
     commands: SyncSender<Command>,
     threads: Vec<JoinHandle<()>>,
+    /// A UDP output's pacing: disconnected once its last datagram is sent.
+    paced: Option<Receiver<()>>,
 }
 
 impl Output {
@@ -120,6 +119,7 @@ impl Output {
     pub fn start(plan: OutputPlan) -> Result<Output, PlayoutError> {
         let stats = Arc::new(OutputStats::default());
         let mut threads = Vec::new();
+        let mut paced = None;
         let (target, writer) = match &plan.destination {
             Destination::Hls {
                 dir,
@@ -145,11 +145,38 @@ impl Output {
                 })?;
                 let url = format!("pipe:{}", writer.as_raw_fd());
                 let patch = plan.patch.clone();
-                let sink_stats = Arc::clone(&stats);
                 let label = plan.label();
-                threads.push(spawn(&format!("sink {label}"), move || {
-                    run_sink(reader, sink, &patch, &sink_stats, &label)
-                })?);
+                match sink {
+                    Sink::Udp { socket, muxrate } => {
+                        let (done, finished) = mpsc::channel();
+                        pacer::pace(PacedOutput {
+                            reader,
+                            socket,
+                            muxrate,
+                            patch,
+                            stats: Arc::clone(&stats),
+                            label,
+                            done,
+                        })
+                        .map_err(|source| PlayoutError::Io {
+                            what: format!("handing {} to the pacing thread", plan.label()),
+                            source,
+                        })?;
+                        paced = Some(finished);
+                    }
+                    Sink::File(file) => {
+                        let sink_stats = Arc::clone(&stats);
+                        threads.push(spawn(&format!("sink {label}"), move || {
+                            run_sink(reader, Some(file), &patch, &sink_stats, &label)
+                        })?);
+                    }
+                    Sink::Discard => {
+                        let sink_stats = Arc::clone(&stats);
+                        threads.push(spawn(&format!("sink {label}"), move || {
+                            run_sink(reader, None, &patch, &sink_stats, &label)
+                        })?);
+                    }
+                }
                 (
                     Target::Ts {
                         url,
@@ -192,6 +219,7 @@ impl Output {
             stats,
             commands,
             threads,
+            paced,
         })
     }
 
@@ -218,6 +246,10 @@ impl Output {
         let _ = self.commands.send(Command::Finish);
         drop(self.commands);
         join_all(self.threads);
+        if let Some(finished) = self.paced {
+            // The muxer has closed its pipe: wait for the pacer to send what is left.
+            let _ = finished.recv();
+        }
         self.stats.up.store(false, Ordering::Relaxed);
     }
 }
@@ -357,17 +389,16 @@ enum Sink {
 /// datagram.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Copies the muxer's bytes into `file` (or nowhere), SDT patched.
 fn run_sink(
     mut reader: UnixStream,
-    mut sink: Sink,
+    mut file: Option<BufWriter<File>>,
     patch: &SdtPatch,
     stats: &OutputStats,
     label: &str,
 ) {
     let mut buf = vec![0u8; READ_CHUNK];
     let mut pending: Vec<u8> = Vec::with_capacity(2 * READ_CHUNK);
-    let mut start: Option<Instant> = None;
-    let mut sent_bits: u128 = 0;
     let mut warned = false;
     let mut eof = false;
     while !eof {
@@ -382,60 +413,23 @@ fn run_sink(
             pending.len() / TS_PACKET * TS_PACKET
         };
         patch.apply(&mut pending[..ready]);
-        let mut done = 0;
-        while done < ready {
-            let result = match &mut sink {
-                Sink::Udp { socket, muxrate } => {
-                    if ready - done < DATAGRAM && !eof {
-                        break;
-                    }
-                    let n = DATAGRAM.min(ready - done);
-                    let rate = u128::from((*muxrate).max(1));
-                    let t0 = *start.get_or_insert_with(Instant::now);
-                    let at =
-                        |bits: u128| Duration::from_nanos((bits * 1_000_000_000 / rate) as u64);
-                    let due = t0 + at(sent_bits);
-                    let now = Instant::now();
-                    if due > now + PACING_QUANTUM {
-                        std::thread::sleep(due - now);
-                    } else if now > due + PACING_RESET {
-                        // A stall upstream: restart the clock rather than burst to catch up.
-                        start = Some(now - at(sent_bits));
-                    }
-                    sent_bits += (n as u128) * 8;
-                    let r = socket.send(&pending[done..done + n]).map(|_| {
-                        LaneStats::add(&stats.datagrams, 1);
-                        n
-                    });
-                    done += n;
-                    r
-                }
-                Sink::File(file) => {
-                    let n = ready - done;
-                    let r = file.write_all(&pending[done..ready]).map(|()| n);
-                    done = ready;
-                    r
-                }
-                Sink::Discard => {
-                    let n = ready - done;
-                    done = ready;
-                    Ok(n)
-                }
-            };
-            match result {
-                Ok(n) => LaneStats::add(&stats.bytes, n as u64),
-                Err(e) => {
-                    LaneStats::add(&stats.send_errors, 1);
-                    if !warned {
-                        tracing::warn!(output = label, error = %e, "output send failed; the stream goes on");
-                        warned = true;
-                    }
+        let result = match &mut file {
+            Some(f) => f.write_all(&pending[..ready]),
+            None => Ok(()),
+        };
+        match result {
+            Ok(()) => LaneStats::add(&stats.bytes, ready as u64),
+            Err(e) => {
+                LaneStats::add(&stats.send_errors, 1);
+                if !warned {
+                    tracing::warn!(output = label, error = %e, "output write failed; the stream goes on");
+                    warned = true;
                 }
             }
         }
-        pending.drain(..done);
+        pending.drain(..ready);
     }
-    if let Sink::File(mut file) = sink {
+    if let Some(mut file) = file {
         if let Err(e) = file.flush() {
             LaneStats::add(&stats.send_errors, 1);
             tracing::error!(output = label, error = %e, "flushing the recording failed");

@@ -1,0 +1,235 @@
+//! One pacing thread for every UDP output of the process.
+//!
+//! Every [`QUANTUM`] it reads what each output's muxer has written to its pipe and sends
+//! that output's datagrams due within the next quantum, all of them in one `sendmmsg`
+//! call. A channel thus costs its pacer one read and one system call per quantum instead
+//! of a thread of its own that woke for every burst and sent each datagram apart. The
+//! timing is what it was: each output keeps its own clock at its mux rate, datagrams go
+//! out at most one quantum early, and a stall upstream restarts the output's clock rather
+//! than bursting to catch up.
+
+use std::io::{ErrorKind, IoSlice, Read};
+use std::net::UdpSocket;
+use std::os::unix::net::UnixStream;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use rustix::net::{sendmmsg, MMsgHdr, SendAncillaryBuffer, SendFlags};
+
+use super::output::DATAGRAM;
+use super::sdt::{SdtPatch, TS_PACKET};
+use super::stats::{LaneStats, OutputStats};
+
+/// How often the pacer wakes; datagrams due within it are sent at once.
+pub const QUANTUM: Duration = Duration::from_millis(20);
+/// An output this far behind (a stall) restarts its clock instead of bursting.
+const RESET: Duration = Duration::from_millis(300);
+/// Bytes an output may hold read ahead of its clock (over a second at 8 Mbit/s): beyond
+/// it the pacer stops reading, and the muxer waits on its pipe.
+const MAX_PENDING: usize = 2 << 20;
+/// Datagrams per `sendmmsg` call (the kernel's UIO_MAXIOV is 1024).
+const BATCH: usize = 256;
+
+/// A UDP output handed to the pacer.
+pub(crate) struct PacedOutput {
+    /// The muxer's pipe (read end).
+    pub reader: UnixStream,
+    /// The connected socket.
+    pub socket: UdpSocket,
+    /// Bit/s.
+    pub muxrate: u64,
+    /// GB2312 service-name rewrite.
+    pub patch: SdtPatch,
+    /// The output's counters.
+    pub stats: Arc<OutputStats>,
+    /// For logs.
+    pub label: String,
+    /// Told once everything the muxer wrote is sent (or dropped, if the pacer stops).
+    pub done: Sender<()>,
+}
+
+struct Paced {
+    out: PacedOutput,
+    pending: Vec<u8>,
+    /// Bytes at the front of `pending` already patched (whole TS packets).
+    patched: usize,
+    start: Option<Instant>,
+    sent_bits: u128,
+    warned: bool,
+    eof: bool,
+}
+
+/// Hands `out` to the process's pacing thread (started on first use).
+pub(crate) fn pace(out: PacedOutput) -> std::io::Result<()> {
+    static INBOX: OnceLock<Mutex<Sender<PacedOutput>>> = OnceLock::new();
+    out.reader.set_nonblocking(true)?;
+    let inbox = match INBOX.get() {
+        Some(i) => i,
+        None => {
+            let (tx, rx) = mpsc::channel();
+            std::thread::Builder::new()
+                .name("pacer".into())
+                .spawn(move || run(&rx))?;
+            INBOX.get_or_init(|| Mutex::new(tx))
+        }
+    };
+    inbox
+        .lock()
+        .map_err(|_| std::io::Error::other("the pacer's inbox is poisoned"))?
+        .send(out)
+        .map_err(|_| std::io::Error::other("the pacing thread has stopped"))
+}
+
+fn run(inbox: &Receiver<PacedOutput>) {
+    let mut outputs: Vec<Paced> = Vec::new();
+    let mut scratch = vec![0u8; 64 * 1024];
+    let mut tick = Instant::now();
+    loop {
+        if outputs.is_empty() {
+            // Nothing to pace: sleep until an output comes.
+            match inbox.recv() {
+                Ok(o) => outputs.push(Paced::new(o)),
+                Err(_) => return,
+            }
+            tick = Instant::now();
+        }
+        while let Ok(o) = inbox.try_recv() {
+            outputs.push(Paced::new(o));
+        }
+        let now = Instant::now();
+        for p in &mut outputs {
+            p.read(&mut scratch);
+            p.send_due(now);
+        }
+        // An output whose muxer has finished and whose bytes are all sent is done.
+        outputs.retain(|p| {
+            let finished = p.eof && p.pending.is_empty();
+            if finished {
+                let _ = p.out.done.send(());
+            }
+            !finished
+        });
+        tick += QUANTUM;
+        let now = Instant::now();
+        if tick <= now {
+            // Behind (a busy machine): the next quantum starts now; the outputs' own
+            // clocks decide what is due.
+            tick = now + QUANTUM;
+        }
+        std::thread::sleep(tick - now);
+    }
+}
+
+impl Paced {
+    fn new(out: PacedOutput) -> Paced {
+        Paced {
+            out,
+            pending: Vec::with_capacity(256 * 1024),
+            patched: 0,
+            start: None,
+            sent_bits: 0,
+            warned: false,
+            eof: false,
+        }
+    }
+
+    /// Reads what the muxer has written, up to [`MAX_PENDING`].
+    fn read(&mut self, scratch: &mut [u8]) {
+        while !self.eof && self.pending.len() < MAX_PENDING {
+            match self.out.reader.read(scratch) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.pending.extend_from_slice(&scratch[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => self.eof = true,
+            }
+        }
+        // Whole TS packets only (the SDT patch works packet by packet); at the end, all.
+        let whole = if self.eof {
+            self.pending.len()
+        } else {
+            self.pending.len() / TS_PACKET * TS_PACKET
+        };
+        if whole > self.patched {
+            self.out.patch.apply(&mut self.pending[self.patched..whole]);
+            self.patched = whole;
+        }
+    }
+
+    /// Sends the datagrams due by `now` + one quantum.
+    fn send_due(&mut self, now: Instant) {
+        let rate = u128::from(self.out.muxrate.max(1));
+        let at = |bits: u128| Duration::from_nanos((bits * 1_000_000_000 / rate) as u64);
+        let t0 = *self.start.get_or_insert(now);
+        let t0 = if now > t0 + at(self.sent_bits) + RESET {
+            // A stall upstream: restart the clock rather than burst to catch up.
+            let restarted = now - at(self.sent_bits);
+            self.start = Some(restarted);
+            restarted
+        } else {
+            t0
+        };
+        let mut end = 0;
+        let mut bits = self.sent_bits;
+        while end < self.patched {
+            let len = DATAGRAM.min(self.patched - end);
+            if (len < DATAGRAM && !self.eof) || t0 + at(bits) > now + QUANTUM {
+                break;
+            }
+            bits += len as u128 * 8;
+            end += len;
+        }
+        if end == 0 {
+            return;
+        }
+        self.sent_bits = bits;
+        let mut rest = &self.pending[..end];
+        while !rest.is_empty() {
+            let take = rest.len().min(BATCH * DATAGRAM);
+            let (now_batch, later) = rest.split_at(take);
+            send_batch(&self.out, &mut self.warned, now_batch);
+            rest = later;
+        }
+        self.pending.drain(..end);
+        self.patched -= end;
+    }
+}
+
+/// Sends `bytes` as datagrams of [`DATAGRAM`] bytes (the last may be shorter), with as
+/// few `sendmmsg` calls as the kernel allows. A refused datagram is counted and skipped.
+fn send_batch(out: &PacedOutput, warned: &mut bool, bytes: &[u8]) {
+    let slices: Vec<[IoSlice<'_>; 1]> = bytes.chunks(DATAGRAM).map(|c| [IoSlice::new(c)]).collect();
+    let mut next = 0;
+    while next < slices.len() {
+        let mut controls: Vec<SendAncillaryBuffer<'_, '_, '_>> =
+            (next..slices.len()).map(|_| Default::default()).collect();
+        let mut msgs: Vec<MMsgHdr<'_>> = slices[next..]
+            .iter()
+            .zip(controls.iter_mut())
+            .map(|(iov, control)| MMsgHdr::new(iov, control))
+            .collect();
+        match sendmmsg(&out.socket, &mut msgs, SendFlags::empty()) {
+            Ok(sent) if sent > 0 => {
+                let n: usize = msgs[..sent].iter().map(MMsgHdr::bytes_sent).sum();
+                LaneStats::add(&out.stats.datagrams, sent as u64);
+                LaneStats::add(&out.stats.bytes, n as u64);
+                next += sent;
+            }
+            result => {
+                // The first datagram failed (a refused port, a full buffer): count it,
+                // skip it, and go on with the rest.
+                LaneStats::add(&out.stats.send_errors, 1);
+                if !*warned {
+                    let error = match result {
+                        Err(e) => std::io::Error::from(e).to_string(),
+                        Ok(_) => "no datagram sent".to_owned(),
+                    };
+                    tracing::warn!(output = %out.label, %error, "output send failed; the stream goes on");
+                    *warned = true;
+                }
+                next += 1;
+            }
+        }
+    }
+}
