@@ -25,9 +25,9 @@ use super::stats::{LaneStats, OutputStats};
 pub const QUANTUM: Duration = Duration::from_millis(20);
 /// An output this far behind (a stall) restarts its clock instead of bursting.
 const RESET: Duration = Duration::from_millis(300);
-/// Bytes an output may hold read ahead of its clock (over a second at 8 Mbit/s): beyond
-/// it the pacer stops reading, and the muxer waits on its pipe.
-const MAX_PENDING: usize = 2 << 20;
+/// Bytes an output may hold read ahead of its clock (a quarter second at 8 Mbit/s, many
+/// quanta): beyond it the pacer stops reading, and the muxer waits on its pipe.
+const MAX_PENDING: usize = 256 * 1024;
 /// Datagrams per `sendmmsg` call (the kernel's UIO_MAXIOV is 1024).
 const BATCH: usize = 256;
 
@@ -51,8 +51,9 @@ pub(crate) struct PacedOutput {
 
 struct Paced {
     out: PacedOutput,
+    /// Bytes read from the muxer: `..sent` are sent, `..patched` are patched.
     pending: Vec<u8>,
-    /// Bytes at the front of `pending` already patched (whole TS packets).
+    sent: usize,
     patched: usize,
     start: Option<Instant>,
     sent_bits: u128,
@@ -104,7 +105,7 @@ fn run(inbox: &Receiver<PacedOutput>) {
         }
         // An output whose muxer has finished and whose bytes are all sent is done.
         outputs.retain(|p| {
-            let finished = p.eof && p.pending.is_empty();
+            let finished = p.eof && p.sent == p.pending.len();
             if finished {
                 let _ = p.out.done.send(());
             }
@@ -125,7 +126,8 @@ impl Paced {
     fn new(out: PacedOutput) -> Paced {
         Paced {
             out,
-            pending: Vec::with_capacity(256 * 1024),
+            pending: Vec::with_capacity(2 * MAX_PENDING),
+            sent: 0,
             patched: 0,
             start: None,
             sent_bits: 0,
@@ -136,7 +138,7 @@ impl Paced {
 
     /// Reads what the muxer has written, up to [`MAX_PENDING`].
     fn read(&mut self, scratch: &mut [u8]) {
-        while !self.eof && self.pending.len() < MAX_PENDING {
+        while !self.eof && self.pending.len() - self.sent < MAX_PENDING {
             match self.out.reader.read(scratch) {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.pending.extend_from_slice(&scratch[..n]),
@@ -170,7 +172,7 @@ impl Paced {
         } else {
             t0
         };
-        let mut end = 0;
+        let mut end = self.sent;
         let mut bits = self.sent_bits;
         while end < self.patched {
             let len = DATAGRAM.min(self.patched - end);
@@ -180,19 +182,21 @@ impl Paced {
             bits += len as u128 * 8;
             end += len;
         }
-        if end == 0 {
+        if end == self.sent {
             return;
         }
         self.sent_bits = bits;
-        let mut rest = &self.pending[..end];
-        while !rest.is_empty() {
-            let take = rest.len().min(BATCH * DATAGRAM);
-            let (now_batch, later) = rest.split_at(take);
-            send_batch(&self.out, &mut self.warned, now_batch);
-            rest = later;
+        for batch in self.pending[self.sent..end].chunks(BATCH * DATAGRAM) {
+            send_batch(&self.out, &mut self.warned, batch);
         }
-        self.pending.drain(..end);
-        self.patched -= end;
+        self.sent = end;
+        // Sent bytes leave the buffer once they are half of it (not every quantum: the
+        // rest would be moved 50 times a second).
+        if self.sent * 2 >= self.pending.len() {
+            self.pending.drain(..self.sent);
+            self.patched -= self.sent;
+            self.sent = 0;
+        }
     }
 }
 
