@@ -25,9 +25,10 @@ use super::stats::{LaneStats, OutputStats};
 pub const QUANTUM: Duration = Duration::from_millis(20);
 /// An output this far behind (a stall) restarts its clock instead of bursting.
 const RESET: Duration = Duration::from_millis(300);
-/// Bytes an output may hold read ahead of its clock (a quarter second at 8 Mbit/s, many
-/// quanta): beyond it the pacer stops reading, and the muxer waits on its pipe.
-const MAX_PENDING: usize = 256 * 1024;
+/// Bytes an output may hold read ahead of its clock (64 ms at 8 Mbit/s, three quanta):
+/// beyond it the pacer stops reading, and the muxer waits on its pipe. Small, as 300
+/// channels hold it each.
+const MAX_PENDING: usize = 64 * 1024;
 /// Datagrams per `sendmmsg` call (the kernel's UIO_MAXIOV is 1024).
 const BATCH: usize = 256;
 
@@ -126,7 +127,7 @@ impl Paced {
     fn new(out: PacedOutput) -> Paced {
         Paced {
             out,
-            pending: Vec::with_capacity(2 * MAX_PENDING),
+            pending: Vec::new(),
             sent: 0,
             patched: 0,
             start: None,
@@ -139,7 +140,8 @@ impl Paced {
     /// Reads what the muxer has written, up to [`MAX_PENDING`].
     fn read(&mut self, scratch: &mut [u8]) {
         while !self.eof && self.pending.len() - self.sent < MAX_PENDING {
-            match self.out.reader.read(scratch) {
+            let room = (MAX_PENDING - (self.pending.len() - self.sent)).min(scratch.len());
+            match self.out.reader.read(&mut scratch[..room]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.pending.extend_from_slice(&scratch[..n]),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
