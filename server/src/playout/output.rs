@@ -274,6 +274,13 @@ fn open_sink(dest: &Destination, muxrate: u64) -> Result<Sink, PlayoutError> {
                 what: format!("connecting the UDP socket to {addr}"),
                 source,
             })?;
+            // One pacing thread sends for every output: a full send buffer must not block it.
+            socket
+                .set_nonblocking(true)
+                .map_err(|source| PlayoutError::Io {
+                    what: format!("setting the UDP socket to {addr} non-blocking"),
+                    source,
+                })?;
             Ok(Sink::Udp { socket, muxrate })
         }
         Destination::File { path } => {

@@ -25,10 +25,10 @@ use super::stats::{LaneStats, OutputStats};
 pub const QUANTUM: Duration = Duration::from_millis(20);
 /// An output this far behind (a stall) restarts its clock instead of bursting.
 const RESET: Duration = Duration::from_millis(300);
-/// Bytes an output may hold read ahead of its clock (64 ms at 8 Mbit/s, three quanta):
-/// beyond it the pacer stops reading, and the muxer waits on its pipe. Small, as 300
-/// channels hold it each.
-const MAX_PENDING: usize = 64 * 1024;
+/// Bytes an output may hold read ahead of its clock, at least (64 ms at 8 Mbit/s): beyond
+/// it (or three quanta at the output's rate, if more) the pacer stops reading, and the
+/// muxer waits on its pipe. Small, as 300 channels hold it each.
+const MIN_READ_AHEAD: usize = 64 * 1024;
 /// Datagrams per `sendmmsg` call (the kernel's UIO_MAXIOV is 1024).
 const BATCH: usize = 256;
 
@@ -52,6 +52,8 @@ pub(crate) struct PacedOutput {
 
 struct Paced {
     out: PacedOutput,
+    /// Bytes it may hold read ahead of its clock.
+    read_ahead: usize,
     /// Bytes read from the muxer: `..sent` are sent, `..patched` are patched.
     pending: Vec<u8>,
     sent: usize,
@@ -125,7 +127,9 @@ fn run(inbox: &Receiver<PacedOutput>) {
 
 impl Paced {
     fn new(out: PacedOutput) -> Paced {
+        let quanta = u128::from(out.muxrate) * 3 * QUANTUM.as_nanos() / 8 / 1_000_000_000;
         Paced {
+            read_ahead: MIN_READ_AHEAD.max(usize::try_from(quanta).unwrap_or(usize::MAX)),
             out,
             pending: Vec::new(),
             sent: 0,
@@ -137,10 +141,10 @@ impl Paced {
         }
     }
 
-    /// Reads what the muxer has written, up to [`MAX_PENDING`].
+    /// Reads what the muxer has written, up to its read-ahead.
     fn read(&mut self, scratch: &mut [u8]) {
-        while !self.eof && self.pending.len() - self.sent < MAX_PENDING {
-            let room = (MAX_PENDING - (self.pending.len() - self.sent)).min(scratch.len());
+        while !self.eof && self.pending.len() - self.sent < self.read_ahead {
+            let room = (self.read_ahead - (self.pending.len() - self.sent)).min(scratch.len());
             match self.out.reader.read(&mut scratch[..room]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.pending.extend_from_slice(&scratch[..n]),
@@ -163,6 +167,9 @@ impl Paced {
 
     /// Sends the datagrams due by `now` + one quantum.
     fn send_due(&mut self, now: Instant) {
+        if self.sent == self.patched {
+            return; // nothing to send: the clock starts with the first datagram
+        }
         let rate = u128::from(self.out.muxrate.max(1));
         let at = |bits: u128| Duration::from_nanos((bits * 1_000_000_000 / rate) as u64);
         let t0 = *self.start.get_or_insert(now);
@@ -222,9 +229,11 @@ fn send_batch(out: &PacedOutput, warned: &mut bool, bytes: &[u8]) {
                 LaneStats::add(&out.stats.bytes, n as u64);
                 next += sent;
             }
+            Err(e) if e == rustix::io::Errno::INTR => continue,
             result => {
-                // The first datagram failed (a refused port, a full buffer): count it,
-                // skip it, and go on with the rest.
+                // The first datagram failed (a refused port, a full buffer: the socket
+                // does not block, so one destination never holds up the others): count
+                // it, skip it, and go on with the rest.
                 LaneStats::add(&out.stats.send_errors, 1);
                 if !*warned {
                     let error = match result {

@@ -95,7 +95,8 @@ fn unescape(payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Appends `rbsp` to `out` with emulation prevention bytes inserted.
+/// Appends `rbsp` to `out` with emulation prevention bytes inserted (and the final 0x03
+/// an RBSP ending in a zero byte, a cabac_zero_word, needs: 7.4.1).
 fn escape_into(rbsp: &[u8], out: &mut Vec<u8>) {
     let mut zeros = 0;
     for &b in rbsp {
@@ -105,6 +106,9 @@ fn escape_into(rbsp: &[u8], out: &mut Vec<u8>) {
         }
         zeros = if b == 0 { zeros + 1 } else { 0 };
         out.push(b);
+    }
+    if rbsp.last() == Some(&0) {
+        out.push(3);
     }
 }
 
@@ -241,10 +245,20 @@ impl BitWriter {
             r.pos = r.data.len() * 8;
             return Ok(());
         }
-        while r.pos < r.data.len() * 8 {
+        // Unaligned: copy through the stop bit, then pad to the byte again (copying the old
+        // padding would leave a zero byte at the end).
+        let Some(last) = r.data.iter().rposition(|&b| b != 0) else {
+            return Err(StitchError::Truncated(r.what));
+        };
+        let stop = last * 8 + 7 - r.data[last].trailing_zeros() as usize;
+        while r.pos <= stop {
             let b = r.bit()?;
             self.bit(b);
         }
+        while !self.aligned() {
+            self.bit(0);
+        }
+        r.pos = r.data.len() * 8;
         Ok(())
     }
 }
@@ -271,9 +285,8 @@ impl Sps {
             profile,
             100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135
         ) {
-            let chroma = r.ue()?;
-            if chroma == 3 {
-                r.flag()?;
+            if r.ue()? != 1 {
+                return Err(StitchError::Unsupported("a chroma format other than 4:2:0"));
             }
             r.ue()?; // bit_depth_luma_minus8
             r.ue()?; // bit_depth_chroma_minus8
@@ -282,17 +295,33 @@ impl Sps {
                 return Err(StitchError::Unsupported("sequence scaling matrices"));
             }
         }
-        let log2_max_frame_num = r.ue()? + 4;
+        // The spec's ranges (7.4.2.1.1): log2 values of at most 16, and a picture of at
+        // most 1024 × 1024 macroblocks here; anything else is not x264's.
+        let log2 = |v: u32| {
+            if v <= 12 {
+                Ok(v + 4)
+            } else {
+                Err(StitchError::Unsupported("a log2 field out of range"))
+            }
+        };
+        let log2_max_frame_num = log2(r.ue()?)?;
         let poc_type = r.ue()?;
         let log2_max_poc_lsb = match poc_type {
-            0 => r.ue()? + 4,
+            0 => log2(r.ue()?)?,
             2 => 0,
             _ => return Err(StitchError::Unsupported("picture order count type 1")),
         };
         r.ue()?; // max_num_ref_frames
         r.flag()?; // gaps_in_frame_num_value_allowed_flag
-        let width_mbs = r.ue()? + 1;
-        let height_map_units = r.ue()? + 1;
+        let size = |v: u32| {
+            if v < 1024 {
+                Ok(v + 1)
+            } else {
+                Err(StitchError::Unsupported("a picture over 16384 pixels"))
+            }
+        };
+        let width_mbs = size(r.ue()?)?;
+        let height_map_units = size(r.ue()?)?;
         if !r.flag()? {
             return Err(StitchError::Unsupported("interlaced coding"));
         }
@@ -425,7 +454,7 @@ impl Headers {
             .ok_or(StitchError::Missing("picture parameter set"))?;
         let sps = Sps::parse(&unescape(&sps_nal[1..]))?;
         let pps = Pps::parse(&unescape(&pps_nal[1..]))?;
-        if pps.redundant_pic_cnt || !pps.deblocking_control {
+        if pps.redundant_pic_cnt || !pps.deblocking_control || pps.id >= 255 {
             return Err(StitchError::Unsupported(
                 "redundant pictures, or no deblocking control",
             ));
@@ -474,8 +503,13 @@ impl Headers {
             Some(n) => Sps::parse(&unescape(&n[1..]))?,
             None => self.sps,
         };
-        let first = row * self.sps.width_mbs;
+        let first = row.saturating_mul(self.sps.width_mbs);
         let band_mbs = band_sps.width_mbs * band_sps.height_mbs;
+        if band_sps.poc_type != self.sps.poc_type {
+            return Err(StitchError::Unsupported(
+                "a band with another picture order count type",
+            ));
+        }
         if band_sps.width_mbs != self.sps.width_mbs || first + band_mbs > self.mbs() {
             return Err(StitchError::Placement {
                 first,
@@ -501,7 +535,11 @@ impl Headers {
     fn move_idr_slice(&self, rbsp: &[u8], band: &Sps, first: u32) -> Result<Vec<u8>, StitchError> {
         let mut r = Bits::new(rbsp, "slice header");
         let mut w = BitWriter::default();
-        w.ue(r.ue()? + first);
+        let first_mb = r.ue()?.checked_add(first).filter(|&m| m < self.mbs());
+        w.ue(first_mb.ok_or(StitchError::Placement {
+            first,
+            total: self.mbs(),
+        })?);
         let slice_type = r.ue()?;
         if slice_type % 5 != 2 {
             return Err(StitchError::Unsupported("a band that is not intra coded"));
@@ -609,6 +647,26 @@ mod tests {
         escape_into(&rbsp, &mut escaped);
         assert!(escaped.windows(3).all(|w| w != [0, 0, 1] && w != [0, 0, 0]));
         assert_eq!(unescape(&escaped), rbsp);
+    }
+
+    #[test]
+    fn an_rbsp_ending_in_a_cabac_zero_word_gets_its_final_three() {
+        let mut escaped = Vec::new();
+        escape_into(&[0x80, 0, 0], &mut escaped);
+        assert_eq!(escaped, [0x80, 0, 0, 3]);
+        assert_eq!(unescape(&escaped), [0x80, 0, 0]);
+    }
+
+    #[test]
+    fn an_unaligned_copy_keeps_the_stop_bit_and_no_zero_byte_after_it() {
+        // Three header bits, then a payload ending in its stop bit and padding.
+        let data = [0b1011_0110, 0b1000_0000];
+        let mut r = Bits::new(&data, "test");
+        r.u(3).unwrap();
+        let mut w = BitWriter::default();
+        w.u(5, 0b10101); // a header two bits longer
+        w.rest(&mut r).unwrap();
+        assert_eq!(w.out, [0b1010_1101, 0b1010_0000]);
     }
 
     #[test]

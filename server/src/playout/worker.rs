@@ -63,12 +63,15 @@ pub enum FrameError {
     /// Encoding failed.
     #[error(transparent)]
     Encode(Arc<EncodeError>),
+    /// Drawing or encoding panicked.
+    #[error("drawing or encoding the frame panicked")]
+    Panicked,
 }
 
 impl FrameError {
     /// Whether drawing (not encoding) failed.
     pub fn is_render(&self) -> bool {
-        !matches!(self, FrameError::Encode(_))
+        !matches!(self, FrameError::Encode(_) | FrameError::Panicked)
     }
 }
 
@@ -483,7 +486,11 @@ fn run(shared: &Shared) {
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
             }
         };
-        let result = make(&mut renderer, &work);
+        // A panic (there is no code meant to) must still answer every frame waiting for
+        // the unit, or every channel airing a shared body would wait for it for ever.
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| make(&mut renderer, &work)))
+                .unwrap_or(Err(FrameError::Panicked));
         match &result {
             Ok(_) => {
                 let counter = match work.kind {

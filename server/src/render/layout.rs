@@ -259,8 +259,8 @@ impl Layout {
         h.update(format!("{:?}", self.background));
         for l in &self.lines {
             h.update(format!(
-                "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
-                l.text, l.x, l.y, l.em, l.weight, l.fg_rgb, l.bg_rgb, l.glyphs, l.role
+                "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+                l.text, l.x, l.y, l.w, l.h, l.em, l.weight, l.fg_rgb, l.bg_rgb, l.glyphs, l.role
             ));
         }
         for s in &self.shapes {
