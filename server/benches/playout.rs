@@ -480,19 +480,21 @@ fn many() {
         .collect();
     let used = cpu_seconds("self") - c0;
     let wall = t0.elapsed().as_secs_f64();
-    let (late, dropped, slate): (u64, u64, u64) = p.channels().iter().fold((0, 0, 0), |acc, c| {
-        let l = &c.lanes[0];
-        (
-            acc.0 + LaneStats::get(&l.stats.late_gops),
-            acc.1 + LaneStats::get(&l.outputs[0].stats.dropped_gops),
-            acc.2 + LaneStats::get(&l.stats.slate_gops),
-        )
-    });
+    let (late, dropped, slate, send_errors): (u64, u64, u64, u64) =
+        p.channels().iter().fold((0, 0, 0, 0), |acc, c| {
+            let l = &c.lanes[0];
+            (
+                acc.0 + LaneStats::get(&l.stats.late_gops),
+                acc.1 + LaneStats::get(&l.outputs[0].stats.dropped_gops),
+                acc.2 + LaneStats::get(&l.stats.slate_gops),
+                acc.3 + LaneStats::get(&l.outputs[0].stats.send_errors),
+            )
+        });
     let encodes = total_encodes(&p) - encodes_before;
     p.stop();
     let (rss, peak) = rss_mib();
     println!(
-        "many: {n} SD channels: {:.1} % of one core in total ({:.3} % per channel, incl. capturing 4 of them), late GOPs {late}, dropped GOPs {dropped}, slate GOPs {slate}, encodes while measured {encodes}; RSS {rss:.0} MiB, peak {peak:.0} MiB",
+        "many: {n} SD channels: {:.1} % of one core in total ({:.3} % per channel, incl. capturing 4 of them), late GOPs {late}, dropped GOPs {dropped}, slate GOPs {slate}, UDP send errors {send_errors}, encodes while measured {encodes}; RSS {rss:.0} MiB, peak {peak:.0} MiB",
         used / wall * 100.0,
         used / wall * 100.0 / n as f64
     );

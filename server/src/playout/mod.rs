@@ -29,7 +29,7 @@ pub mod lane;
 pub mod mpeg2;
 pub mod mux;
 pub mod output;
-mod pacer;
+pub mod pacer;
 pub mod program;
 pub mod sdt;
 pub mod spec;

@@ -11,6 +11,7 @@
 use std::io::{ErrorKind, IoSlice, Read};
 use std::net::UdpSocket;
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -31,6 +32,30 @@ const RESET: Duration = Duration::from_millis(300);
 const MIN_READ_AHEAD: usize = 64 * 1024;
 /// Datagrams per `sendmmsg` call (the kernel's UIO_MAXIOV is 1024).
 const BATCH: usize = 256;
+
+/// What the pacing thread has done, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct PacerStats {
+    /// Quanta the thread woke for.
+    pub wakeups: AtomicU64,
+    /// Wake-ups more than a quarter quantum (5 ms) after their time.
+    pub late_wakeups: AtomicU64,
+    /// Microseconds of lateness over all wake-ups.
+    pub late_us: AtomicU64,
+    /// UDP outputs it paces now.
+    pub outputs: AtomicU64,
+}
+
+/// The process's pacing counters.
+pub fn stats() -> &'static PacerStats {
+    static STATS: PacerStats = PacerStats {
+        wakeups: AtomicU64::new(0),
+        late_wakeups: AtomicU64::new(0),
+        late_us: AtomicU64::new(0),
+        outputs: AtomicU64::new(0),
+    };
+    &STATS
+}
 
 /// A UDP output handed to the pacer.
 pub(crate) struct PacedOutput {
@@ -102,6 +127,15 @@ fn run(inbox: &Receiver<PacedOutput>) {
             outputs.push(Paced::new(o));
         }
         let now = Instant::now();
+        let late = now.saturating_duration_since(tick);
+        let counters = stats();
+        counters.wakeups.fetch_add(1, Ordering::Relaxed);
+        counters
+            .late_us
+            .fetch_add(late.as_micros() as u64, Ordering::Relaxed);
+        if late > QUANTUM / 4 {
+            counters.late_wakeups.fetch_add(1, Ordering::Relaxed);
+        }
         for p in &mut outputs {
             p.read(&mut scratch);
             p.send_due(now);
@@ -114,6 +148,9 @@ fn run(inbox: &Receiver<PacedOutput>) {
             }
             !finished
         });
+        counters
+            .outputs
+            .store(outputs.len() as u64, Ordering::Relaxed);
         tick += QUANTUM;
         let now = Instant::now();
         if tick <= now {

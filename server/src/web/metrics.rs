@@ -121,6 +121,37 @@ pub fn render(playout: Option<&Playout>, uptime_secs: f64) -> String {
             vec![(String::new(), e.budget().to_string())],
         );
     }
+    // The one pacing thread of the UDP outputs.
+    let pacer = crate::playout::pacer::stats();
+    let read = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    for (name, kind, help, value) in [
+        (
+            "govchannel_pacer_wakeups_total",
+            "counter",
+            "Quanta (20 ms) the UDP pacing thread woke for.",
+            read(&pacer.wakeups).to_string(),
+        ),
+        (
+            "govchannel_pacer_late_wakeups_total",
+            "counter",
+            "Pacing wake-ups more than 5 ms after their time.",
+            read(&pacer.late_wakeups).to_string(),
+        ),
+        (
+            "govchannel_pacer_lateness_seconds_total",
+            "counter",
+            "Seconds the pacing thread woke after its time, summed over its wake-ups.",
+            format!("{:.6}", read(&pacer.late_us) as f64 / 1e6),
+        ),
+        (
+            "govchannel_pacer_outputs",
+            "gauge",
+            "UDP outputs the pacing thread sends for.",
+            read(&pacer.outputs).to_string(),
+        ),
+    ] {
+        family(name, kind, help, vec![(String::new(), value)]);
+    }
     type LaneField = fn(&LaneStats) -> u64;
     let lane_metrics: [(&str, &str, &str, LaneField); 10] = [
         (

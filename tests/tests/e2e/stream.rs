@@ -171,6 +171,11 @@ fn a_served_channel_plays_as_hls_and_records_with_headend_stream() {
             .unwrap_or_else(|| panic!("{name} missing from\n{metrics}"))
     };
     assert!(value("govchannel_process_encodes_total") >= 2, "{metrics}");
+    // The county's UDP output is paced by the one pacing thread, which has been waking.
+    assert_eq!(value("govchannel_pacer_outputs"), 1, "{metrics}");
+    assert!(value("govchannel_pacer_wakeups_total") > 0, "{metrics}");
+    assert!(metrics.contains("# TYPE govchannel_pacer_lateness_seconds_total counter"));
+    assert!(metrics.contains("# TYPE govchannel_status_line_encodes_total counter"));
     // The server runs with the allocator settings that return freed picture buffers.
     let tunables = server.env_var("GLIBC_TUNABLES").unwrap_or_default();
     assert!(
