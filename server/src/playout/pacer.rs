@@ -1,15 +1,16 @@
 //! One pacing thread for every UDP output of the process.
 //!
 //! Every [`QUANTUM`] it reads what each output's muxer has written to its pipe and sends
-//! that output's datagrams due within the next quantum, all of them in one `sendmmsg`
-//! call. A channel thus costs its pacer one read and one system call per quantum instead
+//! that output's datagrams due within the next quantum at once: with UDP GSO (one buffer
+//! of up to 48 datagrams the kernel splits, through `quinn-udp`'s safe API) where the
+//! kernel has it, else in one `sendmmsg` call. A channel thus costs its pacer one read and one system call per quantum instead
 //! of a thread of its own that woke for every burst and sent each datagram apart. The
 //! timing is what it was: each output keeps its own clock at its mux rate, datagrams go
 //! out at most one quantum early, and a stall upstream restarts the output's clock rather
 //! than bursting to catch up.
 
 use std::io::{ErrorKind, IoSlice, Read};
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -77,6 +78,8 @@ pub(crate) struct PacedOutput {
 
 struct Paced {
     out: PacedOutput,
+    /// UDP GSO: one send of many datagrams the kernel splits (when the socket has it).
+    gso: Option<(quinn_udp::UdpSocketState, SocketAddr)>,
     /// Bytes it may hold read ahead of its clock.
     read_ahead: usize,
     /// Bytes read from the muxer: `..sent` are sent, `..patched` are patched.
@@ -165,7 +168,15 @@ fn run(inbox: &Receiver<PacedOutput>) {
 impl Paced {
     fn new(out: PacedOutput) -> Paced {
         let quanta = u128::from(out.muxrate) * 3 * QUANTUM.as_nanos() / 8 / 1_000_000_000;
+        // GOVCHANNEL_UDP_GSO=0 sends datagram by datagram (sendmmsg) instead.
+        let wanted = std::env::var("GOVCHANNEL_UDP_GSO").map_or(true, |v| v != "0");
+        let gso = wanted
+            .then(|| quinn_udp::UdpSocketState::new((&out.socket).into()).ok())
+            .flatten()
+            .filter(|s| s.max_gso_segments() > 1)
+            .zip(out.socket.peer_addr().ok());
         Paced {
+            gso,
             read_ahead: MIN_READ_AHEAD.max(usize::try_from(quanta).unwrap_or(usize::MAX)),
             out,
             pending: Vec::new(),
@@ -232,8 +243,14 @@ impl Paced {
             return;
         }
         self.sent_bits = bits;
-        for batch in self.pending[self.sent..end].chunks(BATCH * DATAGRAM) {
-            send_batch(&self.out, &mut self.warned, batch);
+        let bytes = &self.pending[self.sent..end];
+        match &self.gso {
+            Some((state, peer)) => send_gso(&self.out, state, *peer, &mut self.warned, bytes),
+            None => {
+                for batch in bytes.chunks(BATCH * DATAGRAM) {
+                    send_batch(&self.out, &mut self.warned, batch);
+                }
+            }
         }
         self.sent = end;
         // Sent bytes leave the buffer once they are half of it (not every quantum: the
@@ -243,6 +260,46 @@ impl Paced {
             self.patched -= self.sent;
             self.sent = 0;
         }
+    }
+}
+
+/// Sends `bytes` as datagrams of [`DATAGRAM`] bytes (the last may be shorter) with UDP
+/// GSO: each call hands the kernel up to 48 datagrams (64 KB) in one buffer, which it
+/// splits as late as it can. A failed call is counted (its datagrams are lost).
+fn send_gso(
+    out: &PacedOutput,
+    state: &quinn_udp::UdpSocketState,
+    peer: SocketAddr,
+    warned: &mut bool,
+    bytes: &[u8],
+) {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let segments = state.max_gso_segments().clamp(1, 48);
+        let take = rest.len().min(segments * DATAGRAM);
+        let chunk = &rest[..take];
+        let transmit = quinn_udp::Transmit {
+            destination: peer,
+            ecn: None,
+            contents: chunk,
+            segment_size: (chunk.len() > DATAGRAM).then_some(DATAGRAM),
+            src_ip: None,
+        };
+        match state.try_send((&out.socket).into(), &transmit) {
+            Ok(()) => {
+                LaneStats::add(&out.stats.datagrams, chunk.len().div_ceil(DATAGRAM) as u64);
+                LaneStats::add(&out.stats.bytes, chunk.len() as u64);
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => {
+                LaneStats::add(&out.stats.send_errors, 1);
+                if !*warned {
+                    tracing::warn!(output = %out.label, error = %e, "output send failed; the stream goes on");
+                    *warned = true;
+                }
+            }
+        }
+        rest = &rest[take..];
     }
 }
 
