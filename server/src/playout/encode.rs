@@ -405,24 +405,7 @@ fn to_frame(picture: &Yuv420) -> ffmpeg::frame::Video {
 /// An SD GOP: MPEG-2 codes the picture as one intra picture; the other 24 pictures of
 /// the second repeat it (written by [`super::mpeg2`]).
 fn encode_mpeg2_gop(profile: Profile, picture: &Yuv420) -> Result<Gop, EncodeError> {
-    let mut enc = open_video(profile)?;
-    let mut frame = to_frame(picture);
-    frame.set_pts(Some(0));
-    frame.set_kind(ffmpeg::picture::Type::I);
-    let mut packets = Vec::with_capacity(1);
-    enc.send_frame(&frame).map_err(ff("sending a picture"))?;
-    drain_video(&mut enc, &mut packets)?;
-    enc.send_eof().map_err(ff("flushing the encoder"))?;
-    drain_video(&mut enc, &mut packets)?;
-    let intra = match packets.pop() {
-        Some((_, p)) if p.key && packets.is_empty() => p,
-        other => {
-            return Err(EncodeError::Gop {
-                got: packets.len() + usize::from(other.is_some()),
-                key: other.is_some_and(|(_, p)| p.key),
-            })
-        }
-    };
+    let intra = encode_intra(open_video(profile)?, picture)?;
     let repeat = Mpeg2Picture::from_intra(&intra.data)?;
     let mut pictures = Vec::with_capacity(FPS as usize);
     pictures.push(intra);
@@ -446,7 +429,15 @@ pub fn encode_band(profile: Profile, picture: &Yuv420) -> Result<Vec<u8>, Encode
             want_h: profile.height(),
         });
     }
-    let mut enc = open_video_sized(profile, picture.width as u32, picture.height as u32)?;
+    let enc = open_video_sized(profile, picture.width as u32, picture.height as u32)?;
+    Ok(encode_intra(enc, picture)?.data.into_vec())
+}
+
+/// Codes `picture` alone with `enc` (then flushed): one key picture, or an error.
+fn encode_intra(
+    mut enc: codec::encoder::Video,
+    picture: &Yuv420,
+) -> Result<CodedPicture, EncodeError> {
     let mut frame = to_frame(picture);
     frame.set_pts(Some(0));
     frame.set_kind(ffmpeg::picture::Type::I);
@@ -456,7 +447,7 @@ pub fn encode_band(profile: Profile, picture: &Yuv420) -> Result<Vec<u8>, Encode
     enc.send_eof().map_err(ff("flushing the encoder"))?;
     drain_video(&mut enc, &mut packets)?;
     match packets.pop() {
-        Some((_, p)) if p.key && packets.is_empty() => Ok(p.data.into_vec()),
+        Some((_, p)) if p.key && packets.is_empty() => Ok(p),
         other => Err(EncodeError::Gop {
             got: packets.len() + usize::from(other.is_some()),
             key: other.is_some_and(|(_, p)| p.key),

@@ -21,6 +21,7 @@
 //! replaced by a fresh one, a failed UDP send is counted and the other outputs go on.
 
 pub mod asrun;
+mod bits;
 pub mod cycle;
 pub mod encode;
 pub mod frame;

@@ -7,6 +7,8 @@
 //! and last macroblocks are "motion compensated, not coded" with a zero vector (the same
 //! copy), the ones between are skipped.
 
+use super::bits::BitWriter;
+
 /// What a repeated picture needs from the intra picture the encoder wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mpeg2Picture {
@@ -70,41 +72,41 @@ impl Mpeg2Picture {
 
     /// Repeat `n` (1 …) of the GOP's intra picture, temporal reference `n`.
     pub fn skipped_picture(&self, n: u32) -> Vec<u8> {
-        let mut w = Bits::default();
+        let mut w = BitWriter::default();
         w.bytes(&[0, 0, 1, 0x00]);
-        w.put(10, n & 0x3ff); // temporal_reference
-        w.put(3, 2); // P
-        w.put(16, 0xffff); // vbv_delay: not given
-        w.put(1, 0); // full_pel_forward_vector
-        w.put(3, 7); // forward_f_code: 111 in MPEG-2
-        w.put(1, 0); // extra_bit_picture
-        w.align();
+        w.u(10, n & 0x3ff); // temporal_reference
+        w.u(3, 2); // P
+        w.u(16, 0xffff); // vbv_delay: not given
+        w.u(1, 0); // full_pel_forward_vector
+        w.u(3, 7); // forward_f_code: 111 in MPEG-2
+        w.u(1, 0); // extra_bit_picture
+        w.align_zero();
         w.bytes(&[0, 0, 1, 0xb5]);
-        w.put(4, 8); // picture coding extension
-                     // f_code: forward 1/1 (zero vectors need no more), backward unused (15/15).
-        w.put(4, 1);
-        w.put(4, 1);
-        w.put(4, 15);
-        w.put(4, 15);
+        w.u(4, 8); // picture coding extension
+                   // f_code: forward 1/1 (zero vectors need no more), backward unused (15/15).
+        w.u(4, 1);
+        w.u(4, 1);
+        w.u(4, 15);
+        w.u(4, 15);
         // The intra picture's coding flags, as they were.
-        w.put(14, self.flags);
-        w.align();
+        w.u(14, self.flags);
+        w.align_zero();
         for row in 0..self.mb_height {
             w.bytes(&[0, 0, 1, (row + 1) as u8]);
-            w.put(5, 1); // quantiser_scale_code (no coefficients follow)
-            w.put(1, 0); // extra_bit_slice
+            w.u(5, 1); // quantiser_scale_code (no coefficients follow)
+            w.u(1, 0); // extra_bit_slice
             self.copy_macroblock(&mut w, 1);
             if self.mb_width > 1 {
                 self.copy_macroblock(&mut w, self.mb_width - 1);
             }
-            w.align();
+            w.align_zero();
         }
         w.out
     }
 
     /// A "motion compensated, not coded" macroblock with a zero vector, `increment`
     /// macroblocks after the previous one (the ones between are skipped).
-    fn copy_macroblock(&self, w: &mut Bits, mut increment: u32) {
+    fn copy_macroblock(&self, w: &mut BitWriter, mut increment: u32) {
         while increment > 33 {
             w.code("00000001000"); // macroblock_escape: 33 more
             increment -= 33;
@@ -155,42 +157,3 @@ const ADDRESS_INCREMENT: [&str; 33] = [
     "00000011001",
     "00000011000",
 ];
-
-/// A bit writer (MSB first) whose alignment pads with zeros, as start codes need.
-#[derive(Default)]
-struct Bits {
-    out: Vec<u8>,
-    bits: u32,
-}
-
-impl Bits {
-    fn put(&mut self, n: u32, v: u32) {
-        for i in (0..n).rev() {
-            if self.bits % 8 == 0 {
-                self.out.push(0);
-            }
-            if (v >> i) & 1 == 1 {
-                if let Some(last) = self.out.last_mut() {
-                    *last |= 0x80 >> (self.bits % 8);
-                }
-            }
-            self.bits += 1;
-        }
-    }
-
-    fn code(&mut self, bits: &str) {
-        for c in bits.bytes() {
-            self.put(1, u32::from(c == b'1'));
-        }
-    }
-
-    fn align(&mut self) {
-        self.bits = self.bits.div_ceil(8) * 8;
-    }
-
-    fn bytes(&mut self, b: &[u8]) {
-        self.align();
-        self.out.extend_from_slice(b);
-        self.bits += 8 * b.len() as u32;
-    }
-}

@@ -92,7 +92,8 @@ pub fn record(
     .unwrap()
 }
 
-fn run(cmd: &mut Command) -> (String, String) {
+/// Runs `cmd`, which must succeed.
+fn output(cmd: &mut Command) -> std::process::Output {
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
@@ -101,6 +102,11 @@ fn run(cmd: &mut Command) -> (String, String) {
         "{cmd:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out
+}
+
+fn run(cmd: &mut Command) -> (String, String) {
+    let out = output(cmd);
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -827,18 +833,13 @@ fn two_channels_airing_the_same_screens_encode_each_frame_once() {
 
 /// The luma of the first picture of a recording.
 fn first_luma(file: &Path) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(file)
-        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    output(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(file)
+            .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"]),
+    )
+    .stdout
 }
 
 #[test]
