@@ -325,16 +325,35 @@ impl Gop {
 
     /// The pictures, in presentation order.
     pub fn packets(&self) -> impl ExactSizeIterator<Item = CachedPacket<'_>> + '_ {
-        self.ends.iter().enumerate().map(|(i, &(end, key))| {
-            let start = i
-                .checked_sub(1)
-                .and_then(|j| self.ends.get(j))
-                .map_or(0, |e| e.0 as usize);
-            CachedPacket {
-                data: self.data.get(start..end as usize).unwrap_or_default(),
-                key,
-            }
+        (0..self.ends.len()).map(|i| {
+            self.packet(i).unwrap_or(CachedPacket {
+                data: &[],
+                key: false,
+            })
         })
+    }
+
+    /// Picture `i` (presentation order), if there is one.
+    pub fn packet(&self, i: usize) -> Option<CachedPacket<'_>> {
+        let &(end, key) = self.ends.get(i)?;
+        let start = i
+            .checked_sub(1)
+            .and_then(|j| self.ends.get(j))
+            .map_or(0, |e| e.0 as usize);
+        Some(CachedPacket {
+            data: self.data.get(start..end as usize).unwrap_or_default(),
+            key,
+        })
+    }
+
+    /// Pictures in the GOP.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether it has no picture.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
     }
 
     /// Bytes of coded video.

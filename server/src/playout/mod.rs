@@ -36,6 +36,7 @@ pub mod sdt;
 pub mod spec;
 pub mod stats;
 pub mod stitch;
+pub mod ts;
 pub mod worker;
 
 use std::collections::BTreeMap;

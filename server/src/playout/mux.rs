@@ -1,6 +1,7 @@
-//! Muxing: one long-lived FFmpeg muxer per output, fed whole GOPs with rewritten
-//! timestamps. Audio (steady-state silence) is generated here, so it runs on without a
-//! gap whatever the video does.
+//! HLS muxing: one long-lived FFmpeg HLS muxer per HLS output, fed whole GOPs with
+//! rewritten timestamps. Audio (steady-state silence) is generated here, so it runs on
+//! without a gap whatever the video does. (Transport streams for UDP and files are made
+//! by the headend's own muxer, [`super::ts`].)
 //!
 //! Every option given to FFmpeg must be used: `write_header_with` returns the ones a muxer
 //! ignored, and a leftover is an error (a silently ignored option is a bug).
@@ -45,55 +46,15 @@ fn ff(what: &'static str) -> impl FnOnce(ffmpeg::Error) -> MuxError {
     move |source| MuxError::Ffmpeg { what, source }
 }
 
-/// The DVB service an MPEG-TS output carries.
+/// Where an HLS muxer writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Service {
-    /// `service_id` (program number). Default 1.
-    pub service_id: u16,
-    /// PID of the PMT. Default 0x1000.
-    pub pmt_pid: u16,
-    /// PID of the video stream; audio is the next PID. Default 0x100.
-    pub video_pid: u16,
-    /// Service name as FFmpeg should write it (UTF-8, or an ASCII placeholder that the
-    /// sink replaces with GB2312).
-    pub name: String,
-    /// Provider name, same rules.
-    pub provider: String,
-}
-
-impl Default for Service {
-    fn default() -> Self {
-        Service {
-            service_id: 1,
-            pmt_pid: 0x1000,
-            video_pid: 0x100,
-            name: String::new(),
-            provider: String::new(),
-        }
-    }
-}
-
-/// Where a muxer writes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// MPEG-TS to an FFmpeg URL (a file path or `pipe:FD`), CBR at `muxrate` bit/s.
-    Ts {
-        /// FFmpeg URL.
-        url: String,
-        /// CBR rate in bit/s (null packets fill the gaps).
-        muxrate: u64,
-        /// The service tables.
-        service: Service,
-    },
-    /// HLS: playlist `index.m3u8` and segments in `dir`.
-    Hls {
-        /// Directory of the playlist and segments.
-        dir: PathBuf,
-        /// Segment length in seconds (whole GOPs). Default 2.
-        segment_seconds: u32,
-        /// Segments in the playlist window (6–10). Default 6.
-        window: u32,
-    },
+pub struct Hls {
+    /// Directory of the playlist (`index.m3u8`) and segments.
+    pub dir: PathBuf,
+    /// Segment length in seconds (whole GOPs). Default 2.
+    pub segment_seconds: u32,
+    /// Segments in the playlist window (6–10). Default 6.
+    pub window: u32,
 }
 
 /// One output's muxer.
@@ -115,56 +76,27 @@ impl std::fmt::Debug for Muxer {
 
 impl Muxer {
     /// Opens the muxer, adds the video and audio streams of `profile` and writes the header.
-    pub fn open(profile: Profile, audio: AudioCodec, target: &Target) -> Result<Muxer, MuxError> {
+    pub fn open(profile: Profile, audio: AudioCodec, target: &Hls) -> Result<Muxer, MuxError> {
         encode::init()?;
         let video = encode::open_video(profile)?;
         let audio_enc = encode::open_audio(audio)?;
         let silence = encode::silent_audio(audio)?;
         let mut opts = Dictionary::new();
         opts.set("max_delay", MAX_DELAY_US);
-        let (mut octx, muxer) = match target {
-            Target::Ts {
-                url,
-                muxrate,
-                service,
-            } => {
-                let mut octx = ffmpeg::format::output_as(url, "mpegts")
-                    .map_err(ff("opening the MPEG-TS output"))?;
-                let mut meta = Dictionary::new();
-                meta.set("service_name", &service.name);
-                meta.set("service_provider", &service.provider);
-                octx.set_metadata(meta);
-                opts.set("muxrate", &muxrate.to_string());
-                opts.set("mpegts_service_id", &service.service_id.to_string());
-                opts.set("mpegts_pmt_start_pid", &service.pmt_pid.to_string());
-                opts.set("mpegts_start_pid", &service.video_pid.to_string());
-                opts.set("pcr_period", "20");
-                opts.set("pat_period", "0.09");
-                opts.set("sdt_period", "0.5");
-                (octx, "mpegts")
-            }
-            Target::Hls {
-                dir,
-                segment_seconds,
-                window,
-            } => {
-                let playlist = dir.join("index.m3u8");
-                let octx = ffmpeg::format::output_as(&playlist, "hls")
-                    .map_err(ff("opening the HLS output"))?;
-                opts.set("hls_time", &segment_seconds.to_string());
-                opts.set("hls_list_size", &window.to_string());
-                opts.set(
-                    "hls_flags",
-                    "delete_segments+program_date_time+independent_segments+temp_file",
-                );
-                opts.set("hls_start_number_source", "epoch");
-                opts.set(
-                    "hls_segment_filename",
-                    &dir.join("seg-%d.ts").to_string_lossy(),
-                );
-                (octx, "hls")
-            }
-        };
+        let playlist = target.dir.join("index.m3u8");
+        let mut octx =
+            ffmpeg::format::output_as(&playlist, "hls").map_err(ff("opening the HLS output"))?;
+        opts.set("hls_time", &target.segment_seconds.to_string());
+        opts.set("hls_list_size", &target.window.to_string());
+        opts.set(
+            "hls_flags",
+            "delete_segments+program_date_time+independent_segments+temp_file",
+        );
+        opts.set("hls_start_number_source", "epoch");
+        opts.set(
+            "hls_segment_filename",
+            &target.dir.join("seg-%d.ts").to_string_lossy(),
+        );
         {
             let mut ost = octx
                 .add_stream(ffmpeg::encoder::find_by_name(encode::video_encoder_name(
@@ -191,7 +123,7 @@ impl Muxer {
         };
         if !left.is_empty() {
             return Err(MuxError::UnusedOptions {
-                muxer,
+                muxer: "hls",
                 options: left.join(", "),
             });
         }

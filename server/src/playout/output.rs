@@ -1,29 +1,26 @@
-//! Outputs: each runs its own muxer thread (fed GOPs through a bounded command channel).
-//! An MPEG-TS output's muxer writes to a pipe; what it writes is delivered as 1316-byte
-//! UDP datagrams paced at the mux rate by the process's one pacing thread
-//! ([`super::pacer`]), or into a file by a sink thread.
+//! Outputs. An MPEG-TS output (UDP or file) is muxed by the headend's own muxer
+//! ([`super::ts`]): a UDP output's muxer belongs to the process's one pacing thread
+//! ([`super::pacer`]), which draws 1316-byte datagrams from it at the mux rate; a file
+//! output's belongs to a writer thread. An HLS output runs FFmpeg's HLS muxer on a thread
+//! of its own. Each is fed GOPs through a bounded command channel.
 //!
-//! The pipe keeps every delivered byte in safe Rust: pacing, counting, the GB2312 SDT
-//! rewrite and error handling happen here, not inside FFmpeg's protocols. A failed UDP
-//! send is counted and the stream goes on; one output falling behind loses GOPs on that
-//! output only (counted), never stalls the others.
+//! A failed UDP send is counted and the stream goes on; one output falling behind loses
+//! GOPs on that output only (counted), never stalls the others.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use super::encode::{AudioCodec, Gop};
-use super::mux::{MuxError, Muxer, Service, Target};
+use super::encode::{self, AudioCodec, Gop};
+use super::mux::{Hls, MuxError, Muxer};
 use super::pacer::{self, PacedOutput};
-use super::sdt::{SdtPatch, TS_PACKET};
 use super::stats::{LaneStats, OutputStats};
+use super::ts::{Service, TsMux, TS_PACKET};
 use super::PlayoutError;
 use crate::render::Profile;
 
@@ -78,10 +75,8 @@ pub struct OutputPlan {
     pub audio: AudioCodec,
     /// CBR rate of MPEG-TS outputs in bit/s.
     pub muxrate: u64,
-    /// DVB service (names already as FFmpeg should write them).
+    /// DVB service (names as DVB text).
     pub service: Service,
-    /// GB2312 name rewrite, empty for UTF-8 names.
-    pub patch: SdtPatch,
 }
 
 impl OutputPlan {
@@ -95,8 +90,11 @@ impl OutputPlan {
     }
 }
 
-enum Command {
+/// What an output's muxer is told.
+pub(crate) enum Command {
+    /// Second `index` of the output.
     Gop(Arc<Gop>, u64),
+    /// Write what is left and close.
     Finish,
 }
 
@@ -114,103 +112,81 @@ pub struct Output {
 }
 
 impl Output {
-    /// Opens the muxer (and for MPEG-TS the sink) and starts the threads; returns once
-    /// the header is written (an option the muxer did not use is an error).
+    /// Opens the output and hands it to its thread: a UDP output to the pacing thread, a
+    /// file or HLS output to a thread of its own. Returns once it is ready (for HLS, once
+    /// FFmpeg has written the header; an option the muxer did not use is an error).
     pub fn start(plan: OutputPlan) -> Result<Output, PlayoutError> {
         let stats = Arc::new(OutputStats::default());
         let mut threads = Vec::new();
         let mut paced = None;
-        let (target, writer) = match &plan.destination {
+        let (commands, inbox) = mpsc::sync_channel::<Command>(QUEUE);
+        let label = plan.label();
+        match &plan.destination {
+            Destination::Udp { addr } => {
+                let socket = udp_socket(*addr)?;
+                let mux = ts_mux(&plan)?;
+                let (done, finished) = mpsc::channel();
+                pacer::pace(PacedOutput {
+                    inbox,
+                    mux,
+                    socket,
+                    muxrate: plan.muxrate,
+                    stats: Arc::clone(&stats),
+                    label: label.clone(),
+                    done,
+                })
+                .map_err(|source| PlayoutError::Io {
+                    what: format!("handing {label} to the pacing thread"),
+                    source,
+                })?;
+                paced = Some(finished);
+            }
+            Destination::File { path } => {
+                let file = File::create(path).map_err(|source| PlayoutError::Io {
+                    what: format!("creating {}", path.display()),
+                    source,
+                })?;
+                let file = BufWriter::with_capacity(1 << 16, file);
+                let mux = ts_mux(&plan)?;
+                let sink_stats = Arc::clone(&stats);
+                let name = label.clone();
+                threads.push(spawn(&format!("file {label}"), move || {
+                    run_file(inbox, mux, file, &sink_stats, &name)
+                })?);
+            }
             Destination::Hls {
                 dir,
                 segment_seconds,
                 window,
             } => {
                 prepare_hls_dir(dir)?;
-                (
-                    Target::Hls {
-                        dir: dir.clone(),
-                        segment_seconds: *segment_seconds,
-                        window: *window,
-                    },
-                    None,
-                )
-            }
-            dest => {
-                let sink = open_sink(dest, plan.muxrate)?;
-                // A socket pair serves as the pipe (FFmpeg's `pipe:FD` writes to any fd).
-                let (reader, writer) = UnixStream::pair().map_err(|source| PlayoutError::Io {
-                    what: "creating the muxer pipe".into(),
-                    source,
-                })?;
-                let url = format!("pipe:{}", writer.as_raw_fd());
-                let patch = plan.patch.clone();
-                let label = plan.label();
-                match sink {
-                    Sink::Udp { socket, muxrate } => {
-                        let (done, finished) = mpsc::channel();
-                        pacer::pace(PacedOutput {
-                            reader,
-                            socket,
-                            muxrate,
-                            patch,
-                            stats: Arc::clone(&stats),
-                            label,
-                            done,
-                        })
-                        .map_err(|source| PlayoutError::Io {
-                            what: format!("handing {} to the pacing thread", plan.label()),
-                            source,
-                        })?;
-                        paced = Some(finished);
+                let target = Hls {
+                    dir: dir.clone(),
+                    segment_seconds: *segment_seconds,
+                    window: *window,
+                };
+                let (ready_tx, ready_rx) = mpsc::channel::<Result<(), MuxError>>();
+                let mux_stats = Arc::clone(&stats);
+                let (profile, audio, name) = (plan.profile, plan.audio, label.clone());
+                threads.push(spawn(&format!("hls {label}"), move || {
+                    run_hls(profile, audio, &target, inbox, ready_tx, &mux_stats, &name)
+                })?);
+                match ready_rx.recv() {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        join_all(threads);
+                        return Err(PlayoutError::Mux {
+                            output: label,
+                            source: e,
+                        });
                     }
-                    Sink::File(file) => {
-                        let sink_stats = Arc::clone(&stats);
-                        threads.push(spawn(&format!("sink {label}"), move || {
-                            run_sink(reader, Some(file), &patch, &sink_stats, &label)
-                        })?);
-                    }
-                    Sink::Discard => {
-                        let sink_stats = Arc::clone(&stats);
-                        threads.push(spawn(&format!("sink {label}"), move || {
-                            run_sink(reader, None, &patch, &sink_stats, &label)
-                        })?);
+                    Err(_) => {
+                        join_all(threads);
+                        return Err(PlayoutError::ThreadStopped {
+                            what: format!("the muxer thread of output {label}"),
+                        });
                     }
                 }
-                (
-                    Target::Ts {
-                        url,
-                        muxrate: plan.muxrate,
-                        service: plan.service.clone(),
-                    },
-                    Some(writer),
-                )
-            }
-        };
-        let (commands, inbox) = mpsc::sync_channel::<Command>(QUEUE);
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), MuxError>>();
-        let mux_stats = Arc::clone(&stats);
-        let (profile, audio, label) = (plan.profile, plan.audio, plan.label());
-        let hls = matches!(plan.destination, Destination::Hls { .. });
-        threads.push(spawn(&format!("mux {label}"), move || {
-            run_muxer(
-                profile, audio, &target, writer, inbox, ready_tx, &mux_stats, &label, hls,
-            )
-        })?);
-        match ready_rx.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                join_all(threads);
-                return Err(PlayoutError::Mux {
-                    output: plan.label(),
-                    source: e,
-                });
-            }
-            Err(_) => {
-                join_all(threads);
-                return Err(PlayoutError::ThreadStopped {
-                    what: format!("the muxer thread of output {}", plan.label()),
-                });
             }
         }
         stats.up.store(true, Ordering::Relaxed);
@@ -247,52 +223,53 @@ impl Output {
         drop(self.commands);
         join_all(self.threads);
         if let Some(finished) = self.paced {
-            // The muxer has closed its pipe: wait for the pacer to send what is left.
+            // The pacer sends what the muxer has left, then lets go.
             let _ = finished.recv();
         }
         self.stats.up.store(false, Ordering::Relaxed);
     }
 }
 
-/// Opens what an MPEG-TS output's bytes go to.
-fn open_sink(dest: &Destination, muxrate: u64) -> Result<Sink, PlayoutError> {
-    match dest {
-        Destination::Udp { addr } => {
-            let ip: std::net::IpAddr = match (addr.ip().is_loopback(), addr.is_ipv6()) {
-                (true, false) => std::net::Ipv4Addr::LOCALHOST.into(),
-                (true, true) => std::net::Ipv6Addr::LOCALHOST.into(),
-                (false, false) => std::net::Ipv4Addr::UNSPECIFIED.into(),
-                (false, true) => std::net::Ipv6Addr::UNSPECIFIED.into(),
-            };
-            let socket =
-                UdpSocket::bind(SocketAddr::new(ip, 0)).map_err(|source| PlayoutError::Io {
-                    what: format!("binding a UDP socket for {addr}"),
-                    source,
-                })?;
-            // Connected, so the kernel reports refused datagrams (counted as send errors).
-            socket.connect(addr).map_err(|source| PlayoutError::Io {
-                what: format!("connecting the UDP socket to {addr}"),
-                source,
-            })?;
-            // One pacing thread sends for every output: a full send buffer must not block it.
-            socket
-                .set_nonblocking(true)
-                .map_err(|source| PlayoutError::Io {
-                    what: format!("setting the UDP socket to {addr} non-blocking"),
-                    source,
-                })?;
-            Ok(Sink::Udp { socket, muxrate })
-        }
-        Destination::File { path } => {
-            let file = File::create(path).map_err(|source| PlayoutError::Io {
-                what: format!("creating {}", path.display()),
-                source,
-            })?;
-            Ok(Sink::File(BufWriter::with_capacity(1 << 16, file)))
-        }
-        // HLS writes its own files; nothing reaches a sink.
-        Destination::Hls { .. } => Ok(Sink::Discard),
-    }
+/// The muxer of an MPEG-TS output.
+fn ts_mux(plan: &OutputPlan) -> Result<TsMux, PlayoutError> {
+    let silence = encode::silent_audio(plan.audio).map_err(|e| PlayoutError::Mux {
+        output: plan.label(),
+        source: MuxError::Encode(e),
+    })?;
+    Ok(TsMux::new(
+        plan.profile,
+        plan.audio,
+        &silence,
+        plan.muxrate,
+        &plan.service,
+    ))
+}
+
+/// A UDP socket connected to `addr`, bound to loopback if `addr` is.
+fn udp_socket(addr: SocketAddr) -> Result<UdpSocket, PlayoutError> {
+    let ip: std::net::IpAddr = match (addr.ip().is_loopback(), addr.is_ipv6()) {
+        (true, false) => std::net::Ipv4Addr::LOCALHOST.into(),
+        (true, true) => std::net::Ipv6Addr::LOCALHOST.into(),
+        (false, false) => std::net::Ipv4Addr::UNSPECIFIED.into(),
+        (false, true) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+    };
+    let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).map_err(|source| PlayoutError::Io {
+        what: format!("binding a UDP socket for {addr}"),
+        source,
+    })?;
+    // Connected, so the kernel reports refused datagrams (counted as send errors).
+    socket.connect(addr).map_err(|source| PlayoutError::Io {
+        what: format!("connecting the UDP socket to {addr}"),
+        source,
+    })?;
+    // One pacing thread sends for every output: a full send buffer must not block it.
+    socket
+        .set_nonblocking(true)
+        .map_err(|source| PlayoutError::Io {
+            what: format!("setting the UDP socket to {addr} non-blocking"),
+            source,
+        })?;
+    Ok(socket)
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, PlayoutError> {
@@ -335,17 +312,14 @@ fn prepare_hls_dir(dir: &std::path::Path) -> Result<(), PlayoutError> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_muxer(
+fn run_hls(
     profile: Profile,
     audio: AudioCodec,
-    target: &Target,
-    writer: Option<UnixStream>,
+    target: &Hls,
     inbox: Receiver<Command>,
     ready: mpsc::Sender<Result<(), MuxError>>,
     stats: &OutputStats,
     label: &str,
-    hls: bool,
 ) {
     let mut muxer = match Muxer::open(profile, audio, target) {
         Ok(m) => {
@@ -363,9 +337,7 @@ fn run_muxer(
             Command::Gop(gop, index) => match muxer.write_gop(&gop, index) {
                 Ok(()) => {
                     LaneStats::add(&stats.gops, 1);
-                    if hls {
-                        LaneStats::add(&stats.bytes, gop.bytes() as u64);
-                    }
+                    LaneStats::add(&stats.bytes, gop.bytes() as u64);
                     failing = false;
                 }
                 Err(e) => {
@@ -382,50 +354,29 @@ fn run_muxer(
     if let Err(e) = muxer.finish() {
         tracing::warn!(output = label, error = %e, "muxer trailer failed");
     }
-    // Closing the pipe's write end tells the sink the stream has ended.
-    drop(writer);
 }
 
-enum Sink {
-    Udp { socket: UdpSocket, muxrate: u64 },
-    File(BufWriter<File>),
-    Discard,
-}
-
-/// Bytes read from the muxer at a time: a few read calls a second instead of one per
-/// datagram.
-const READ_CHUNK: usize = 64 * 1024;
-
-/// Copies the muxer's bytes into `file` (or nowhere), SDT patched.
-fn run_sink(
-    mut reader: UnixStream,
-    mut file: Option<BufWriter<File>>,
-    patch: &SdtPatch,
+/// Muxes a file output's GOPs into its file as they come.
+fn run_file(
+    inbox: Receiver<Command>,
+    mut mux: TsMux,
+    mut file: BufWriter<File>,
     stats: &OutputStats,
     label: &str,
 ) {
-    let mut buf = vec![0u8; READ_CHUNK];
-    let mut pending: Vec<u8> = Vec::with_capacity(2 * READ_CHUNK);
+    let mut buf = Vec::with_capacity(1 << 20);
     let mut warned = false;
-    let mut eof = false;
-    while !eof {
-        match reader.read(&mut buf) {
-            Ok(0) | Err(_) => eof = true,
-            Ok(n) => pending.extend_from_slice(&buf[..n]),
+    for cmd in inbox {
+        match cmd {
+            Command::Gop(gop, index) => {
+                mux.push(gop, index);
+                LaneStats::add(&stats.gops, 1);
+            }
+            Command::Finish => break,
         }
-        // Whole TS packets only (the SDT patch works packet by packet); at the end, all.
-        let ready = if eof {
-            pending.len()
-        } else {
-            pending.len() / TS_PACKET * TS_PACKET
-        };
-        patch.apply(&mut pending[..ready]);
-        let result = match &mut file {
-            Some(f) => f.write_all(&pending[..ready]),
-            None => Ok(()),
-        };
-        match result {
-            Ok(()) => LaneStats::add(&stats.bytes, ready as u64),
+        mux.write_all(&mut buf);
+        match file.write_all(&buf) {
+            Ok(()) => LaneStats::add(&stats.bytes, buf.len() as u64),
             Err(e) => {
                 LaneStats::add(&stats.send_errors, 1);
                 if !warned {
@@ -434,12 +385,10 @@ fn run_sink(
                 }
             }
         }
-        pending.drain(..ready);
+        buf.clear();
     }
-    if let Some(mut file) = file {
-        if let Err(e) = file.flush() {
-            LaneStats::add(&stats.send_errors, 1);
-            tracing::error!(output = label, error = %e, "flushing the recording failed");
-        }
+    if let Err(e) = file.flush() {
+        LaneStats::add(&stats.send_errors, 1);
+        tracing::error!(output = label, error = %e, "flushing the recording failed");
     }
 }

@@ -1,35 +1,35 @@
 //! One pacing thread for every UDP output of the process.
 //!
-//! Every [`QUANTUM`] it reads what each output's muxer has written to its pipe and sends
-//! that output's datagrams due within the next quantum at once: with UDP GSO (one buffer
-//! of up to 48 datagrams the kernel splits, through `quinn-udp`'s safe API) where the
-//! kernel has it, else in one `sendmmsg` call. A channel thus costs its pacer one read and one system call per quantum instead
-//! of a thread of its own that woke for every burst and sent each datagram apart. The
-//! timing is what it was: each output keeps its own clock at its mux rate, datagrams go
-//! out at most one quantum early, and a stall upstream restarts the output's clock rather
-//! than bursting to catch up.
+//! Each UDP output's muxer ([`TsMux`]) lives here. Every [`QUANTUM`] the pacer draws from
+//! each muxer the bytes for a few quanta ahead (taking the next GOP from the output's
+//! queue when the muxer has written the last) and sends the output's datagrams due within
+//! the next quantum at once: with UDP GSO (one buffer of up to 48 datagrams the kernel
+//! splits, through `quinn-udp`'s safe API) where the kernel has it, else in one `sendmmsg`
+//! call. A channel thus costs one system call per quantum, and its bytes go from the
+//! muxer to the socket without a pipe or a thread of its own. Each output keeps its own
+//! clock at its mux rate, datagrams go out at most one quantum early, and a stall upstream
+//! (no GOP to mux) restarts the output's clock rather than bursting to catch up.
 
-use std::io::{ErrorKind, IoSlice, Read};
+use std::io::{ErrorKind, IoSlice};
 use std::net::{SocketAddr, UdpSocket};
-use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rustix::net::{sendmmsg, MMsgHdr, SendAncillaryBuffer, SendFlags};
 
-use super::output::DATAGRAM;
-use super::sdt::{SdtPatch, TS_PACKET};
+use super::output::{Command, DATAGRAM};
 use super::stats::{LaneStats, OutputStats};
+use super::ts::TsMux;
 
 /// How often the pacer wakes; datagrams due within it are sent at once.
 pub const QUANTUM: Duration = Duration::from_millis(20);
 /// An output this far behind (a stall) restarts its clock instead of bursting.
 const RESET: Duration = Duration::from_millis(300);
-/// Bytes an output may hold read ahead of its clock, at least (64 ms at 8 Mbit/s): beyond
-/// it (or three quanta at the output's rate, if more) the pacer stops reading, and the
-/// muxer waits on its pipe. Small, as 300 channels hold it each.
+/// Bytes an output may hold muxed ahead of its clock, at least (64 ms at 8 Mbit/s): beyond
+/// it (or three quanta at the output's rate, if more) the pacer stops muxing, and GOPs
+/// wait in the output's queue. Small, as 300 channels hold it each.
 const MIN_READ_AHEAD: usize = 64 * 1024;
 /// Datagrams per `sendmmsg` call (the kernel's UIO_MAXIOV is 1024).
 const BATCH: usize = 256;
@@ -60,14 +60,14 @@ pub fn stats() -> &'static PacerStats {
 
 /// A UDP output handed to the pacer.
 pub(crate) struct PacedOutput {
-    /// The muxer's pipe (read end).
-    pub reader: UnixStream,
+    /// The output's GOPs.
+    pub inbox: Receiver<Command>,
+    /// Its muxer.
+    pub mux: TsMux,
     /// The connected socket.
     pub socket: UdpSocket,
     /// Bit/s.
     pub muxrate: u64,
-    /// GB2312 service-name rewrite.
-    pub patch: SdtPatch,
     /// The output's counters.
     pub stats: Arc<OutputStats>,
     /// For logs.
@@ -82,10 +82,9 @@ struct Paced {
     gso: Option<(quinn_udp::UdpSocketState, SocketAddr)>,
     /// Bytes it may hold read ahead of its clock.
     read_ahead: usize,
-    /// Bytes read from the muxer: `..sent` are sent, `..patched` are patched.
+    /// Bytes muxed: `..sent` are sent.
     pending: Vec<u8>,
     sent: usize,
-    patched: usize,
     start: Option<Instant>,
     sent_bits: u128,
     warned: bool,
@@ -95,7 +94,6 @@ struct Paced {
 /// Hands `out` to the process's pacing thread (started on first use).
 pub(crate) fn pace(out: PacedOutput) -> std::io::Result<()> {
     static INBOX: OnceLock<Mutex<Sender<PacedOutput>>> = OnceLock::new();
-    out.reader.set_nonblocking(true)?;
     let inbox = match INBOX.get() {
         Some(i) => i,
         None => {
@@ -115,7 +113,6 @@ pub(crate) fn pace(out: PacedOutput) -> std::io::Result<()> {
 
 fn run(inbox: &Receiver<PacedOutput>) {
     let mut outputs: Vec<Paced> = Vec::new();
-    let mut scratch = vec![0u8; 64 * 1024];
     let mut tick = Instant::now();
     loop {
         if outputs.is_empty() {
@@ -140,7 +137,7 @@ fn run(inbox: &Receiver<PacedOutput>) {
             counters.late_wakeups.fetch_add(1, Ordering::Relaxed);
         }
         for p in &mut outputs {
-            p.read(&mut scratch);
+            p.fill();
             p.send_due(now);
         }
         // An output whose muxer has finished and whose bytes are all sent is done.
@@ -181,7 +178,6 @@ impl Paced {
             out,
             pending: Vec::new(),
             sent: 0,
-            patched: 0,
             start: None,
             sent_bits: 0,
             warned: false,
@@ -189,33 +185,27 @@ impl Paced {
         }
     }
 
-    /// Reads what the muxer has written, up to its read-ahead.
-    fn read(&mut self, scratch: &mut [u8]) {
+    /// Muxes up to the read-ahead, taking GOPs from the output's queue as the muxer needs
+    /// them.
+    fn fill(&mut self) {
         while !self.eof && self.pending.len() - self.sent < self.read_ahead {
-            let room = (self.read_ahead - (self.pending.len() - self.sent)).min(scratch.len());
-            match self.out.reader.read(&mut scratch[..room]) {
-                Ok(0) => self.eof = true,
-                Ok(n) => self.pending.extend_from_slice(&scratch[..n]),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => self.eof = true,
+            if self.out.mux.write_next(&mut self.pending) {
+                continue;
             }
-        }
-        // Whole TS packets only (the SDT patch works packet by packet); at the end, all.
-        let whole = if self.eof {
-            self.pending.len()
-        } else {
-            self.pending.len() / TS_PACKET * TS_PACKET
-        };
-        if whole > self.patched {
-            self.out.patch.apply(&mut self.pending[self.patched..whole]);
-            self.patched = whole;
+            match self.out.inbox.try_recv() {
+                Ok(Command::Gop(gop, index)) => {
+                    self.out.mux.push(gop, index);
+                    LaneStats::add(&self.out.stats.gops, 1);
+                }
+                Ok(Command::Finish) | Err(TryRecvError::Disconnected) => self.eof = true,
+                Err(TryRecvError::Empty) => break,
+            }
         }
     }
 
     /// Sends the datagrams due by `now` + one quantum.
     fn send_due(&mut self, now: Instant) {
-        if self.sent == self.patched {
+        if self.sent == self.pending.len() {
             return; // nothing to send: the clock starts with the first datagram
         }
         let rate = u128::from(self.out.muxrate.max(1));
@@ -231,8 +221,8 @@ impl Paced {
         };
         let mut end = self.sent;
         let mut bits = self.sent_bits;
-        while end < self.patched {
-            let len = DATAGRAM.min(self.patched - end);
+        while end < self.pending.len() {
+            let len = DATAGRAM.min(self.pending.len() - end);
             if (len < DATAGRAM && !self.eof) || t0 + at(bits) > now + QUANTUM {
                 break;
             }
@@ -257,7 +247,6 @@ impl Paced {
         // rest would be moved 50 times a second).
         if self.sent * 2 >= self.pending.len() {
             self.pending.drain(..self.sent);
-            self.patched -= self.sent;
             self.sent = 0;
         }
     }

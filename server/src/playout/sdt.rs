@@ -1,15 +1,10 @@
-//! GB2312 service names for older set-top boxes.
+//! Service and provider names as DVB text for the SDT (EN 300 468 annex A).
 //!
-//! FFmpeg writes SDT names as UTF-8 (marker 0x15). Boxes that only know GB2312 need the
-//! 0x13 marker and GB2312 bytes, which FFmpeg's safe metadata API cannot carry (the value
-//! would not be valid UTF-8). So the muxer is given an ASCII placeholder of exactly the
-//! encoded length, and the sink replaces it in the SDT section and recomputes the section's
-//! CRC — everything stays in safe Rust and no other byte of the stream changes.
+//! Names in plain ASCII go as they are; other names in UTF-8 behind the 0x15 marker, or,
+//! for older set-top boxes that only know GB2312, in GB2312 behind the 0x13 marker.
 
-/// PID of the SDT.
-pub const SDT_PID: u16 = 0x0011;
-/// TS packet size.
-pub const TS_PACKET: usize = 188;
+/// Longest name, in encoded bytes, an output may carry (the SDT stays in two packets).
+pub const MAX_NAME: usize = 120;
 
 /// Why a name cannot be sent as GB2312.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,7 +48,7 @@ pub fn gb2312(text: &str) -> Result<Vec<u8>, NameError> {
         }
         out.extend_from_slice(&bytes);
     }
-    if out.len() > 120 {
+    if out.len() > MAX_NAME {
         return Err(NameError::TooLong {
             text: text.to_owned(),
             len: out.len(),
@@ -62,101 +57,21 @@ pub fn gb2312(text: &str) -> Result<Vec<u8>, NameError> {
     Ok(out)
 }
 
-/// Replaces placeholder names in SDT packets.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SdtPatch {
-    /// (placeholder as written by FFmpeg, replacement of the same length).
-    swaps: Vec<(Vec<u8>, Vec<u8>)>,
-}
-
-impl SdtPatch {
-    /// A patch for `name` and `provider` in GB2312; returns it with the ASCII placeholders
-    /// to give FFmpeg instead of the names.
-    pub fn gb2312(name: &str, provider: &str) -> Result<(SdtPatch, String, String), NameError> {
-        let n = gb2312(name)?;
-        let p = gb2312(provider)?;
-        // Distinct letters keep the two placeholders apart even at equal length.
-        let n_ph = "N".repeat(n.len());
-        let p_ph = "P".repeat(p.len());
-        let swap = |ph: &str, real: Vec<u8>| {
-            let mut from = vec![ph.len() as u8];
-            from.extend_from_slice(ph.as_bytes());
-            let mut to = vec![real.len() as u8];
-            to.extend_from_slice(&real);
-            (from, to)
-        };
-        Ok((
-            SdtPatch {
-                swaps: vec![swap(&n_ph, n), swap(&p_ph, p)],
-            },
-            n_ph,
-            p_ph,
-        ))
+/// `text` as DVB text in UTF-8: as it is if plain ASCII, else `0x15` + UTF-8 (as FFmpeg
+/// wrote names).
+pub fn utf8(text: &str) -> Result<Vec<u8>, NameError> {
+    let mut out = Vec::with_capacity(text.len() + 1);
+    if !text.is_ascii() {
+        out.push(0x15);
     }
-
-    /// Whether the patch changes anything.
-    pub fn is_empty(&self) -> bool {
-        self.swaps.is_empty()
+    out.extend_from_slice(text.as_bytes());
+    if out.len() > MAX_NAME {
+        return Err(NameError::TooLong {
+            text: text.to_owned(),
+            len: out.len(),
+        });
     }
-
-    /// Patches every SDT packet in `buf` (whole 188-byte packets, aligned).
-    pub fn apply(&self, buf: &mut [u8]) {
-        if self.swaps.is_empty() {
-            return;
-        }
-        for pkt in buf.chunks_exact_mut(TS_PACKET) {
-            let pid = (u16::from(pkt[1] & 0x1f) << 8) | u16::from(pkt[2]);
-            let start = pkt[1] & 0x40 != 0;
-            if pkt[0] != 0x47 || pid != SDT_PID || !start {
-                continue;
-            }
-            // Payload after the header (and any adaptation field), then the pointer field.
-            let mut at = 4;
-            if pkt[3] & 0x20 != 0 {
-                at += 1 + usize::from(pkt[4]);
-            }
-            let Some(&pointer) = pkt.get(at) else {
-                continue;
-            };
-            let section = at + 1 + usize::from(pointer);
-            if section + 3 > TS_PACKET || pkt[section] != 0x42 {
-                continue;
-            }
-            let len =
-                3 + ((usize::from(pkt[section + 1] & 0x0f) << 8) | usize::from(pkt[section + 2]));
-            if section + len > TS_PACKET || len < 4 {
-                continue;
-            }
-            let body = &mut pkt[section..section + len - 4];
-            let mut changed = false;
-            for (from, to) in &self.swaps {
-                if let Some(pos) = body.windows(from.len()).position(|w| w == from.as_slice()) {
-                    body[pos..pos + to.len()].copy_from_slice(to);
-                    changed = true;
-                }
-            }
-            if changed {
-                let crc = crc32_mpeg(&pkt[section..section + len - 4]);
-                pkt[section + len - 4..section + len].copy_from_slice(&crc.to_be_bytes());
-            }
-        }
-    }
-}
-
-/// CRC-32/MPEG-2 (poly 0x04C11DB7, init all ones, no reflection, no final xor).
-pub fn crc32_mpeg(data: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffffu32;
-    for &b in data {
-        crc ^= u32::from(b) << 24;
-        for _ in 0..8 {
-            crc = if crc & 0x8000_0000 != 0 {
-                (crc << 1) ^ 0x04c1_1db7
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -168,43 +83,21 @@ mod tests {
         assert_eq!(gb2312("政务").unwrap(), vec![0x13, 0xd5, 0xfe, 0xce, 0xf1]);
         assert_eq!(gb2312("TV").unwrap(), vec![0x13, b'T', b'V']);
         assert!(matches!(gb2312("𠀀"), Err(NameError::NotGb2312 { .. })));
+        assert!(matches!(
+            gb2312(&"县".repeat(60)),
+            Err(NameError::TooLong { len: 121, .. })
+        ));
     }
 
     #[test]
-    fn crc_of_a_known_section() {
-        // A PAT section (program 1 → PMT 0x1000) with its CRC (FFmpeg writes 2a b1 04 b2).
-        let pat = [
-            0x00, 0xb0, 0x0d, 0x00, 0x01, 0xc1, 0x00, 0x00, 0x00, 0x01, 0xf0, 0x00,
-        ];
-        assert_eq!(crc32_mpeg(&pat), 0x2ab1_04b2);
-        // The CRC over a section including its own CRC is zero.
-        let mut whole = pat.to_vec();
-        whole.extend_from_slice(&crc32_mpeg(&pat).to_be_bytes());
-        assert_eq!(crc32_mpeg(&whole), 0);
-    }
-
-    #[test]
-    fn the_placeholder_is_swapped_and_the_crc_fixed() {
-        let (patch, name_ph, prov_ph) = SdtPatch::gb2312("政务", "县").unwrap();
-        let mut section = vec![
-            0x42, 0xf0, 0x00, 0, 1, 0xc1, 0, 0, 0, 1, 0xff, 0, 1, 0xfc, 0x80, 0, 0x48, 0, 1,
-        ];
-        section.push(prov_ph.len() as u8);
-        section.extend_from_slice(prov_ph.as_bytes());
-        section.push(name_ph.len() as u8);
-        section.extend_from_slice(name_ph.as_bytes());
-        let len = section.len() + 4 - 3;
-        section[1] = 0xf0 | (len >> 8) as u8;
-        section[2] = len as u8;
-        let crc = crc32_mpeg(&section);
-        section.extend_from_slice(&crc.to_be_bytes());
-        let mut pkt = vec![0x47, 0x40, 0x11, 0x10, 0x00];
-        pkt.extend_from_slice(&section);
-        pkt.resize(TS_PACKET, 0xff);
-        patch.apply(&mut pkt);
-        let s = &pkt[5..5 + section.len()];
-        assert_eq!(crc32_mpeg(s), 0, "CRC recomputed");
-        let text = s.windows(5).any(|w| w == [0x05, 0x13, 0xd5, 0xfe, 0xce]);
-        assert!(text, "name replaced");
+    fn utf8_names_are_marked_unless_ascii() {
+        assert_eq!(utf8("County TV").unwrap(), b"County TV".to_vec());
+        let mut want = vec![0x15];
+        want.extend_from_slice("政务".as_bytes());
+        assert_eq!(utf8("政务").unwrap(), want);
+        assert!(matches!(
+            utf8(&"县".repeat(40)),
+            Err(NameError::TooLong { len: 121, .. })
+        ));
     }
 }

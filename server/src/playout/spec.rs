@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::encode::{self, AudioCodec};
 use super::lane::LaneOptions;
-use super::mux::Service;
 use super::output::{Destination, OutputPlan};
-use super::sdt::SdtPatch;
+use super::sdt;
+use super::ts::Service;
 use crate::names::vocabulary;
 use crate::render::Profile;
 
@@ -345,10 +345,11 @@ impl OutputSpec {
         let service_name = service_name.unwrap_or(title).to_owned();
         let provider = provider.unwrap_or(DEFAULT_PROVIDER).to_owned();
         let ts = self.ts();
-        let (patch, service_name, provider) = match ts.charset.unwrap_or_default() {
-            Charset::Utf8 => (SdtPatch::default(), service_name, provider),
-            Charset::Gb2312 => SdtPatch::gb2312(&service_name, &provider)?,
+        let text = match ts.charset.unwrap_or_default() {
+            Charset::Utf8 => sdt::utf8,
+            Charset::Gb2312 => sdt::gb2312,
         };
+        let (service_name, provider) = (text(&service_name)?, text(&provider)?);
         let defaults = Service::default();
         Ok(OutputPlan {
             destination,
@@ -362,7 +363,6 @@ impl OutputSpec {
                 name: service_name,
                 provider,
             },
-            patch,
         })
     }
 }
@@ -384,9 +384,9 @@ pub enum SpecError {
     /// A UDP address off this machine without `allow_non_loopback`.
     #[error("address {0} is not loopback: set allow_non_loopback = true to send there")]
     NotLoopback(SocketAddr),
-    /// A GB2312 output whose service name or provider GB2312 cannot write.
+    /// A service name or provider the SDT cannot carry in the output's character set.
     #[error(transparent)]
-    Gb2312(#[from] super::sdt::NameError),
+    ServiceName(#[from] sdt::NameError),
     /// A channel name that is not lowercase ASCII.
     #[error("channel name {0:?} must be lowercase ASCII")]
     ChannelName(String),
