@@ -37,8 +37,11 @@ fn apply(path: &Path, damage: &Damage) {
     match damage {
         Damage::Truncate(p) => bytes.truncate(at(*p, bytes.len())),
         Damage::Flip(p, mask) => {
+            // An earlier hit may have cut the file to nothing: then there is no byte to flip.
             let i = at(*p, bytes.len());
-            bytes[i] ^= mask;
+            if let Some(b) = bytes.get_mut(i) {
+                *b ^= mask;
+            }
         }
         Damage::Append(extra) => bytes.extend_from_slice(extra),
         Damage::Zeros(p, n) => {
