@@ -8,7 +8,7 @@
 //! GOPs on that output only (counted), never stalls the others.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -142,12 +142,12 @@ impl Output {
                 paced = Some(finished);
             }
             Destination::File { path } => {
+                // The muxer first: a recording that cannot start leaves the file as it was.
+                let mux = ts_mux(&plan)?;
                 let file = File::create(path).map_err(|source| PlayoutError::Io {
                     what: format!("creating {}", path.display()),
                     source,
                 })?;
-                let file = BufWriter::with_capacity(1 << 16, file);
-                let mux = ts_mux(&plan)?;
                 let sink_stats = Arc::clone(&stats);
                 let name = label.clone();
                 threads.push(spawn(&format!("file {label}"), move || {
@@ -356,16 +356,19 @@ fn run_hls(
     }
 }
 
-/// Muxes a file output's GOPs into its file as they come.
+/// Muxes a file output's GOPs into its file as they come (a second of stream per write).
+/// After a failed write (a full disk) the file is cut back to the last whole second and
+/// the rest of the recording is counted as send errors, so the file stays a valid stream.
 fn run_file(
     inbox: Receiver<Command>,
     mut mux: TsMux,
-    mut file: BufWriter<File>,
+    mut file: File,
     stats: &OutputStats,
     label: &str,
 ) {
     let mut buf = Vec::with_capacity(1 << 20);
-    let mut warned = false;
+    let mut written: u64 = 0;
+    let mut failed = false;
     for cmd in inbox {
         match cmd {
             Command::Gop(gop, index) => {
@@ -375,20 +378,22 @@ fn run_file(
             Command::Finish => break,
         }
         mux.write_all(&mut buf);
-        match file.write_all(&buf) {
-            Ok(()) => LaneStats::add(&stats.bytes, buf.len() as u64),
-            Err(e) => {
-                LaneStats::add(&stats.send_errors, 1);
-                if !warned {
-                    tracing::warn!(output = label, error = %e, "output write failed; the stream goes on");
-                    warned = true;
+        if failed {
+            LaneStats::add(&stats.send_errors, 1);
+        } else {
+            match file.write_all(&buf) {
+                Ok(()) => {
+                    written += buf.len() as u64;
+                    LaneStats::add(&stats.bytes, buf.len() as u64);
+                }
+                Err(e) => {
+                    LaneStats::add(&stats.send_errors, 1);
+                    tracing::error!(output = label, error = %e, bytes = written, "writing the recording failed; it ends at its last whole second");
+                    let _ = file.set_len(written);
+                    failed = true;
                 }
             }
         }
         buf.clear();
-    }
-    if let Err(e) = file.flush() {
-        LaneStats::add(&stats.send_errors, 1);
-        tracing::error!(output = label, error = %e, "flushing the recording failed");
     }
 }

@@ -310,6 +310,19 @@ impl OutputSpec {
                 });
             }
         }
+        if ts.service_id == Some(0) {
+            // Program 0 in the PAT is the network PID, not a service.
+            return Err(SpecError::OutOfRange {
+                field: "service_id",
+                range: "1–65535",
+            });
+        }
+        let defaults = Service::default();
+        let pmt_pid = ts.pmt_pid.unwrap_or(defaults.pmt_pid);
+        let video_pid = ts.video_pid.unwrap_or(defaults.video_pid);
+        if pmt_pid == video_pid || pmt_pid == video_pid + 1 {
+            return Err(SpecError::PidClash { pmt_pid, video_pid });
+        }
         if ts.muxrate.is_some_and(|rate| rate < 1_000_000) {
             return Err(SpecError::OutOfRange {
                 field: "muxrate",
@@ -377,6 +390,16 @@ pub enum SpecError {
         field: &'static str,
         /// What it may be.
         range: &'static str,
+    },
+    /// A PMT PID that is also the video PID or the audio PID (the video PID + 1).
+    #[error(
+        "pmt_pid {pmt_pid:#x} is the video PID or the audio PID (video_pid {video_pid:#x} + 1)"
+    )]
+    PidClash {
+        /// The PMT's PID.
+        pmt_pid: u16,
+        /// The video PID.
+        video_pid: u16,
     },
     /// A multicast UDP address.
     #[error("address {0} is multicast; only unicast is supported")]
@@ -474,5 +497,49 @@ impl ChannelSpec {
             o.validate().map_err(within)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn udp(service_id: Option<u16>, pmt_pid: Option<u16>, video_pid: Option<u16>) -> OutputSpec {
+        OutputSpec::Udp(UdpOutput {
+            service_id,
+            pmt_pid,
+            video_pid,
+            ..UdpOutput::default()
+        })
+    }
+
+    #[test]
+    fn a_pmt_on_a_stream_pid_or_service_0_is_refused_before_anything_airs() {
+        let clash = |o: OutputSpec| matches!(o.validate(), Err(SpecError::PidClash { .. }));
+        assert!(
+            clash(udp(None, Some(0x100), None)),
+            "PMT on the default video PID"
+        );
+        assert!(
+            clash(udp(None, Some(0x101), None)),
+            "PMT on the default audio PID"
+        );
+        assert!(
+            clash(udp(None, None, Some(0x1000))),
+            "video on the default PMT PID"
+        );
+        assert!(
+            clash(udp(None, None, Some(0xfff))),
+            "audio on the default PMT PID"
+        );
+        assert!(matches!(
+            udp(Some(0), None, None).validate(),
+            Err(SpecError::OutOfRange {
+                field: "service_id",
+                ..
+            })
+        ));
+        assert_eq!(udp(Some(7), Some(0x200), Some(0x300)).validate(), Ok(()));
+        assert_eq!(udp(None, None, None).validate(), Ok(()));
     }
 }

@@ -22,6 +22,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::encode::{self, AudioCodec, Gop, SilentAudio, AUDIO_RATE, FPS};
+use super::sdt;
 use crate::render::Profile;
 
 /// Bytes in a TS packet.
@@ -35,8 +36,8 @@ pub const SDT_PID: u16 = 0x11;
 /// PID of null packets.
 pub const NULL_PID: u16 = 0x1fff;
 
-/// The system clock, 27 MHz.
-const CLOCK_HZ: u128 = 27_000_000;
+/// Bits × 27 MHz: a byte's bits times this, over the mux rate, is its time in PCR ticks.
+const BITS_TO_PCR: u64 = 8 * 27_000_000;
 /// How long (in 90 kHz ticks) before its decoding time a unit may be sent: 0.7 s.
 pub const LEAD: i64 = 63_000;
 /// Decoding time of second 0's first picture (1.4 s, where FFmpeg's muxer put it).
@@ -168,9 +169,10 @@ fn stream_types(profile: Profile, audio: AudioCodec) -> (u8, u8) {
     (video, audio)
 }
 
-/// Appends a DVB text field: its length byte, then the text (at most 255 bytes kept).
+/// Appends a DVB text field: its length byte, then the text (at most
+/// [`sdt::MAX_NAME`] bytes kept; `sdt` refuses longer names before they get here).
 fn text_field(out: &mut Vec<u8>, text: &[u8]) {
-    let text = &text[..text.len().min(255)];
+    let text = &text[..text.len().min(sdt::MAX_NAME)];
     out.push(text.len() as u8);
     out.extend_from_slice(text);
 }
@@ -195,7 +197,7 @@ struct Unit {
 /// One MPEG-TS output's muxer: CBR at `muxrate`, the service's tables, video and audio.
 #[derive(Debug)]
 pub struct TsMux {
-    muxrate: u128,
+    muxrate: u64,
     video_pid: u16,
     audio_pid: u16,
     h264: bool,
@@ -206,8 +208,13 @@ pub struct TsMux {
     audio_cc: u8,
     /// Packets written so far.
     written: u64,
-    /// PCR of the stream's first byte (27 MHz), set by the first GOP.
+    /// PCR of the stream's start (27 MHz), set by the first GOP.
     pcr0: Option<u128>,
+    /// The clock, kept without a 128-bit division per packet: packet `clock_n`'s PCR is
+    /// `pcr0 + clock_q`, and the division left `clock_r` (see [`TsMux::now`]).
+    clock_n: u64,
+    clock_q: u64,
+    clock_r: u64,
     next_pat: u128,
     next_sdt: u128,
     next_pcr: u128,
@@ -253,6 +260,7 @@ impl TsMux {
         }
         let pmt = Table::new(pmt_pid, &section(0x02, service.service_id, &pmt));
 
+        // Each name at most MAX_NAME bytes, so the descriptor's length fits its byte.
         let mut descriptor = vec![0x01]; // digital television service
         text_field(&mut descriptor, &service.provider);
         text_field(&mut descriptor, &service.name);
@@ -277,8 +285,11 @@ impl TsMux {
                 framed.into_boxed_slice()
             }
         };
+        let muxrate = muxrate.max(1);
+        // Packet 0's PCR byte is its 11th.
+        let first = 11 * BITS_TO_PCR;
         TsMux {
-            muxrate: u128::from(muxrate.max(1)),
+            muxrate,
             video_pid,
             audio_pid,
             h264: !encode::is_sd(profile),
@@ -290,6 +301,9 @@ impl TsMux {
             audio_cc: 15,
             written: 0,
             pcr0: None,
+            clock_n: 0,
+            clock_q: first / muxrate,
+            clock_r: first % muxrate,
             next_pat: 0,
             next_sdt: 0,
             next_pcr: 0,
@@ -308,15 +322,15 @@ impl TsMux {
         if self.pcr0.is_none() && self.queue.is_empty() {
             // The stream starts with this second: its audio starts with it too, and the
             // clock so that its first picture may go at once.
-            let index = i64::try_from(index).unwrap_or(0);
-            self.audio_next = index * i64::from(AUDIO_RATE);
-            let first = FIRST_DTS + index * 90_000;
-            self.pcr0 = Some(u128::try_from(first - LEAD).unwrap_or(0) * 300);
+            let index = i64::try_from(index).unwrap_or(i64::MAX);
+            self.audio_next = index.saturating_mul(i64::from(AUDIO_RATE));
+            let first = FIRST_DTS.saturating_add(index.saturating_mul(90_000));
+            self.pcr0 = Some(u128::try_from(first.saturating_sub(LEAD)).unwrap_or(0) * 300);
         }
         self.queue.push_back((gop, index));
     }
 
-    /// Whether everything queued has been written.
+    /// Whether nothing is queued (true once [`TsMux::write_next`] has returned false).
     pub fn is_idle(&self) -> bool {
         self.unit.is_none() && self.queue.is_empty()
     }
@@ -335,7 +349,7 @@ impl TsMux {
                 return false;
             }
         }
-        let now = self.pcr_at(self.written);
+        let now = self.now();
         if now >= self.next_pat {
             self.next_pat = now + PAT_PERIOD;
             self.written += self.pat.write(out);
@@ -350,21 +364,24 @@ impl TsMux {
         let Some(unit) = &self.unit else {
             return false;
         };
-        let waiting = unit.pos == 0 && i128::from(unit.dts - LEAD) * 300 > now as i128;
-        let mut pcr = None;
-        if now >= self.next_pcr {
+        let waiting =
+            unit.pos == 0 && i128::from(unit.dts.saturating_sub(LEAD)) * 300 > now as i128;
+        let carries = unit.video && !waiting;
+        let due = now >= self.next_pcr;
+        if due && !carries {
             self.next_pcr = now + PCR_PERIOD;
-            if unit.video && !waiting {
-                pcr = Some(now);
-            } else {
-                self.write_pcr_only(out, now);
-                return true;
-            }
+            self.write_pcr_only(out, now);
+            return true;
         }
         if waiting {
             write_null(out);
             self.written += 1;
             return true;
+        }
+        // A key picture's first packet always carries a PCR.
+        let pcr = (carries && (due || (unit.key && unit.pos == 0))).then_some(now);
+        if pcr.is_some() {
+            self.next_pcr = now + PCR_PERIOD;
         }
         self.write_unit_packet(out, pcr);
         true
@@ -375,10 +392,28 @@ impl TsMux {
         while self.write_next(out) {}
     }
 
-    /// The PCR (27 MHz, not wrapped) of packet `n`: when its PCR field's last byte leaves.
-    fn pcr_at(&self, n: u64) -> u128 {
-        let byte = u128::from(n) * TS_PACKET as u128 + 11;
-        self.pcr0.unwrap_or(0) + byte * 8 * CLOCK_HZ / self.muxrate
+    /// The PCR (27 MHz, not wrapped) of the next packet: when its PCR field's last byte
+    /// leaves, `(packets × 188 + 11) × 8 × 27 MHz / muxrate` after the start.
+    fn now(&mut self) -> u128 {
+        let step = TS_PACKET as u64 * BITS_TO_PCR;
+        let n = self.written - self.clock_n;
+        match n
+            .checked_mul(step)
+            .and_then(|b| b.checked_add(self.clock_r))
+        {
+            Some(num) => {
+                self.clock_q += num / self.muxrate;
+                self.clock_r = num % self.muxrate;
+            }
+            None => {
+                let num = u128::from(n) * u128::from(step) + u128::from(self.clock_r);
+                let rate = u128::from(self.muxrate);
+                self.clock_q = self.clock_q.saturating_add((num / rate) as u64);
+                self.clock_r = (num % rate) as u64;
+            }
+        }
+        self.clock_n = self.written;
+        self.pcr0.unwrap_or(0) + u128::from(self.clock_q)
     }
 
     /// The next picture or audio frame by decoding time (a picture first on a tie), or
@@ -386,12 +421,20 @@ impl TsMux {
     fn next_unit(&mut self) -> Option<Unit> {
         loop {
             let (gop, index) = self.queue.front()?;
-            let index = i64::try_from(*index).unwrap_or(0);
-            let end_audio = (index + 1) * i64::from(AUDIO_RATE);
-            let video = (self.picture < gop.len())
-                .then(|| FIRST_DTS + (index * i64::from(FPS) + self.picture as i64) * 3600);
-            let audio = (self.audio_next < end_audio)
-                .then(|| FIRST_DTS + self.audio_next * 90_000 / i64::from(AUDIO_RATE));
+            let index = i64::try_from(*index).unwrap_or(i64::MAX);
+            let end_audio = index
+                .saturating_add(1)
+                .saturating_mul(i64::from(AUDIO_RATE));
+            let video = (self.picture < gop.len()).then(|| {
+                let picture = index
+                    .saturating_mul(i64::from(FPS))
+                    .saturating_add(self.picture as i64);
+                FIRST_DTS.saturating_add(picture.saturating_mul(3600))
+            });
+            let audio = (self.audio_next < end_audio).then(|| {
+                let ticks = self.audio_next.saturating_mul(90_000) / i64::from(AUDIO_RATE);
+                FIRST_DTS.saturating_add(ticks)
+            });
             let take_video = match (video, audio) {
                 (None, None) => {
                     self.queue.pop_front();
@@ -790,6 +833,12 @@ mod tests {
             assert_eq!(pes.payload, picture.data, "picture {n}");
             assert_eq!(pes.pts, FIRST_DTS + n as i64 * 3600);
             assert_eq!(pes.rai, n % 25 == 0, "picture {n}");
+            if pes.rai {
+                assert!(
+                    parsed.pcrs.iter().any(|&(i, _)| i == pes.at),
+                    "PCR at key {n}"
+                );
+            }
             // Sent no earlier than LEAD before its time, and all of it before its time.
             assert!(t(pes.at) >= ((pes.pts - LEAD) * 300) as u128 - 13_536 * 300);
             let last = video.get(n + 1).map_or(ts.len() / TS_PACKET, |p| p.at);

@@ -215,6 +215,14 @@ fn check_output(o: &OutputSpec, channel: &str, title: &str) -> Result<(), String
     {
         return Err("PID 须在 0x20 到 0x1ff0 之间".into());
     }
+    if ts.service_id == Some(0) {
+        return Err("节目号须在 1 到 65535 之间".into());
+    }
+    let pmt_pid = ts.pmt_pid.unwrap_or(0x1000);
+    let video_pid = ts.video_pid.unwrap_or(0x100);
+    if pmt_pid == video_pid || pmt_pid == video_pid + 1 {
+        return Err("PMT PID 不能与视频 PID 或音频 PID（视频 PID + 1）相同".into());
+    }
     // What remains (GB2312 names, field combinations) is checked by planning it.
     o.plan(channel, title, std::path::Path::new("."))
         .map(|_| ())
