@@ -11,8 +11,8 @@
 //!   says so;
 //! - a picture or an audio frame is sent no earlier than [`LEAD`] before its decoding time,
 //!   and null packets fill the wait;
-//! - PAT and PMT repeat every 90 ms, the SDT every 500 ms, and the PCR (on the video PID)
-//!   every 20 ms.
+//! - PAT and PMT repeat every 90 ms and come right before each key picture, the SDT
+//!   repeats every 500 ms, and the PCR (on the video PID) every 20 ms.
 //!
 //! Each picture is one PES packet. An H.264 picture starts with an access unit delimiter,
 //! and a key picture's first packet sets `random_access_indicator`. Each audio frame is
@@ -192,6 +192,8 @@ struct Unit {
     /// Decoding time, 90 kHz, not wrapped.
     dts: i64,
     key: bool,
+    /// Whether the PAT and PMT went right before it (key pictures).
+    announced: bool,
 }
 
 /// One MPEG-TS output's muxer: CBR at `muxrate`, the service's tables, video and audio.
@@ -367,6 +369,17 @@ impl TsMux {
         let waiting =
             unit.pos == 0 && i128::from(unit.dts.saturating_sub(LEAD)) * 300 > now as i128;
         let carries = unit.video && !waiting;
+        if carries && unit.key && unit.pos == 0 && !unit.announced {
+            // PAT and PMT right before each key picture: a receiver tuning in starts
+            // decoding at the first key picture after them.
+            self.next_pat = now + PAT_PERIOD;
+            self.written += self.pat.write(out);
+            self.written += self.pmt.write(out);
+            if let Some(unit) = self.unit.as_mut() {
+                unit.announced = true;
+            }
+            return true;
+        }
         let due = now >= self.next_pcr;
         if due && !carries {
             self.next_pcr = now + PCR_PERIOD;
@@ -496,6 +509,7 @@ impl TsMux {
             pos: 0,
             dts,
             key,
+            announced: false,
         }
     }
 
@@ -794,7 +808,12 @@ mod tests {
             assert_eq!(pcr, t(i), "PCR of packet {i}");
         }
         for w in parsed.pcrs.windows(2) {
-            assert!(w[1].1 - w[0].1 <= PCR_PERIOD + 13_536, "PCR gap {:?}", w);
+            // (A table may delay a due PCR by its packets.)
+            assert!(
+                w[1].1 - w[0].1 <= PCR_PERIOD + 4 * 13_536,
+                "PCR gap {:?}",
+                w
+            );
         }
         // Tables: PAT and PMT every 90 ms, SDT every 500 ms (plus a packet).
         for (pid, period) in [(0, PAT_PERIOD), (0x1000, PAT_PERIOD), (0x11, SDT_PERIOD)] {
@@ -834,9 +853,16 @@ mod tests {
             assert_eq!(pes.pts, FIRST_DTS + n as i64 * 3600);
             assert_eq!(pes.rai, n % 25 == 0, "picture {n}");
             if pes.rai {
+                let pcr = parsed.pcrs.iter().any(|&(i, _)| i == pes.at);
+                assert!(pcr, "PCR at key {n}");
+                // The PAT and PMT right before it, for a receiver tuning in.
                 assert!(
-                    parsed.pcrs.iter().any(|&(i, _)| i == pes.at),
-                    "PCR at key {n}"
+                    parsed.tables[&0].contains(&(pes.at - 2)),
+                    "PAT before key {n}"
+                );
+                assert!(
+                    parsed.tables[&0x1000].contains(&(pes.at - 1)),
+                    "PMT before key {n}"
                 );
             }
             // Sent no earlier than LEAD before its time, and all of it before its time.
