@@ -12,6 +12,7 @@
 
 use std::io::{ErrorKind, IoSlice};
 use std::net::{SocketAddr, UdpSocket};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -89,6 +90,8 @@ struct Paced {
     sent_bits: u128,
     warned: bool,
     eof: bool,
+    /// Its muxer panicked: it is dropped.
+    broken: bool,
 }
 
 /// Hands `out` to the process's pacing thread (started on first use).
@@ -137,12 +140,23 @@ fn run(inbox: &Receiver<PacedOutput>) {
             counters.late_wakeups.fetch_add(1, Ordering::Relaxed);
         }
         for p in &mut outputs {
-            p.fill();
-            p.send_due(now);
+            // A fault in one output's muxer (a bug) must not stop the others: that
+            // output stops, counted and logged.
+            let ok = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                p.fill();
+                p.send_due(now);
+            }))
+            .is_ok();
+            if !ok {
+                tracing::error!(output = %p.out.label, "the output's muxer failed; this output stops, the others go on");
+                LaneStats::add(&p.out.stats.mux_errors, 1);
+                p.out.stats.up.store(false, Ordering::Relaxed);
+                p.broken = true;
+            }
         }
         // An output whose muxer has finished and whose bytes are all sent is done.
         outputs.retain(|p| {
-            let finished = p.eof && p.sent == p.pending.len();
+            let finished = p.broken || (p.eof && p.sent == p.pending.len());
             if finished {
                 let _ = p.out.done.send(());
             }
@@ -182,6 +196,7 @@ impl Paced {
             sent_bits: 0,
             warned: false,
             eof: false,
+            broken: false,
         }
     }
 
