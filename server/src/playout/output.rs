@@ -378,6 +378,7 @@ fn run_file(
             Command::Finish => break,
         }
         mux.write_all(&mut buf);
+        stats.late_units.store(mux.late_units(), Ordering::Relaxed);
         if failed {
             LaneStats::add(&stats.send_errors, 1);
         } else {

@@ -216,6 +216,8 @@ impl Paced {
                 Err(TryRecvError::Empty) => break,
             }
         }
+        let late = self.out.mux.late_units();
+        self.out.stats.late_units.store(late, Ordering::Relaxed);
     }
 
     /// Sends the datagrams due by `now` + one quantum.

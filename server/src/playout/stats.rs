@@ -77,4 +77,7 @@ pub struct OutputStats {
     pub mux_errors: AtomicU64,
     /// GOPs not delivered because the output had fallen behind.
     pub dropped_gops: AtomicU64,
+    /// Pictures and audio frames of an MPEG-TS output sent after their decoding time
+    /// (the mux rate is too low for the content).
+    pub late_units: AtomicU64,
 }

@@ -230,6 +230,8 @@ pub struct TsMux {
     /// Next audio frame's first sample, counted from second 0.
     audio_next: i64,
     unit: Option<Unit>,
+    /// Units whose last packet left after their decoding time.
+    late: u64,
 }
 
 impl TsMux {
@@ -315,6 +317,7 @@ impl TsMux {
             audio_samples: i64::from(silence.samples.max(1)),
             audio_next: 0,
             unit: None,
+            late: 0,
         }
     }
 
@@ -340,6 +343,12 @@ impl TsMux {
     /// Packets written so far.
     pub fn packets(&self) -> u64 {
         self.written
+    }
+
+    /// Pictures and audio frames whose last packet left after their decoding time: the
+    /// mux rate is too low for what it carries, and a decoder would run dry.
+    pub fn late_units(&self) -> u64 {
+        self.late
     }
 
     /// Appends the stream's next packet (or a table's packets) to `out`; false, writing
@@ -396,7 +405,7 @@ impl TsMux {
         if pcr.is_some() {
             self.next_pcr = now + PCR_PERIOD;
         }
-        self.write_unit_packet(out, pcr);
+        self.write_unit_packet(out, pcr, now);
         true
     }
 
@@ -513,8 +522,8 @@ impl TsMux {
         }
     }
 
-    /// A packet of the current unit, carrying `pcr` if given.
-    fn write_unit_packet(&mut self, out: &mut Vec<u8>, pcr: Option<u128>) {
+    /// A packet of the current unit, carrying `pcr` if given; `now` is its time.
+    fn write_unit_packet(&mut self, out: &mut Vec<u8>, pcr: Option<u128>, now: u128) {
         let Some(unit) = self.unit.as_mut() else {
             return;
         };
@@ -579,6 +588,9 @@ impl TsMux {
         unit.pos = end;
         self.written += 1;
         if unit.pos >= unit.len {
+            if now > u128::try_from(unit.dts).unwrap_or(0) * 300 {
+                self.late += 1;
+            }
             self.unit = None;
         }
     }
@@ -778,6 +790,7 @@ mod tests {
             m.write_all(&mut ts);
         }
         assert!(m.is_idle());
+        assert_eq!(m.late_units(), 0, "everything in time at 3 Mbit/s");
         assert_eq!(m.packets() as usize * TS_PACKET, ts.len());
         (ts, silence.data.to_vec())
     }
@@ -977,6 +990,19 @@ mod tests {
         assert!(nulls > 2_000, "{nulls} null packets");
         let pcr_wrapped = parsed.pcrs.windows(2).any(|w| w[1].1 < w[0].1);
         assert!(pcr_wrapped, "the PCR wraps with the PTS");
+    }
+
+    #[test]
+    fn units_that_miss_their_decoding_time_are_counted() {
+        // 200 kbit/s cannot carry MP2 at 192 kbit/s with its packet overhead.
+        let silence = silent_audio(AudioCodec::Mp2).unwrap();
+        let mut m = TsMux::new(Profile::Sd, AudioCodec::Mp2, &silence, 200_000, &service());
+        let mut ts = Vec::new();
+        for i in 0..3 {
+            m.push(gop(Profile::Sd, (20, 40, 60)), i);
+            m.write_all(&mut ts);
+        }
+        assert!(m.late_units() > 50, "{} late", m.late_units());
     }
 
     #[test]

@@ -283,6 +283,7 @@ fn channels_part(state: &AppState) -> (Status, Value) {
                         "up": o.stats.up.load(Relaxed),
                         "send_errors": o.stats.send_errors.load(Relaxed),
                         "dropped_gops": o.stats.dropped_gops.load(Relaxed),
+                        "late_units": o.stats.late_units.load(Relaxed),
                     })
                 })
                 .collect();

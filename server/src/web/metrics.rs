@@ -232,7 +232,7 @@ pub fn render(playout: Option<&Playout>, uptime_secs: f64) -> String {
         family(name, kind, help, rows);
     }
     type OutField = fn(&crate::playout::OutputView) -> u64;
-    let out_metrics: [(&str, &str, &str, OutField); 8] = [
+    let out_metrics: [(&str, &str, &str, OutField); 9] = [
         (
             "govchannel_output_up",
             "gauge",
@@ -280,6 +280,12 @@ pub fn render(playout: Option<&Playout>, uptime_secs: f64) -> String {
             "counter",
             "GOPs dropped because the output fell behind.",
             |o| LaneStats::get(&o.stats.dropped_gops),
+        ),
+        (
+            "govchannel_output_late_units_total",
+            "counter",
+            "Pictures and audio frames of an MPEG-TS output sent after their decoding time (mux rate too low for the content).",
+            |o| LaneStats::get(&o.stats.late_units),
         ),
     ];
     for (name, kind, help, field) in out_metrics {

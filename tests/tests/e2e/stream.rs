@@ -176,6 +176,9 @@ fn a_served_channel_plays_as_hls_and_records_with_headend_stream() {
     assert!(value("govchannel_pacer_wakeups_total") > 0, "{metrics}");
     assert!(metrics.contains("# TYPE govchannel_pacer_lateness_seconds_total counter"));
     assert!(metrics.contains("# TYPE govchannel_status_line_encodes_total counter"));
+    // The headend's own muxer has had every picture and audio frame out in time.
+    let late = "govchannel_output_late_units_total{channel=\"county\",profile=\"sd\",output=\"udp:127.0.0.1:5000\",kind=\"udp\"} 0";
+    assert!(metrics.contains(late), "{late} missing from\n{metrics}");
     // The server runs with the allocator settings that return freed picture buffers.
     let tunables = server.env_var("GLIBC_TUNABLES").unwrap_or_default();
     assert!(
