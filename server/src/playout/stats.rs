@@ -73,7 +73,8 @@ pub struct OutputStats {
     pub datagrams: AtomicU64,
     /// Failed UDP sends or file writes (the output keeps going).
     pub send_errors: AtomicU64,
-    /// Muxer write failures.
+    /// Muxer failures: an HLS write that failed, or a TS muxer that failed (its output
+    /// stops).
     pub mux_errors: AtomicU64,
     /// GOPs not delivered because the output had fallen behind.
     pub dropped_gops: AtomicU64,

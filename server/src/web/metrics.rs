@@ -272,7 +272,7 @@ pub fn render(playout: Option<&Playout>, uptime_secs: f64) -> String {
         (
             "govchannel_output_mux_errors_total",
             "counter",
-            "Muxer write failures.",
+            "Muxer failures: an HLS write that failed, or a TS muxer that failed and stopped its output.",
             |o| LaneStats::get(&o.stats.mux_errors),
         ),
         (
