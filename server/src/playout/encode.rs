@@ -323,6 +323,19 @@ impl Gop {
         }
     }
 
+    /// A GOP of the given pictures (bytes, key) (for the muxer's tests).
+    #[cfg(test)]
+    pub(crate) fn of_pictures(pictures: &[(Vec<u8>, bool)]) -> Gop {
+        let pictures: Vec<CodedPicture> = pictures
+            .iter()
+            .map(|(data, key)| CodedPicture {
+                data: data.clone().into_boxed_slice(),
+                key: *key,
+            })
+            .collect();
+        Gop::from_pictures(&pictures)
+    }
+
     /// The pictures, in presentation order.
     pub fn packets(&self) -> impl ExactSizeIterator<Item = CachedPacket<'_>> + '_ {
         (0..self.ends.len()).map(|i| {
