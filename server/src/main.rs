@@ -6,9 +6,9 @@ mod cli;
 use std::process::ExitCode;
 
 /// glibc's allocator settings for the long-running server: buffers of 128 KiB and more
-/// (pictures, GOPs, muxer packets) are mapped and unmapped on their own rather than cut
+/// (pictures, GOPs, HLS muxer packets) are mapped and unmapped on their own rather than cut
 /// from per-thread heaps, and freed memory at the top of a heap goes back to the system
-/// beyond 256 KiB; two arenas at most. With dozens of lane, muxer and encoder threads the
+/// beyond 256 KiB; two arenas at most. With dozens of lane, output and encoder threads the
 /// default dynamic thresholds kept freed picture buffers in every thread's heap: the demo's
 /// 11 channels peaked at 468 MiB RSS over 10 minutes, 382 MiB with these, at the cost of
 /// more CPU while screens are encoded (BENCHMARKS.md, "County-scale headend").

@@ -12,7 +12,9 @@
 //! - the process's **encoder pool** (a few threads and one GOP cache with a byte budget,
 //!   shared by every lane: a frame two channels air is encoded once) to draw and encode
 //!   frames ([`worker`], [`encode`]; the cache is `gop_cache`), and feeds
-//! - one **muxer thread** per output, plus a sink thread for MPEG-TS ([`output`], [`mux`]).
+//! - its outputs ([`output`]): UDP outputs muxed by the headend's own MPEG-TS muxer
+//!   ([`ts`]) on the process's one pacing thread ([`pacer`]), a writer thread per file
+//!   output, an FFmpeg HLS muxer thread per HLS output ([`mux`]).
 //!
 //! Switching happens only at GOP boundaries and every output keeps one muxer for its
 //! whole life, so continuity counters, PCR and timestamps never jump. Anything that fails

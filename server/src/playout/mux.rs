@@ -14,9 +14,9 @@ use ffmpeg_next as ffmpeg;
 use super::encode::{self, AudioCodec, EncodeError, Gop, SilentAudio, AUDIO_RATE, FPS};
 use crate::render::Profile;
 
-/// Muxer delay in microseconds: without it every library-written TS breaks the buffer model
+/// Muxer delay in microseconds: without it FFmpeg's HLS segments break the buffer model
 /// (`DTS < PCR`), measured on this stack.
-pub const MAX_DELAY_US: &str = "700000";
+const MAX_DELAY_US: &str = "700000";
 
 /// What can go wrong muxing.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +57,7 @@ pub struct Hls {
     pub window: u32,
 }
 
-/// One output's muxer.
+/// One HLS output's muxer.
 pub struct Muxer {
     octx: ffmpeg::format::context::Output,
     video_tb: Rational,

@@ -217,7 +217,8 @@ impl Output {
         }
     }
 
-    /// Writes the trailer, closes the destination and waits for the threads.
+    /// Finishes the stream (for HLS, FFmpeg writes its trailer) and waits until its
+    /// thread, or the pacer, has written or sent the last of it.
     pub fn finish(self) {
         let _ = self.commands.send(Command::Finish);
         drop(self.commands);

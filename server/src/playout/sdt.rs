@@ -6,7 +6,7 @@
 /// Longest name, in encoded bytes, an output may carry (the SDT stays in two packets).
 pub const MAX_NAME: usize = 120;
 
-/// Why a name cannot be sent as GB2312.
+/// Why a name cannot go in the SDT.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
     /// A character outside GB2312.
@@ -18,7 +18,7 @@ pub enum NameError {
         ch: char,
     },
     /// Longer than an SDT descriptor holds.
-    #[error("{text:?} is too long for the SDT ({len} bytes, at most 120)")]
+    #[error("{text:?} is too long for the SDT ({len} bytes, at most {MAX_NAME})")]
     TooLong {
         /// The name.
         text: String,

@@ -61,7 +61,7 @@ vocabulary! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Charset {
-    /// UTF-8 (0x15). Default.
+    /// UTF-8 (0x15; plain ASCII unmarked). Default.
     #[default]
     Utf8,
     /// GB2312 (0x13), for older set-top boxes.
@@ -362,7 +362,12 @@ impl OutputSpec {
             Charset::Utf8 => sdt::utf8,
             Charset::Gb2312 => sdt::gb2312,
         };
-        let (service_name, provider) = (text(&service_name)?, text(&provider)?);
+        // HLS segments come from FFmpeg and carry no names of ours.
+        let (service_name, provider) = if matches!(self, OutputSpec::Hls(_)) {
+            (Vec::new(), Vec::new())
+        } else {
+            (text(&service_name)?, text(&provider)?)
+        };
         let defaults = Service::default();
         Ok(OutputPlan {
             destination,

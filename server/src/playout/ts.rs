@@ -30,18 +30,18 @@ pub const TS_PACKET: usize = 188;
 /// Payload bytes of a TS packet without an adaptation field.
 const PAYLOAD: usize = TS_PACKET - 4;
 /// PID of the PAT.
-pub const PAT_PID: u16 = 0;
+const PAT_PID: u16 = 0;
 /// PID of the SDT.
-pub const SDT_PID: u16 = 0x11;
+const SDT_PID: u16 = 0x11;
 /// PID of null packets.
-pub const NULL_PID: u16 = 0x1fff;
+const NULL_PID: u16 = 0x1fff;
 
 /// Bits × 27 MHz: a byte's bits times this, over the mux rate, is its time in PCR ticks.
 const BITS_TO_PCR: u64 = 8 * 27_000_000;
 /// How long (in 90 kHz ticks) before its decoding time a unit may be sent: 0.7 s.
-pub const LEAD: i64 = 63_000;
+const LEAD: i64 = 63_000;
 /// Decoding time of second 0's first picture (1.4 s, where FFmpeg's muxer put it).
-pub const FIRST_DTS: i64 = 2 * LEAD;
+const FIRST_DTS: i64 = 2 * LEAD;
 /// PCR repetition, in 27 MHz ticks: 20 ms.
 const PCR_PERIOD: u128 = 540_000;
 /// PAT and PMT repetition: 90 ms.
@@ -144,7 +144,7 @@ fn section(table_id: u8, extension: u16, body: &[u8]) -> Vec<u8> {
 }
 
 /// CRC-32/MPEG-2 (poly 0x04C11DB7, init all ones, no reflection, no final xor).
-pub fn crc32_mpeg(data: &[u8]) -> u32 {
+fn crc32_mpeg(data: &[u8]) -> u32 {
     let mut crc = 0xffff_ffffu32;
     for &b in data {
         crc ^= u32::from(b) << 24;
@@ -336,12 +336,14 @@ impl TsMux {
     }
 
     /// Whether nothing is queued (true once [`TsMux::write_next`] has returned false).
-    pub fn is_idle(&self) -> bool {
+    #[cfg(test)]
+    fn is_idle(&self) -> bool {
         self.unit.is_none() && self.queue.is_empty()
     }
 
     /// Packets written so far.
-    pub fn packets(&self) -> u64 {
+    #[cfg(test)]
+    fn packets(&self) -> u64 {
         self.written
     }
 
@@ -614,7 +616,7 @@ impl TsMux {
 
 fn write_null(out: &mut Vec<u8>) {
     let at = out.len();
-    out.extend_from_slice(&[0x47, 0x1f, 0xff, 0x10]);
+    out.extend_from_slice(&[0x47, (NULL_PID >> 8) as u8, NULL_PID as u8, 0x10]);
     out.resize(at + TS_PACKET, 0xff);
 }
 

@@ -12,7 +12,8 @@ use super::block::{self, BlockItem, MAX_ITEMS};
 use super::recurrence::{Repeat, Rule};
 use super::timeline::{self, Entry};
 use crate::accounts::{Role, User};
-use crate::playout::spec::Charset;
+use crate::playout::sdt::NameError;
+use crate::playout::spec::SpecError;
 use crate::playout::{OutputKind, OutputSpec};
 use crate::store::{self, StoreError};
 
@@ -218,20 +219,22 @@ fn check_output(o: &OutputSpec, channel: &str, title: &str) -> Result<(), String
     if ts.service_id == Some(0) {
         return Err("节目号须在 1 到 65535 之间".into());
     }
-    let pmt_pid = ts.pmt_pid.unwrap_or(0x1000);
-    let video_pid = ts.video_pid.unwrap_or(0x100);
+    let defaults = crate::playout::ts::Service::default();
+    let pmt_pid = ts.pmt_pid.unwrap_or(defaults.pmt_pid);
+    let video_pid = ts.video_pid.unwrap_or(defaults.video_pid);
     if pmt_pid == video_pid || pmt_pid == video_pid + 1 {
         return Err("PMT PID 不能与视频 PID 或音频 PID（视频 PID + 1）相同".into());
     }
-    // What remains (GB2312 names, field combinations) is checked by planning it.
+    // What remains (names the SDT cannot carry, field combinations) is checked by
+    // planning it.
     o.plan(channel, title, std::path::Path::new("."))
         .map(|_| ())
-        .map_err(|e| {
-            if ts.charset == Some(Charset::Gb2312) {
+        .map_err(|e| match e {
+            SpecError::ServiceName(NameError::TooLong { .. }) => "节目名称或提供者过长".into(),
+            SpecError::ServiceName(NameError::NotGb2312 { .. }) => {
                 "节目名称或提供者含有 GB2312 无法表示的字".into()
-            } else {
-                format!("输出设置有误（{e}）")
             }
+            e => format!("输出设置有误（{e}）"),
         })
 }
 
@@ -904,4 +907,38 @@ pub fn entry_views(conn: &Connection, channel: &str) -> Result<Vec<EntryView>, S
     }
     out.sort_by(|a, b| (a.start.as_str(), a.id).cmp(&(b.start.as_str(), b.id)));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::playout::spec::{Charset, UdpOutput};
+
+    fn udp(f: impl FnOnce(&mut UdpOutput)) -> OutputSpec {
+        let mut u = UdpOutput::default();
+        f(&mut u);
+        OutputSpec::Udp(u)
+    }
+
+    #[test]
+    fn output_settings_the_ts_cannot_carry_get_their_own_chinese_message() {
+        let check = |o: OutputSpec| check_output(&o, "county", "示范县政务频道").unwrap_err();
+        let long = udp(|u| u.provider = Some("县".repeat(50)));
+        assert_eq!(check(long), "节目名称或提供者过长");
+        let outside = udp(|u| {
+            u.provider = Some("小样😀".into());
+            u.charset = Some(Charset::Gb2312);
+        });
+        assert_eq!(check(outside), "节目名称或提供者含有 GB2312 无法表示的字");
+        let clash = udp(|u| u.pmt_pid = Some(0x101));
+        assert!(check(clash).starts_with("PMT PID 不能与"));
+        assert_eq!(
+            check(udp(|u| u.service_id = Some(0))),
+            "节目号须在 1 到 65535 之间"
+        );
+        assert_eq!(
+            check_output(&udp(|_| {}), "county", "示范县政务频道"),
+            Ok(())
+        );
+    }
 }
