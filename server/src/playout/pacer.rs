@@ -348,3 +348,93 @@ fn send_batch(out: &PacedOutput, warned: &mut bool, bytes: &[u8]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::playout::encode::{silent_audio, AudioCodec, Gop};
+    use crate::playout::ts::{Service, TsMux};
+    use crate::render::Profile;
+    use std::sync::mpsc::SyncSender;
+
+    struct Probe {
+        receiver: UdpSocket,
+        commands: SyncSender<Command>,
+        stats: Arc<OutputStats>,
+        done: Receiver<()>,
+    }
+
+    fn paced(panic_at: Option<u64>) -> Probe {
+        let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+        receiver
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.connect(receiver.local_addr().unwrap()).unwrap();
+        socket.set_nonblocking(true).unwrap();
+        let silence = silent_audio(AudioCodec::Mp2).unwrap();
+        let service = Service::default();
+        let mut mux = TsMux::new(Profile::Sd, AudioCodec::Mp2, &silence, 3_000_000, &service);
+        mux.panic_at = panic_at;
+        let (commands, inbox) = mpsc::sync_channel(8);
+        let (done_tx, done) = mpsc::channel();
+        let stats = Arc::new(OutputStats::default());
+        stats.up.store(true, Ordering::Relaxed);
+        pace(PacedOutput {
+            inbox,
+            mux,
+            socket,
+            muxrate: 3_000_000,
+            stats: Arc::clone(&stats),
+            label: format!("test {panic_at:?}"),
+            done: done_tx,
+        })
+        .unwrap();
+        Probe {
+            receiver,
+            commands,
+            stats,
+            done,
+        }
+    }
+
+    /// Receives `n` datagrams of 1316 bytes.
+    fn receive(probe: &Probe, n: usize) {
+        let mut buf = [0u8; 2048];
+        for _ in 0..n {
+            let len = probe.receiver.recv(&mut buf).expect("a datagram");
+            assert_eq!(len, DATAGRAM);
+            assert_eq!(buf[0], 0x47);
+        }
+    }
+
+    #[test]
+    fn a_muxer_that_fails_stops_its_own_output_and_no_other() {
+        let gop = Arc::new(Gop::of_pictures(&[(vec![0x11; 4000], true)]));
+        let good = paced(None);
+        let bad = paced(Some(40));
+        for i in 0..2 {
+            good.commands
+                .send(Command::Gop(Arc::clone(&gop), i))
+                .unwrap();
+            bad.commands
+                .send(Command::Gop(Arc::clone(&gop), i))
+                .unwrap();
+        }
+        // The failing output is dropped by the pacer: counted, down, its end signalled.
+        bad.done
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the failed output is let go");
+        assert_eq!(LaneStats::get(&bad.stats.mux_errors), 1);
+        assert!(!bad.stats.up.load(Ordering::Relaxed));
+        // The other goes on at its rate: more than a second of stream after the fault.
+        receive(&good, 300);
+        assert_eq!(LaneStats::get(&good.stats.mux_errors), 0);
+        good.commands.send(Command::Finish).unwrap();
+        good.done
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the good output finishes");
+        let sent = LaneStats::get(&good.stats.datagrams);
+        assert!(sent >= 300, "{sent} datagrams");
+    }
+}

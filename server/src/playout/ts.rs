@@ -232,6 +232,9 @@ pub struct TsMux {
     unit: Option<Unit>,
     /// Units whose last packet left after their decoding time.
     late: u64,
+    /// A fault for the pacer's tests: panic once this many packets are written.
+    #[cfg(test)]
+    pub(crate) panic_at: Option<u64>,
 }
 
 impl TsMux {
@@ -318,6 +321,8 @@ impl TsMux {
             audio_next: 0,
             unit: None,
             late: 0,
+            #[cfg(test)]
+            panic_at: None,
         }
     }
 
@@ -356,6 +361,10 @@ impl TsMux {
     /// Appends the stream's next packet (or a table's packets) to `out`; false, writing
     /// nothing, once everything queued has been written.
     pub fn write_next(&mut self, out: &mut Vec<u8>) -> bool {
+        #[cfg(test)]
+        if self.panic_at.is_some_and(|n| self.written >= n) {
+            panic!("a muxer fault for the tests");
+        }
         if self.unit.is_none() {
             self.unit = self.next_unit();
             if self.unit.is_none() {
