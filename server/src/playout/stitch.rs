@@ -12,8 +12,10 @@
 //!
 //! The rest of the second repeats that picture: P pictures whose every macroblock is
 //! skipped (a copy of the reference with no residual, so not even the deblocking filter
-//! touches it). They are written here, with a CAVLC picture parameter set of their own so
-//! a skipped picture is a few bytes of Exp-Golomb codes.
+//! touches it). They are written here under the frame's own picture parameter set, so a
+//! decoder sees one SPS and one PPS: with x264's CABAC, each macroblock's `mb_skip_flag`
+//! and `end_of_slice_flag` go through H.264's arithmetic coder ([`Cabac`]; a 720p
+//! picture is about 20 bytes); with CAVLC, one `mb_skip_run` covers the picture.
 //!
 //! Everything here works on Annex B byte streams as x264 writes them with
 //! `stitchable=1` (parameter sets that do not depend on the content).
@@ -192,7 +194,7 @@ impl Sps {
     }
 }
 
-/// A picture parameter set, every field kept so it can be written again.
+/// A picture parameter set, every field kept, so a band's can be compared with the frame's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Pps {
     id: u32,
@@ -249,32 +251,6 @@ impl Pps {
         }
         Ok(pps)
     }
-
-    fn write(&self) -> Vec<u8> {
-        let mut w = BitWriter::default();
-        w.ue(self.id);
-        w.ue(self.sps_id);
-        w.flag(self.cabac);
-        w.flag(self.bottom_field_pic_order);
-        w.ue(0);
-        w.ue(self.num_ref_idx_l0_default_minus1);
-        w.ue(self.num_ref_idx_l1_default_minus1);
-        w.flag(self.weighted_pred);
-        w.u(2, self.weighted_bipred_idc);
-        w.se(self.pic_init_qp_minus26);
-        w.se(self.pic_init_qs_minus26);
-        w.se(self.chroma_qp_index_offset);
-        w.flag(self.deblocking_control);
-        w.flag(self.constrained_intra_pred);
-        w.flag(self.redundant_pic_cnt);
-        if let Some((t8x8, second)) = self.extension {
-            w.flag(t8x8);
-            w.flag(false);
-            w.se(second);
-        }
-        w.trailing();
-        w.out
-    }
 }
 
 /// Whether RBSP data remains before the trailing bits.
@@ -291,10 +267,8 @@ fn more_rbsp_data(r: &Bits<'_>) -> bool {
 pub struct Headers {
     sps: Sps,
     pps: Pps,
-    /// The frame's SPS and PPS and the skipped pictures' PPS, as Annex B.
+    /// The frame's SPS and PPS, as Annex B.
     annexb: Vec<u8>,
-    /// The PPS id the skipped pictures use.
-    skip_pps: u32,
 }
 
 impl Headers {
@@ -316,25 +290,12 @@ impl Headers {
                 "redundant pictures, or no deblocking control",
             ));
         }
-        let skip = Pps {
-            id: pps.id + 1,
-            cabac: false,
-            weighted_pred: false,
-            weighted_bipred_idc: 0,
-            ..pps.clone()
-        };
         let mut annexb = Vec::new();
         for nal in [sps_nal, pps_nal] {
             annexb.extend_from_slice(&[0, 0, 0, 1]);
             annexb.extend_from_slice(nal);
         }
-        push_nal(&mut annexb, pps_nal[0], &skip.write());
-        Ok(Headers {
-            sps,
-            pps,
-            annexb,
-            skip_pps: skip.id,
-        })
+        Ok(Headers { sps, pps, annexb })
     }
 
     /// The frame's size in macroblocks.
@@ -447,7 +408,7 @@ impl Headers {
         let mut w = BitWriter::default();
         w.ue(0); // first_mb_in_slice
         w.ue(5); // P, every slice of the picture
-        w.ue(self.skip_pps);
+        w.ue(self.pps.id);
         let frame_num_mask = (1u32 << self.sps.log2_max_frame_num) - 1;
         w.u(self.sps.log2_max_frame_num, n & frame_num_mask);
         if self.sps.poc_type == 0 {
@@ -460,11 +421,39 @@ impl Headers {
         w.flag(true); // num_ref_idx_active_override_flag
         w.ue(0); // one reference: the picture before
         w.flag(false); // ref_pic_list_modification_flag_l0
+        if self.pps.weighted_pred {
+            // pred_weight_table: default weights (4:2:0, so chroma's too).
+            w.ue(0); // luma_log2_weight_denom
+            w.ue(0); // chroma_log2_weight_denom
+            w.flag(false); // luma_weight_l0_flag
+            w.flag(false); // chroma_weight_l0_flag
+        }
         w.flag(false); // adaptive_ref_pic_marking_mode_flag: sliding window
+        if self.pps.cabac {
+            w.ue(0); // cabac_init_idc
+        }
         w.se(0); // slice_qp_delta
         w.ue(1); // deblocking off (nothing to filter in a copy anyway)
-        w.ue(self.mbs()); // mb_skip_run: the whole picture
-        w.trailing();
+        if self.pps.cabac {
+            while !w.aligned() {
+                w.bit(1); // cabac_alignment_one_bit
+            }
+            let qp = 26 + self.pps.pic_init_qp_minus26;
+            // mb_skip_flag of a P slice, both neighbours skipped: ctxIdx 11, whose
+            // (m, n) for cabac_init_idc 0 is (23, 33) (Table 9-13).
+            let mut skip = Context::new(23, 33, qp);
+            let mut cabac = Cabac::default();
+            let mbs = self.mbs();
+            for mb in 0..mbs {
+                cabac.decision(&mut w, &mut skip, true);
+                // end_of_slice_flag; its last flush writes the rbsp_stop_one_bit.
+                cabac.terminate(&mut w, mb + 1 == mbs);
+            }
+            w.align_zero();
+        } else {
+            w.ue(self.mbs()); // mb_skip_run: the whole picture
+            w.trailing();
+        }
         let mut out = Vec::with_capacity(16);
         // nal_ref_idc 2: each skipped picture is the next one's reference (picture order
         // count type 2 allows no run of non-reference pictures).
@@ -472,6 +461,143 @@ impl Headers {
         out
     }
 }
+
+/// A CABAC context variable (9.3.1.1): probability state and most probable symbol.
+struct Context {
+    state: usize,
+    mps: bool,
+}
+
+impl Context {
+    /// The context initialised from its `(m, n)` at slice QP `qp`.
+    fn new(m: i32, n: i32, qp: i32) -> Context {
+        let pre = (((m * qp.clamp(0, 51)) >> 4) + n).clamp(1, 126);
+        if pre <= 63 {
+            Context {
+                state: (63 - pre) as usize,
+                mps: false,
+            }
+        } else {
+            Context {
+                state: (pre - 64) as usize,
+                mps: true,
+            }
+        }
+    }
+}
+
+/// H.264's binary arithmetic encoder (9.3.4), writing into an RBSP.
+struct Cabac {
+    low: u32,
+    range: u32,
+    outstanding: u32,
+    first: bool,
+}
+
+impl Default for Cabac {
+    fn default() -> Self {
+        Cabac {
+            low: 0,
+            range: 510,
+            outstanding: 0,
+            first: true,
+        }
+    }
+}
+
+impl Cabac {
+    /// PutBit: the first bit is never written; then the outstanding bits, inverted.
+    fn put(&mut self, w: &mut BitWriter, bit: u32) {
+        if self.first {
+            self.first = false;
+        } else {
+            w.bit(bit);
+        }
+        while self.outstanding > 0 {
+            w.bit(1 - bit);
+            self.outstanding -= 1;
+        }
+    }
+
+    fn renormalise(&mut self, w: &mut BitWriter) {
+        while self.range < 256 {
+            if self.low < 256 {
+                self.put(w, 0);
+            } else if self.low >= 512 {
+                self.low -= 512;
+                self.put(w, 1);
+            } else {
+                self.low -= 256;
+                self.outstanding += 1;
+            }
+            self.range <<= 1;
+            self.low <<= 1;
+        }
+    }
+
+    /// Encodes `bin` with context `ctx`, which then adapts.
+    fn decision(&mut self, w: &mut BitWriter, ctx: &mut Context, bin: bool) {
+        let state = ctx.state.min(63);
+        let lps = u32::from(RANGE_LPS[state][((self.range >> 6) & 3) as usize]);
+        self.range -= lps;
+        if bin == ctx.mps {
+            ctx.state = (state + 1).min(62);
+        } else {
+            self.low += self.range;
+            self.range = lps;
+            if state == 0 {
+                ctx.mps = !ctx.mps;
+            }
+            ctx.state = usize::from(TRANS_LPS[state]);
+        }
+        self.renormalise(w);
+    }
+
+    /// Encodes a bin before termination (`end_of_slice_flag`); a 1 flushes the coder,
+    /// whose last bit written is the rbsp_stop_one_bit.
+    fn terminate(&mut self, w: &mut BitWriter, last: bool) {
+        self.range -= 2;
+        if last {
+            self.low += self.range;
+            self.range = 2;
+            self.renormalise(w);
+            self.put(w, (self.low >> 9) & 1);
+            w.u(2, ((self.low >> 7) & 3) | 1);
+        } else {
+            self.renormalise(w);
+        }
+    }
+}
+
+/// rangeTabLPS (Table 9-44), by pStateIdx and qCodIRangeIdx.
+#[rustfmt::skip]
+const RANGE_LPS: [[u8; 4]; 64] = [
+    [128, 176, 208, 240], [128, 167, 197, 227], [128, 158, 187, 216], [123, 150, 178, 205],
+    [116, 142, 169, 195], [111, 135, 160, 185], [105, 128, 152, 175], [100, 122, 144, 166],
+    [95, 116, 137, 158], [90, 110, 130, 150], [85, 104, 123, 142], [81, 99, 117, 135],
+    [77, 94, 111, 128], [73, 89, 105, 122], [69, 85, 100, 116], [66, 80, 95, 110],
+    [62, 76, 90, 104], [59, 72, 86, 99], [56, 69, 81, 94], [53, 65, 77, 89],
+    [51, 62, 73, 85], [48, 59, 69, 80], [46, 56, 66, 76], [43, 53, 63, 72],
+    [41, 50, 59, 69], [39, 48, 56, 65], [37, 45, 54, 62], [35, 43, 51, 59],
+    [33, 41, 48, 56], [32, 39, 46, 53], [30, 37, 43, 50], [29, 35, 41, 48],
+    [27, 33, 39, 45], [26, 31, 37, 43], [24, 30, 35, 41], [23, 28, 33, 39],
+    [22, 27, 32, 37], [21, 26, 30, 35], [20, 24, 29, 33], [19, 23, 27, 31],
+    [18, 22, 26, 30], [17, 21, 25, 28], [16, 20, 23, 27], [15, 19, 22, 25],
+    [14, 18, 21, 24], [14, 17, 20, 23], [13, 16, 19, 22], [12, 15, 18, 21],
+    [12, 14, 17, 20], [11, 14, 16, 19], [11, 13, 15, 18], [10, 12, 15, 17],
+    [10, 12, 14, 16], [9, 11, 13, 15], [9, 11, 12, 14], [8, 10, 12, 14],
+    [8, 9, 11, 13], [7, 9, 11, 12], [7, 9, 10, 12], [7, 8, 10, 11],
+    [6, 8, 9, 11], [6, 7, 9, 10], [6, 7, 8, 9], [2, 2, 2, 2],
+];
+
+/// transIdxLPS (Table 9-45): the state after a least probable symbol.
+#[rustfmt::skip]
+const TRANS_LPS: [u8; 64] = [
+    0, 0, 1, 2, 2, 4, 4, 5, 6, 7, 8, 9, 9, 11, 11, 12,
+    13, 13, 15, 15, 16, 16, 18, 18, 19, 19, 21, 21, 22, 22, 23, 24,
+    24, 25, 26, 26, 27, 27, 28, 29, 29, 30, 30, 30, 31, 32, 32, 33,
+    33, 33, 34, 34, 35, 35, 35, 36, 36, 36, 37, 37, 37, 38, 38, 63,
+];
 
 #[cfg(test)]
 mod tests {
