@@ -14,7 +14,7 @@
 //! skipped (a copy of the reference with no residual, so not even the deblocking filter
 //! touches it). They are written here under the frame's own picture parameter set, so a
 //! decoder sees one SPS and one PPS: with x264's CABAC, each macroblock's `mb_skip_flag`
-//! and `end_of_slice_flag` go through H.264's arithmetic coder ([`Cabac`]; 35 bytes a 720p
+//! and `end_of_slice_flag` go through H.264's arithmetic coder (`Cabac`; 35 bytes a 720p
 //! picture, 67 at 1080p); with CAVLC, one `mb_skip_run` covers the picture.
 //!
 //! Everything here works on Annex B byte streams as x264 writes them with

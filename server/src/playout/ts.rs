@@ -9,7 +9,7 @@
 //! made these streams:
 //! - packet *n* leaves *n* × 1504 / muxrate seconds after the first, and the PCR it carries
 //!   says so;
-//! - a picture or an audio frame is sent no earlier than [`LEAD`] before its decoding time,
+//! - a picture or an audio frame is sent no earlier than `LEAD` (0.7 s) before its decoding time,
 //!   and null packets fill the wait;
 //! - PAT and PMT repeat every 90 ms and come right before each key picture, the SDT
 //!   repeats every 500 ms, and the PCR (on the video PID) every 20 ms.
