@@ -508,7 +508,8 @@ pub fn headers(profile: Profile) -> Result<std::sync::Arc<Headers>, EncodeError>
         cb: vec![128; w.div_ceil(2) * h.div_ceil(2)],
         cr: vec![128; w.div_ceil(2) * h.div_ceil(2)],
     };
-    let headers = Arc::new(Headers::from_stream(&encode_band(profile, &blank)?)?);
+    let headers = Headers::from_stream(&encode_band(profile, &blank)?)?;
+    let headers = Arc::new(headers.with_repeats(FPS as u32 - 1));
     if let Ok(mut made) = MADE.lock() {
         if let Some(h) = known(&made) {
             return Ok(h);
@@ -588,6 +589,17 @@ pub fn silent_audio(codec: AudioCodec) -> Result<SilentAudio, EncodeError> {
 mod tests {
     use super::*;
     use crate::playout::frame::{rgba_to_yuv420, solid_rgba};
+
+    #[test]
+    fn the_repeats_made_once_are_those_written_fresh() {
+        for profile in [Profile::Hd720, Profile::Hd1080] {
+            let made = headers(profile).unwrap();
+            let fresh = Headers::from_stream(made.annexb()).unwrap();
+            for n in 1..=30 {
+                assert_eq!(made.skipped_picture(n), fresh.skipped_picture(n), "{n}");
+            }
+        }
+    }
 
     #[test]
     fn a_still_becomes_one_closed_gop_per_profile() {

@@ -269,6 +269,9 @@ pub struct Headers {
     pps: Pps,
     /// The frame's SPS and PPS, as Annex B.
     annexb: Vec<u8>,
+    /// Skipped pictures 1 … made once ([`Headers::with_repeats`]): every GOP of the
+    /// profile repeats its IDR with the same bytes.
+    repeats: Vec<Vec<u8>>,
 }
 
 impl Headers {
@@ -295,7 +298,12 @@ impl Headers {
             annexb.extend_from_slice(&[0, 0, 0, 1]);
             annexb.extend_from_slice(nal);
         }
-        Ok(Headers { sps, pps, annexb })
+        Ok(Headers {
+            sps,
+            pps,
+            annexb,
+            repeats: Vec::new(),
+        })
     }
 
     /// The frame's size in macroblocks.
@@ -403,8 +411,23 @@ impl Headers {
         Ok(w.out)
     }
 
+    /// These headers with skipped pictures 1 ..= `count` made once, so every GOP reuses
+    /// them.
+    pub fn with_repeats(mut self, count: u32) -> Headers {
+        self.repeats = (1..=count).map(|n| self.write_skipped(n)).collect();
+        self
+    }
+
     /// Picture `n` (1 …) after the IDR picture: every macroblock skipped, as Annex B.
     pub fn skipped_picture(&self, n: u32) -> Vec<u8> {
+        let made = n.checked_sub(1).and_then(|i| self.repeats.get(i as usize));
+        match made {
+            Some(bytes) => bytes.clone(),
+            None => self.write_skipped(n),
+        }
+    }
+
+    fn write_skipped(&self, n: u32) -> Vec<u8> {
         let mut w = BitWriter::default();
         w.ue(0); // first_mb_in_slice
         w.ue(5); // P, every slice of the picture
