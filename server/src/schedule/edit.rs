@@ -216,20 +216,18 @@ fn check_output(o: &OutputSpec, channel: &str, title: &str) -> Result<(), String
     {
         return Err("PID 须在 0x20 到 0x1ff0 之间".into());
     }
-    if ts.service_id == Some(0) {
-        return Err("节目号须在 1 到 65535 之间".into());
-    }
-    let defaults = crate::playout::ts::Service::default();
-    let pmt_pid = ts.pmt_pid.unwrap_or(defaults.pmt_pid);
-    let video_pid = ts.video_pid.unwrap_or(defaults.video_pid);
-    if pmt_pid == video_pid || pmt_pid == video_pid + 1 {
-        return Err("PMT PID 不能与视频 PID 或音频 PID（视频 PID + 1）相同".into());
-    }
-    // What remains (names the SDT cannot carry, field combinations) is checked by
-    // planning it.
+    // What remains (names the SDT cannot carry, PIDs that clash, the service id, field
+    // combinations) is checked by planning it; its errors get their Chinese here.
     o.plan(channel, title, std::path::Path::new("."))
         .map(|_| ())
         .map_err(|e| match e {
+            SpecError::PidClash { .. } => {
+                "PMT PID 不能与视频 PID 或音频 PID（视频 PID + 1）相同".into()
+            }
+            SpecError::OutOfRange {
+                field: "service_id",
+                ..
+            } => "节目号须在 1 到 65535 之间".into(),
             SpecError::ServiceName(NameError::TooLong { .. }) => "节目名称或提供者过长".into(),
             SpecError::ServiceName(NameError::NotGb2312 { .. }) => {
                 "节目名称或提供者含有 GB2312 无法表示的字".into()
