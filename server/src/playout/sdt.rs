@@ -48,13 +48,7 @@ pub fn gb2312(text: &str) -> Result<Vec<u8>, NameError> {
         }
         out.extend_from_slice(&bytes);
     }
-    if out.len() > MAX_NAME {
-        return Err(NameError::TooLong {
-            text: text.to_owned(),
-            len: out.len(),
-        });
-    }
-    Ok(out)
+    within_limit(text, out)
 }
 
 /// `text` as DVB text in UTF-8: as it is if plain ASCII, else `0x15` + UTF-8 (as FFmpeg
@@ -65,6 +59,11 @@ pub fn utf8(text: &str) -> Result<Vec<u8>, NameError> {
         out.push(0x15);
     }
     out.extend_from_slice(text.as_bytes());
+    within_limit(text, out)
+}
+
+/// `out`, the encoding of `text`, if the SDT can carry it.
+fn within_limit(text: &str, out: Vec<u8>) -> Result<Vec<u8>, NameError> {
     if out.len() > MAX_NAME {
         return Err(NameError::TooLong {
             text: text.to_owned(),
