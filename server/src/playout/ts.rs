@@ -429,22 +429,12 @@ impl TsMux {
     /// leaves, `(packets × 188 + 11) × 8 × 27 MHz / muxrate` after the start.
     fn now(&mut self) -> u128 {
         let step = TS_PACKET as u64 * BITS_TO_PCR;
-        let n = self.written - self.clock_n;
-        match n
-            .checked_mul(step)
-            .and_then(|b| b.checked_add(self.clock_r))
-        {
-            Some(num) => {
-                self.clock_q += num / self.muxrate;
-                self.clock_r = num % self.muxrate;
-            }
-            None => {
-                let num = u128::from(n) * u128::from(step) + u128::from(self.clock_r);
-                let rate = u128::from(self.muxrate);
-                self.clock_q = self.clock_q.saturating_add((num / rate) as u64);
-                self.clock_r = (num % rate) as u64;
-            }
-        }
+        // A few packets since the last call (it is made for every packet), so no overflow.
+        let num = (self.written - self.clock_n)
+            .saturating_mul(step)
+            .saturating_add(self.clock_r);
+        self.clock_q += num / self.muxrate;
+        self.clock_r = num % self.muxrate;
         self.clock_n = self.written;
         self.pcr0.unwrap_or(0) + u128::from(self.clock_q)
     }
@@ -792,18 +782,31 @@ mod tests {
         out
     }
 
+    /// Muxes `gops` (with their seconds) at 3 Mbit/s, every unit in time: the stream and
+    /// the silent audio frame.
     fn mux(profile: Profile, audio: AudioCodec, gops: &[(Arc<Gop>, u64)]) -> (Vec<u8>, Vec<u8>) {
+        let (ts, silence, late) = mux_at(profile, audio, 3_000_000, gops);
+        assert_eq!(late, 0, "everything in time at 3 Mbit/s");
+        (ts, silence)
+    }
+
+    /// Muxes `gops` at `rate`: the stream, the silent audio frame and the late units.
+    fn mux_at(
+        profile: Profile,
+        audio: AudioCodec,
+        rate: u64,
+        gops: &[(Arc<Gop>, u64)],
+    ) -> (Vec<u8>, Vec<u8>, u64) {
         let silence = silent_audio(audio).unwrap();
-        let mut m = TsMux::new(profile, audio, &silence, 3_000_000, &service());
+        let mut m = TsMux::new(profile, audio, &silence, rate, &service());
         let mut ts = Vec::new();
         for (g, i) in gops {
             m.push(Arc::clone(g), *i);
             m.write_all(&mut ts);
         }
         assert!(m.is_idle());
-        assert_eq!(m.late_units(), 0, "everything in time at 3 Mbit/s");
         assert_eq!(m.packets() as usize * TS_PACKET, ts.len());
-        (ts, silence.data.to_vec())
+        (ts, silence.data.to_vec(), m.late_units())
     }
 
     #[test]
@@ -1006,14 +1009,10 @@ mod tests {
     #[test]
     fn units_that_miss_their_decoding_time_are_counted() {
         // 200 kbit/s cannot carry MP2 at 192 kbit/s with its packet overhead.
-        let silence = silent_audio(AudioCodec::Mp2).unwrap();
-        let mut m = TsMux::new(Profile::Sd, AudioCodec::Mp2, &silence, 200_000, &service());
-        let mut ts = Vec::new();
-        for i in 0..3 {
-            m.push(gop(Profile::Sd, (20, 40, 60)), i);
-            m.write_all(&mut ts);
-        }
-        assert!(m.late_units() > 50, "{} late", m.late_units());
+        let g = gop(Profile::Sd, (20, 40, 60));
+        let gops: Vec<_> = (0..3).map(|i| (Arc::clone(&g), i)).collect();
+        let (_, _, late) = mux_at(Profile::Sd, AudioCodec::Mp2, 200_000, &gops);
+        assert!(late > 50, "{late} late");
     }
 
     /// Muxes GOPs of `sizes`-byte pictures (the first of each GOP a key picture) as
@@ -1031,13 +1030,8 @@ mod tests {
             .map(|(i, &n)| ((0..n).map(|j| (j * 7 + i) as u8 | 1).collect(), i == 0))
             .collect();
         let gop = Arc::new(Gop::of_pictures(&pictures));
-        let silence = silent_audio(audio).unwrap();
-        let mut m = TsMux::new(profile, audio, &silence, rate, &service());
-        let mut ts = Vec::new();
-        for &second in seconds {
-            m.push(Arc::clone(&gop), second);
-        }
-        m.write_all(&mut ts);
+        let gops: Vec<_> = seconds.iter().map(|&s| (Arc::clone(&gop), s)).collect();
+        let (ts, silence, _) = mux_at(profile, audio, rate, &gops);
         let parsed = parse(&ts);
         let video = &parsed.pes[&0x100];
         if video.len() != sizes.len() * seconds.len() {
@@ -1058,7 +1052,7 @@ mod tests {
         }
         let framed = if hd { 7 } else { 0 };
         for pes in &parsed.pes[&0x101] {
-            if pes.payload[framed..] != silence.data[..] {
+            if pes.payload[framed..] != silence[..] {
                 return Err("an audio frame".into());
             }
         }
