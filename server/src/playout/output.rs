@@ -130,7 +130,6 @@ impl Output {
                     inbox,
                     mux,
                     socket,
-                    muxrate: plan.muxrate,
                     stats: Arc::clone(&stats),
                     label: label.clone(),
                     done,

@@ -67,8 +67,6 @@ pub(crate) struct PacedOutput {
     pub mux: TsMux,
     /// The connected socket.
     pub socket: UdpSocket,
-    /// Bit/s.
-    pub muxrate: u64,
     /// The output's counters.
     pub stats: Arc<OutputStats>,
     /// For logs.
@@ -178,7 +176,7 @@ fn run(inbox: &Receiver<PacedOutput>) {
 
 impl Paced {
     fn new(out: PacedOutput) -> Paced {
-        let quanta = u128::from(out.muxrate) * 3 * QUANTUM.as_nanos() / 8 / 1_000_000_000;
+        let quanta = u128::from(out.mux.muxrate()) * 3 * QUANTUM.as_nanos() / 8 / 1_000_000_000;
         // GOVCHANNEL_UDP_GSO=0 sends datagram by datagram (sendmmsg) instead.
         let wanted = std::env::var("GOVCHANNEL_UDP_GSO").map_or(true, |v| v != "0");
         let gso = wanted
@@ -225,7 +223,7 @@ impl Paced {
         if self.sent == self.pending.len() {
             return; // nothing to send: the clock starts with the first datagram
         }
-        let rate = u128::from(self.out.muxrate.max(1));
+        let rate = u128::from(self.out.mux.muxrate());
         let at = |bits: u128| Duration::from_nanos((bits * 1_000_000_000 / rate) as u64);
         let t0 = *self.start.get_or_insert(now);
         let t0 = if now > t0 + at(self.sent_bits) + RESET {
@@ -384,7 +382,6 @@ mod tests {
             inbox,
             mux,
             socket,
-            muxrate: 3_000_000,
             stats: Arc::clone(&stats),
             label: format!("test {panic_at:?}"),
             done: done_tx,

@@ -352,6 +352,11 @@ impl TsMux {
         self.written
     }
 
+    /// The mux rate in bit/s (at least 1).
+    pub fn muxrate(&self) -> u64 {
+        self.muxrate
+    }
+
     /// Pictures and audio frames whose last packet left after their decoding time: the
     /// mux rate is too low for what it carries, and a decoder would run dry.
     pub fn late_units(&self) -> u64 {
